@@ -1,0 +1,87 @@
+"""Composition root: create_app(settings) wires the database, the search index, the Rasa client,
+the Socket.IO namespaces and the HTTP routes into one ASGI app."""
+from __future__ import annotations
+
+import logging
+from contextlib import asynccontextmanager
+
+import socketio
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import text
+
+from app.context import AppContext
+from app.db import make_engine, make_sessionmaker
+from app.settings import ROOT, Settings
+from bot.actions import make_router as make_action_router
+from bot.rasa_client import RasaClient
+from chat.visitor_ns import VisitorNamespace
+from knowledge_base.service import LiveIndex
+
+log = logging.getLogger(__name__)
+
+# Socket.IO frames above this are refused by the transport; the handlers' own limits are far lower.
+MAX_FRAME_BYTES = 1_000_000
+
+
+def build_context(settings: Settings) -> AppContext:
+    engine = make_engine(settings.database_url)
+    sessionmaker = make_sessionmaker(engine)
+    sio = socketio.AsyncServer(
+        async_mode="asgi",
+        cors_allowed_origins=settings.socket_origins(),
+        max_http_buffer_size=MAX_FRAME_BYTES,
+        ping_interval=10,
+        ping_timeout=10,
+    )
+    return AppContext(
+        settings=settings,
+        engine=engine,
+        sessionmaker=sessionmaker,
+        sio=sio,
+        kb=LiveIndex(sessionmaker),
+        rasa=RasaClient(settings.rasa_url, settings.rasa_timeout_s),
+    )
+
+
+def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
+    settings = settings or Settings()
+    ctx = build_context(settings)
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        await ctx.kb.refresh(force=True)
+        log.info("knowledge base loaded: %d published articles", len(ctx.kb.index))
+        yield
+        await ctx.rasa.aclose()
+        await ctx.engine.dispose()
+
+    api = FastAPI(title="shopchat", lifespan=lifespan)
+    api.state.ctx = ctx
+
+    @api.get("/health")
+    async def health():
+        try:
+            async with ctx.sessionmaker() as db:
+                await db.execute(text("SELECT 1"))
+            db_state = "up"
+        except Exception:  # noqa: BLE001 - any failure means the database is not usable
+            db_state = "down"
+        rasa_state = "up" if await ctx.rasa.is_up() else "down"
+        body = {"status": "ok" if db_state == "up" else "error", "db": db_state, "rasa": rasa_state}
+        return body if db_state == "up" else JSONResponse(body, status_code=503)
+
+    @api.get("/", include_in_schema=False)
+    async def root():
+        return RedirectResponse("/demo/")
+
+    api.include_router(make_action_router(ctx.kb, settings.action_token))
+    api.mount("/widget", StaticFiles(directory=ROOT / "widget" / "dist", check_dir=False), name="widget")
+    api.mount("/demo", StaticFiles(directory=ROOT / "widget" / "demo", html=True, check_dir=False), name="demo")
+
+    ctx.sio.register_namespace(VisitorNamespace(ctx))
+    asgi = socketio.ASGIApp(ctx.sio, other_asgi_app=api)
+    asgi.ctx = ctx  # for tests and the CLI
+    return asgi
+

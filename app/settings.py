@@ -1,0 +1,46 @@
+"""Typed settings, read from the environment (prefix SHOPCHAT_) or passed to create_app()."""
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_DIR = ROOT / ".run"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOPCHAT_", extra="ignore")
+
+    # SQLite file by default; e.g. postgresql+asyncpg://user@127.0.0.1:5432/shopchat when configured.
+    database_url: str = f"sqlite+aiosqlite:///{RUN_DIR / 'shopchat.db'}"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The URL visitors' browsers use to reach this app; its origin is always allowed for Socket.IO.
+    public_url: str = ""
+    # Extra origins (shop sites) allowed to open a Socket.IO connection directly, comma separated.
+    # The widget's own iframe is served by this app, so the default needs none.
+    allowed_origins: str = ""
+
+    rasa_url: str = "http://127.0.0.1:5005"
+    rasa_timeout_s: float = 3.0
+    # Shared secret Rasa presents when it calls the app's custom-action endpoint.
+    action_token: str = Field(default_factory=lambda: secrets.token_urlsafe(24))
+
+    max_message_chars: int = 2000
+    # Messages per visitor connection per 10 s before `rate_limited`.
+    message_rate_per_10s: int = 20
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    def socket_origins(self) -> list[str]:
+        own = self.base_url.rstrip("/")
+        extra = [o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()]
+        if "*" in extra:
+            return ["*"]
+        origins = {own, own.replace("127.0.0.1", "localhost"), own.replace("localhost", "127.0.0.1")}
+        return sorted(origins | set(extra))

@@ -1,0 +1,65 @@
+"""Conversations, their messages (with a per-conversation sequence) and state transitions."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from app.db import Base, utcnow
+
+# The state machine of docs/architecture.md; the database is its only source of truth.
+STATES = ("bot", "queued", "assigned", "offline_form", "closed", "rated")
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # SHA-256 of the visitor's secret session id; the secret itself is never stored.
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    state: Mapped[str] = mapped_column(String(20), default="bot", index=True)
+    last_seq: Mapped[int] = mapped_column(Integer, default=0)
+    # Bot answers in a row that fell back; the handoff issue escalates on two.
+    bot_failures: Mapped[int] = mapped_column(Integer, default=0)
+    language: Mapped[str | None] = mapped_column(String(16))
+    page_url: Mapped[str | None] = mapped_column(String(2000))
+    page_title: Mapped[str | None] = mapped_column(String(500))
+    referrer: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+
+
+class Message(Base):
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
+        UniqueConstraint("conversation_id", "client_id", name="uq_messages_conversation_client_id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    seq: Mapped[int] = mapped_column(Integer)
+    sender: Mapped[str] = mapped_column(String(10))  # visitor | bot | agent | system
+    text: Mapped[str] = mapped_column(Text)
+    # What a button sent (e.g. "/affirm") when `text` shows its title.
+    payload: Mapped[str | None] = mapped_column(Text)
+    # Extras shown with the message: quick_replies, kb, fallback.
+    extra: Mapped[dict] = mapped_column(JSON, default=dict)
+    client_id: Mapped[str | None] = mapped_column(String(64))
+    # Visitor messages: set once the bot has answered, so a retried message whose answer was lost
+    # in a crash is answered then, and never twice.
+    answered: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Transition(Base):
+    __tablename__ = "conversation_transitions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    from_state: Mapped[str] = mapped_column(String(20))
+    to_state: Mapped[str] = mapped_column(String(20))
+    actor: Mapped[str] = mapped_column(String(64))  # visitor | bot | system | agent:<id>
+    reason: Mapped[str] = mapped_column(String(200))
+    at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

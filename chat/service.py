@@ -1,0 +1,170 @@
+"""Database functions for conversations and messages (no Socket.IO, no HTTP here)."""
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import timezone
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from chat.models import Conversation, Message, Transition
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+async def create_conversation(
+    db: AsyncSession, *, language: str | None = None, page: dict | None = None
+) -> tuple[Conversation, str]:
+    """A new conversation and the visitor's secret session id (returned once, stored hashed)."""
+    token = secrets.token_urlsafe(32)
+    page = page or {}
+    conv = Conversation(
+        id=uuid.uuid4().hex,
+        token_hash=hash_token(token),
+        language=language,
+        page_url=page.get("url"),
+        page_title=page.get("title"),
+        referrer=page.get("referrer"),
+    )
+    db.add(conv)
+    await db.commit()
+    return conv, token
+
+
+async def find_by_token(db: AsyncSession, token: str) -> Conversation | None:
+    return await db.scalar(select(Conversation).where(Conversation.token_hash == hash_token(token)))
+
+
+async def note_page(db: AsyncSession, conversation_id: str, page: dict | None) -> None:
+    if not page:
+        return
+    await db.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(page_url=page.get("url"), page_title=page.get("title"))
+    )
+    await db.commit()
+
+
+@dataclass
+class Stored:
+    message: Message
+    duplicate: bool
+
+
+async def _next_seq(db: AsyncSession, conversation_id: str) -> int:
+    # One atomic statement: concurrent writers each get their own number, with no gaps.
+    return await db.scalar(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(last_seq=Conversation.last_seq + 1)
+        .returning(Conversation.last_seq)
+    )
+
+
+async def add_message(
+    db: AsyncSession,
+    *,
+    conversation_id: str,
+    sender: str,
+    text: str,
+    payload: str | None = None,
+    extra: dict | None = None,
+    client_id: str | None = None,
+) -> Stored:
+    """Store a message with the next sequence number and commit. A client_id seen before in this
+    conversation stores nothing and returns the message stored the first time."""
+    if client_id is not None:
+        existing = await _by_client_id(db, conversation_id, client_id)
+        if existing is not None:
+            return Stored(existing, duplicate=True)
+    seq = await _next_seq(db, conversation_id)
+    msg = Message(
+        conversation_id=conversation_id,
+        seq=seq,
+        sender=sender,
+        text=text,
+        payload=payload,
+        extra=extra or {},
+        client_id=client_id,
+        answered=sender != "visitor",
+    )
+    db.add(msg)
+    try:
+        await db.commit()
+    except IntegrityError:  # the same client_id raced in from another connection
+        await db.rollback()
+        existing = await _by_client_id(db, conversation_id, client_id)
+        if existing is None:
+            raise
+        return Stored(existing, duplicate=True)
+    return Stored(msg, duplicate=False)
+
+
+async def _by_client_id(db: AsyncSession, conversation_id: str, client_id: str) -> Message | None:
+    return await db.scalar(
+        select(Message).where(Message.conversation_id == conversation_id, Message.client_id == client_id)
+    )
+
+
+async def mark_answered(db: AsyncSession, message_id: int) -> None:
+    await db.execute(update(Message).where(Message.id == message_id).values(answered=True))
+    await db.commit()
+
+
+async def messages_after(db: AsyncSession, conversation_id: str, after_seq: int) -> list[Message]:
+    rows = await db.scalars(
+        select(Message)
+        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+        .order_by(Message.seq)
+    )
+    return list(rows)
+
+
+async def set_state(
+    db: AsyncSession, conversation_id: str, *, to_state: str, actor: str, reason: str
+) -> str | None:
+    """Move the conversation to `to_state` and record the transition; returns the previous state,
+    or None when it was already there (nothing recorded)."""
+    conv = await db.get(Conversation, conversation_id, with_for_update=True)
+    if conv is None or conv.state == to_state:
+        return None
+    previous = conv.state
+    conv.state = to_state
+    db.add(Transition(conversation_id=conversation_id, from_state=previous, to_state=to_state, actor=actor, reason=reason))
+    await db.commit()
+    return previous
+
+
+async def count_bot_failure(db: AsyncSession, conversation_id: str, failed: bool) -> int:
+    """Track bot fallbacks in a row (reset by any confident answer); returns the new count."""
+    values = {"bot_failures": Conversation.bot_failures + 1} if failed else {"bot_failures": 0}
+    count = await db.scalar(
+        update(Conversation).where(Conversation.id == conversation_id).values(**values).returning(Conversation.bot_failures)
+    )
+    await db.commit()
+    return count
+
+
+def message_dict(msg: Message) -> dict:
+    """A message as the protocol sends it (docs/protocol.md)."""
+    created = msg.created_at
+    if created.tzinfo is None:  # SQLite drops the zone; we always store UTC
+        created = created.replace(tzinfo=timezone.utc)
+    out = {
+        "id": msg.id,
+        "seq": msg.seq,
+        "sender": msg.sender,
+        "text": msg.text,
+        "created_at": created.isoformat().replace("+00:00", "Z"),
+    }
+    if msg.client_id:
+        out["client_id"] = msg.client_id
+    out.update(msg.extra or {})
+    return out

@@ -1,0 +1,1 @@
+"""Answer-quality evaluation of the knowledge-base search (see docs/answer-quality.md)."""

@@ -1,0 +1,483 @@
+// The chat UI inside the iframe (CHAT-HOST/widget/chat.html). Speaks docs/protocol.md.
+import { io } from "socket.io-client";
+import { markdown } from "./markdown.js";
+import { pickLang, strings } from "./i18n.js";
+
+const NS = "shopchat";
+const SID_KEY = "shopchat.sid";
+const OUTBOX_KEY = "shopchat.outbox";
+const MAX_LEN = 2000;
+const ACK_MS = 15000;
+const RETRY_MS = 2000;
+const SESSION_ERRORS = ["unknown_session", "no_session", "session_mismatch"];
+
+const d = document;
+const $ = (id) => d.getElementById(id);
+
+// ---------------------------------------------------------------- config (from the loader)
+// The loader passes {o: host page origin, p: {url,title,referrer}, l: lang, c: color, t: title}
+// in the URL hash, so none of it reaches the server's access log.
+let cfg = {};
+try {
+  cfg = JSON.parse(decodeURIComponent(location.hash.slice(1))) || {};
+} catch (e) {
+  /* opened on its own */
+}
+const embedded = window.parent !== window;
+const parentOrigin = embedded && typeof cfg.o === "string" ? cfg.o : null;
+const lang = pickLang(cfg.l || navigator.language);
+const T = strings(lang);
+
+function cleanPage(p) {
+  const s = (v) => (typeof v === "string" ? v.slice(0, 2048) : "");
+  return p && typeof p === "object"
+    ? { url: s(p.url), title: s(p.title), referrer: s(p.referrer) }
+    : { url: "", title: "", referrer: "" };
+}
+let page = cleanPage(cfg.p);
+
+// ---------------------------------------------------------------- storage (may be blocked)
+const mem = {};
+function get(k) {
+  try {
+    return localStorage.getItem(k);
+  } catch (e) {
+    return k in mem ? mem[k] : null;
+  }
+}
+function put(k, v) {
+  try {
+    if (v == null) localStorage.removeItem(k);
+    else localStorage.setItem(k, v);
+  } catch (e) {
+    if (v == null) delete mem[k];
+    else mem[k] = v;
+  }
+}
+// The outbox is shared by the visitor's tabs: always read-modify-write.
+function outbox() {
+  try {
+    const a = JSON.parse(get(OUTBOX_KEY) || "[]");
+    return Array.isArray(a) ? a.filter((x) => x && x.client_id && typeof x.message === "string") : [];
+  } catch (e) {
+    return [];
+  }
+}
+function saveOutbox(a) {
+  put(OUTBOX_KEY, a.length ? JSON.stringify(a) : null);
+}
+function dropFromOutbox(cid) {
+  saveOutbox(outbox().filter((x) => x.client_id !== cid));
+}
+
+function uuid() {
+  const c = window.crypto;
+  if (c && c.randomUUID) return c.randomUUID();
+  const b = c && c.getRandomValues ? c.getRandomValues(new Uint8Array(16)) : [];
+  let h = "";
+  for (let i = 0; i < 16; i++) {
+    let v = b[i] != null ? b[i] : (Math.random() * 256) | 0;
+    if (i === 6) v = (v & 15) | 64;
+    if (i === 8) v = (v & 63) | 128;
+    h += (v + 256).toString(16).slice(1) + ([3, 5, 7, 9].includes(i) ? "-" : "");
+  }
+  return h;
+}
+
+// ---------------------------------------------------------------- DOM
+const log = $("log");
+const scroller = $("scroll");
+const typing = $("typing");
+const banner = $("banner");
+const conn = $("conn");
+const empty = $("empty");
+const form = $("form");
+const input = $("input");
+const counter = $("count");
+
+d.documentElement.lang = lang;
+for (const e of d.querySelectorAll("[data-t]")) e.textContent = T[e.dataset.t];
+for (const e of d.querySelectorAll("[data-ta]")) e.setAttribute("aria-label", T[e.dataset.ta]);
+for (const e of d.querySelectorAll("[data-tp]")) e.placeholder = T[e.dataset.tp];
+if (typeof cfg.t === "string" && cfg.t.trim()) $("title").textContent = cfg.t.slice(0, 60);
+if (typeof cfg.c === "string" && window.CSS && CSS.supports("color", cfg.c))
+  d.documentElement.style.setProperty("--c", cfg.c);
+
+function h(tag, cls, text) {
+  const e = d.createElement(tag);
+  if (cls) e.className = cls;
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+let stick = true; // keep the view at the bottom unless the visitor scrolled up
+scroller.addEventListener("scroll", () => {
+  stick = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
+});
+function toBottom(force) {
+  if (force || stick) scroller.scrollTop = scroller.scrollHeight;
+}
+
+// ---------------------------------------------------------------- transcript state
+let sid = get(SID_KEY);
+let maxSeq = 0; // highest seq shown
+const bySeq = new Map(); // seq -> {row, m}
+const byCid = new Map(); // client_id -> row (visitor messages)
+let qrBox = null;
+let typingTimer = 0;
+
+function row(m) {
+  const who = m.sender === "visitor" ? "me" : m.sender === "system" ? "sys" : m.sender === "agent" ? "agent" : "bot";
+  const r = h("div", "row " + who);
+  if (who === "agent") r.appendChild(h("div", "who", typeof m.sender_name === "string" ? m.sender_name : T.agent));
+  const b = h("div", "msg");
+  const text = typeof m.display === "string" && m.display ? m.display : m.text;
+  if (who === "me" || who === "sys") b.textContent = text == null ? "" : String(text);
+  else b.appendChild(markdown(text));
+  r.appendChild(b);
+  if (m.kb && typeof m.kb.title === "string" && m.kb.title) r.appendChild(h("div", "src", T.from + m.kb.title));
+  return r;
+}
+
+// Insert a row by seq; rows without a seq (visitor messages still sending) stay last.
+function place(r, seq) {
+  r.dataset.seq = seq;
+  r.remove();
+  let before = null;
+  for (let c = log.lastElementChild; c; c = c.previousElementSibling) {
+    if ((+c.dataset.seq || Infinity) > seq) before = c;
+    else break;
+  }
+  log.insertBefore(r, before);
+}
+
+function setStatus(r, text, cls) {
+  let st = r.querySelector(".st");
+  r.classList.remove("pending", "failed");
+  if (cls) r.classList.add(cls);
+  if (!text) return st && st.remove();
+  if (!st) r.appendChild((st = h("div", "st")));
+  st.textContent = text;
+}
+
+/** Show a stored message (from the server) once, in seq order. Returns true if it was new. */
+function show(m, live) {
+  if (!m || typeof m !== "object") return false;
+  const seq = +m.seq;
+  if (!(seq > 0)) {
+    // a plain Rasa server sends no seq: just append
+    if (m.text == null && !m.quick_replies) return false;
+    log.appendChild(row(m));
+    return true;
+  }
+  if (bySeq.has(seq)) return false;
+  let r = m.client_id && byCid.get(m.client_id);
+  if (r && r.dataset.seq) return false; // already shown under its seq
+  if (r) setStatus(r); // our own message, stored: no longer "sending"
+  else {
+    r = row(m);
+    if (m.client_id) byCid.set(m.client_id, r);
+  }
+  bySeq.set(seq, { r, m });
+  place(r, seq);
+  if (seq > maxSeq) maxSeq = seq;
+  if (m.sender !== "visitor") {
+    showTyping(false);
+    if (live && !visible) unread++;
+  }
+  return true;
+}
+
+// Called after every batch of changes.
+function after(force) {
+  // quick replies: under the latest message only, if it is the bot's/agent's
+  if (qrBox) qrBox.remove();
+  qrBox = null;
+  const last = log.lastElementChild;
+  const e = last && bySeq.get(+last.dataset.seq);
+  const qr = e && e.m.sender !== "visitor" && Array.isArray(e.m.quick_replies) ? e.m.quick_replies : [];
+  for (const q of qr.slice(0, 12)) {
+    if (!q || typeof q.title !== "string" || !q.title) continue;
+    if (!qrBox) {
+      qrBox = h("div", "qr");
+      qrBox.setAttribute("role", "group");
+      qrBox.setAttribute("aria-label", T.replies);
+    }
+    const b = h("button", "", q.title);
+    b.type = "button";
+    b.onclick = () => {
+      const payload = typeof q.payload === "string" && q.payload ? q.payload : q.title;
+      if (qrBox) qrBox.remove();
+      qrBox = null;
+      submit(payload, q.title);
+    };
+    qrBox.appendChild(b);
+  }
+  if (qrBox) last.appendChild(qrBox);
+  empty.hidden = !!log.firstElementChild;
+  toBottom(force);
+  if (!visible) toParent({ type: "unread", count: unread });
+}
+
+function forgetTranscript() {
+  for (const { r } of bySeq.values()) r.remove();
+  bySeq.clear();
+  for (const [cid, r] of byCid) if (!r.isConnected) byCid.delete(cid);
+  maxSeq = 0;
+  after();
+}
+
+function showTyping(on) {
+  clearTimeout(typingTimer);
+  typing.hidden = !on;
+  if (on) {
+    typingTimer = setTimeout(() => showTyping(false), 30000); // never spin forever
+    toBottom();
+  }
+}
+
+function setState(state) {
+  banner.hidden = !(state === "requested" || state === "queued");
+}
+
+// ---------------------------------------------------------------- the host page (loader)
+let visible = !embedded;
+let unread = 0;
+function toParent(msg) {
+  if (!parentOrigin) return;
+  msg.source = NS;
+  try {
+    window.parent.postMessage(msg, parentOrigin);
+  } catch (e) {
+    /* bad origin string */
+  }
+}
+window.addEventListener("message", (e) => {
+  const m = e.data;
+  if (e.source !== window.parent || e.origin !== parentOrigin || !m || m.source !== NS) return;
+  if (m.type === "open") {
+    visible = true;
+    unread = 0;
+    if (m.page) page = cleanPage(m.page);
+    if (m.focus) input.focus();
+    toBottom(true);
+  } else if (m.type === "hidden") visible = false;
+});
+function closePanel() {
+  toParent({ type: "close" });
+}
+if (parentOrigin) $("close").hidden = false;
+$("close").onclick = closePanel;
+d.addEventListener("keydown", (e) => {
+  if (e.key === "Escape" && !e.isComposing) closePanel();
+});
+
+// ---------------------------------------------------------------- socket
+const socket = io({
+  transports: ["websocket", "polling"],
+  tryAllTransports: true, // fall back to long-polling where WebSocket is blocked
+});
+let gen = 0; // bumps on every connect/disconnect: callbacks of an older connection are ignored
+let ready = false; // session confirmed and first resync done on this connection
+let resyncing = 0;
+let sendingCid = null;
+let sessionRetries = 0;
+
+function requestSession() {
+  socket.emit("session_request", { session_id: sid || null, page, language: lang });
+}
+
+function sessionError(code) {
+  if (SESSION_ERRORS.indexOf(code) < 0) return false;
+  ready = false;
+  if (code === "unknown_session") {
+    sid = null;
+    put(SID_KEY, null);
+    forgetTranscript();
+  }
+  if (sessionRetries++ < 5) requestSession();
+  return true;
+}
+
+socket.on("connect", () => {
+  gen++;
+  ready = false;
+  resyncing = 0;
+  sendingCid = null;
+  sessionRetries = 0;
+  conn.hidden = true;
+  requestSession();
+});
+
+socket.on("disconnect", (reason) => {
+  gen++;
+  ready = false;
+  resyncing = 0;
+  sendingCid = null;
+  conn.hidden = false;
+  showTyping(false);
+  if (reason === "io server disconnect") socket.connect(); // the server closed us: come back
+});
+socket.on("connect_error", () => {
+  conn.hidden = false;
+});
+
+socket.on("session_confirm", (id) => {
+  if (id && typeof id === "object") id = id.session_id;
+  if (typeof id !== "string" || !id) return;
+  if (sid && id !== sid) forgetTranscript(); // another conversation: start clean
+  sid = id;
+  put(SID_KEY, id);
+  resync();
+});
+
+socket.on("session_state", (s) => {
+  if (!s || typeof s !== "object") return;
+  setState(s.state);
+  if (ready && !resyncing && +s.last_seq > maxSeq) resync();
+});
+
+socket.on("handoff", (s) => s && setState(s.state));
+
+socket.on("error", (e) => {
+  if (e && typeof e === "object") sessionError(e.code);
+});
+
+socket.on("bot_typing", (t) => showTyping(!!(t && t.typing)));
+
+function live(m) {
+  if (!m || typeof m !== "object") return;
+  // a gap (a message we never got): fetch everything after what we have, in order
+  if (ready && !resyncing && +m.seq > maxSeq + 1) return resync();
+  if (show(m, true)) after();
+}
+socket.on("bot_uttered", (m) => {
+  if (m && typeof m === "object" && !m.sender) m.sender = "bot";
+  live(m);
+});
+socket.on("visitor_uttered", (m) => {
+  if (m && typeof m === "object") m.sender = "visitor";
+  live(m);
+});
+
+function resync() {
+  if (!sid || !socket.connected) return;
+  const g = gen;
+  resyncing++;
+  socket.timeout(ACK_MS).emit("resync", { session_id: sid, after_seq: maxSeq }, (err, ack) => {
+    if (g !== gen) return;
+    resyncing--;
+    if (err) return void setTimeout(() => g === gen && resync(), RETRY_MS);
+    if (!ack || !ack.ok) {
+      const code = ack && ack.error && ack.error.code;
+      if (!sessionError(code)) setTimeout(() => g === gen && resync(), RETRY_MS);
+      return;
+    }
+    const msgs = Array.isArray(ack.messages) ? ack.messages.slice() : [];
+    msgs.sort((a, b) => (a && b ? a.seq - b.seq : 0));
+    for (const m of msgs) show(m, initialSynced);
+    initialSynced = true;
+    if (ack.state) setState(ack.state);
+    after();
+    if (!ready) {
+      ready = true;
+      flush();
+    }
+  });
+}
+let initialSynced = false; // the first resync of this page brings old history: not "unread"
+
+// ---------------------------------------------------------------- sending
+function pendingRow(item) {
+  const r = row({ sender: "visitor", text: item.display || item.message });
+  setStatus(r, T.sending, "pending");
+  byCid.set(item.client_id, r);
+  log.appendChild(r);
+  return r;
+}
+
+function submit(message, display) {
+  if (!message.trim()) return;
+  const item = { client_id: uuid(), message };
+  if (display) item.display = display;
+  saveOutbox(outbox().concat(item));
+  pendingRow(item);
+  after(true);
+  flush();
+}
+
+// One message in flight at a time, in order. A message leaves the outbox only when the server
+// acknowledged it (ok or a definite error); a resend after a lost ack reuses its client_id and the
+// server stores it once ("duplicate": true), and the bot answers it if it had not yet.
+function flush() {
+  if (!ready || sendingCid || !socket.connected) return;
+  const item = outbox()[0];
+  if (!item) return;
+  const cid = (sendingCid = item.client_id);
+  if (!byCid.has(cid)) pendingRow(item), after(); // written by another tab
+  const g = gen;
+  const payload = { message: item.message, session_id: sid, client_id: cid };
+  if (item.display) payload.display = item.display;
+  socket.timeout(ACK_MS).emit("user_uttered", payload, (err, ack) => {
+    if (g !== gen) return; // the connection changed; the new one sends it again
+    sendingCid = null;
+    if (err) return void setTimeout(() => g === gen && flush(), RETRY_MS); // no ack: retry, same id
+    const r = byCid.get(cid);
+    if (ack && ack.ok) {
+      dropFromOutbox(cid);
+      const seq = +ack.seq;
+      if (r && !r.dataset.seq && seq > 0) {
+        if (bySeq.has(seq)) r.remove(); // shown already (another tab's copy)
+        else {
+          const gap = seq > maxSeq + 1;
+          setStatus(r);
+          bySeq.set(seq, { r, m: { seq, sender: "visitor", client_id: cid } });
+          place(r, seq);
+          if (seq > maxSeq) maxSeq = seq;
+          if (gap && !resyncing) resync();
+        }
+      } else if (r && !(seq > 0)) setStatus(r);
+    } else {
+      const error = (ack && ack.error) || {};
+      if (sessionError(error.code)) return;
+      dropFromOutbox(cid);
+      if (r) setStatus(r, T.notSent + (T[error.code] || error.message || T.error), "failed");
+    }
+    after();
+    flush();
+  });
+}
+
+// ---------------------------------------------------------------- composer
+function resize() {
+  input.style.height = "auto";
+  input.style.height = Math.min(input.scrollHeight + 2, 128) + "px";
+  const n = input.value.length;
+  counter.hidden = n < MAX_LEN - 200;
+  counter.className = "count" + (n > MAX_LEN ? " over" : "");
+  counter.textContent = n > MAX_LEN ? n - MAX_LEN + T.over : MAX_LEN - n + T.left;
+}
+input.addEventListener("input", resize);
+input.addEventListener("keydown", (e) => {
+  if (e.key === "Enter" && !e.shiftKey && !e.isComposing && e.keyCode !== 229) {
+    e.preventDefault();
+    send();
+  }
+});
+form.addEventListener("submit", (e) => {
+  e.preventDefault();
+  send();
+});
+function send() {
+  const text = input.value;
+  if (!text.trim() || text.length > MAX_LEN) return resize();
+  input.value = "";
+  resize();
+  submit(text);
+  input.focus();
+}
+
+// ---------------------------------------------------------------- start
+for (const item of outbox()) pendingRow(item); // unsent messages from before a reload
+after(true);
+toParent({ type: "ready" });
