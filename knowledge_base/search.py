@@ -1,23 +1,28 @@
 """Ranking published articles for a visitor's question, with a confidence in [0, 1].
 
-Baseline: BM25 over stemmed words of title, phrasings, tags and body (field-weighted), blended with
-rapidfuzz similarity to the title and phrasings (typos, short questions)."""
+Lexical and explainable (docs/answer-quality.md):
+- text: case and diacritics folded, shop-support synonyms mapped to one term (knowledge_base.synonyms),
+  stop words dropped, words stemmed; a query word the knowledge base has never seen is corrected to the
+  closest word it has (typos), when one is within one or two edits;
+- two views of each article, both on an inverted index (per query work grows with the postings of the
+  query's terms, never with pairs of articles):
+  * the whole article, BM25F over title, phrasings, tags, category and body (field weights),
+  * each phrasing alone (title and every alternative question): TF-IDF cosine, best phrasing counts;
+- score = how much of the question's information the article covers, blended with the best phrasing's
+  similarity. Words the knowledge base does not know count as uncovered, which is what keeps
+  off-topic questions ("what's the weather in Paris") below ANSWER_THRESHOLD."""
 from __future__ import annotations
 
 import math
-from collections import Counter
-from dataclasses import dataclass, field
+from collections import Counter, defaultdict
+from dataclasses import dataclass
 from typing import Sequence
 
-from rapidfuzz import fuzz
+from rapidfuzz import process
+from rapidfuzz.distance import OSA
 
-from knowledge_base.text import stem, words
-
-STOPWORDS = frozenset(
-    "a an the i me my we our you your it its is are was were be been am do does did to of in on at for "
-    "with and or but if so can could would should will shall may might how what when where which who why "
-    "this that these those there here have has had please pls hi hello thanks thank just get got".split()
-)
+from knowledge_base.synonyms import GROUPS
+from knowledge_base.text import STOPWORDS, is_stopword, rewrite, term, words
 
 # The score above which the bot answers with the top article instead of saying "I'm not sure".
 ANSWER_THRESHOLD = 0.35
@@ -42,68 +47,141 @@ class Hit:
 
 
 def terms(text: str, language: str = "en") -> list[str]:
-    return [stem(w, language) for w in words(text) if w not in STOPWORDS]
+    """The index terms of a text (no typo correction: that needs an index's vocabulary)."""
+    return [term(w, language) for w in words(rewrite(text, language)) if not is_stopword(w, language)]
 
 
-@dataclass
-class _Indexed:
-    doc: Doc
-    tf: Counter
-    length: int
-    phrases: list[str] = field(default_factory=list)
+class _LanguageIndex:
+    """Everything for the articles of one language."""
+
+    K1 = 1.2
+    # field: (weight, length normalisation b)
+    FIELDS = {"title": (3.0, 0.3), "questions": (2.0, 0.3), "tags": (1.5, 0.0), "category": (0.5, 0.0), "body": (1.0, 0.75)}
+    DOC_WEIGHT = 0.5  # score = DOC_WEIGHT * article coverage + (1 - DOC_WEIGHT) * best phrasing similarity
+    CORRECTED = 0.8  # weight of a typo-corrected query word
+
+    def __init__(self, docs: list[Doc], language: str):
+        self.language, self.docs = language, docs
+        n = len(docs)
+        field_tf: list[dict[str, Counter]] = []
+        surface: Counter = Counter()
+        for doc in docs:
+            tfs = {}
+            for name in self.FIELDS:
+                value = getattr(doc, name)
+                text = " ".join(v.replace("-", " ") for v in value) if isinstance(value, tuple) else value
+                ws = [w for w in words(rewrite(text, language)) if not is_stopword(w, language)]
+                surface.update(ws)
+                tfs[name] = Counter(term(w, language) for w in ws)
+            field_tf.append(tfs)
+        avg = {f: (sum(sum(t[f].values()) for t in field_tf) / n or 1.0) for f in self.FIELDS}
+
+        df: Counter = Counter()
+        doc_tf: list[Counter] = []
+        for tfs in field_tf:
+            pseudo: Counter = Counter()
+            for f, (weight, b) in self.FIELDS.items():
+                norm = 1 - b + b * sum(tfs[f].values()) / avg[f]
+                for t, c in tfs[f].items():
+                    pseudo[t] += weight * c / norm
+            doc_tf.append(pseudo)
+            df.update(pseudo.keys())
+        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+        self.unknown_idf = math.log(1 + (n - 0.5) / 1.5)  # a word no article has weighs like a rare one
+        self.doc_post: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, pseudo in enumerate(doc_tf):
+            for t, f in pseudo.items():
+                self.doc_post[t].append((i, f / (f + self.K1)))
+
+        # Each phrasing (title, alternative questions) as its own small TF-IDF vector.
+        self.phrase_doc: list[int] = []
+        self.phrase_post: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for i, doc in enumerate(docs):
+            for phrase in (doc.title, *doc.questions):
+                vec = {t: self.idf[t] for t in set(terms(phrase, language)) if t in self.idf}
+                norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
+                p = len(self.phrase_doc)
+                self.phrase_doc.append(i)
+                for t, v in vec.items():
+                    self.phrase_post[t].append((p, v / norm))
+
+        # Typo correction: words the articles and the synonym lists use, most frequent first.
+        for group in GROUPS.get(language[:2], ()):
+            surface.update(w for w in group if "_" not in w)
+        surface.update(STOPWORDS.get(language[:2], ()))
+        by_letter: dict[str, list[str]] = defaultdict(list)
+        for w, _ in surface.most_common():
+            if w.isalpha():
+                by_letter[w[0]].append(w)
+        self.vocab_by_letter = dict(by_letter)
+        self.known = set(self.idf)
+        self.corrections: dict[str, str | None] = {}
+
+    def correct(self, word: str) -> str | None:
+        if word not in self.corrections:
+            best = None
+            if len(word) >= 4 and word.isalpha():
+                max_edits = 1 if len(word) < 7 else 2
+                # Typos rarely hit the first letter; requiring it keeps corrections few and cheap.
+                found = process.extractOne(word, self.vocab_by_letter.get(word[0], ()), scorer=OSA.distance,
+                                           score_cutoff=max_edits)
+                best = found[0] if found else None
+            self.corrections[word] = best
+        return self.corrections[word]
+
+    def query_terms(self, query: str) -> dict[str, float]:
+        out: dict[str, float] = {}
+        for w in words(rewrite(query, self.language)):
+            if is_stopword(w, self.language):
+                continue
+            t, weight = term(w, self.language), 1.0
+            if t not in self.known:
+                fixed = self.correct(w)
+                if fixed is not None:
+                    if is_stopword(fixed, self.language):
+                        continue
+                    t, weight = term(fixed, self.language), self.CORRECTED
+            out[t] = max(out.get(t, 0.0), weight)
+        return out
+
+    def scores(self, query: str) -> dict[int, float]:
+        q = self.query_terms(query)
+        qw = {t: w * self.idf.get(t, self.unknown_idf) for t, w in q.items()}
+        total = sum(qw.values())
+        if not total:
+            return {}
+        coverage: dict[int, float] = defaultdict(float)
+        phrase: dict[int, float] = defaultdict(float)
+        for t, w in qw.items():
+            for i, sat in self.doc_post.get(t, ()):
+                coverage[i] += w * sat
+            for p, v in self.phrase_post.get(t, ()):
+                phrase[p] += w * v
+        q_norm = math.sqrt(sum(w * w for w in qw.values()))
+        best_phrase: dict[int, float] = defaultdict(float)
+        for p, dot in phrase.items():
+            i = self.phrase_doc[p]
+            best_phrase[i] = max(best_phrase[i], dot / q_norm)
+        a = self.DOC_WEIGHT
+        return {i: a * c / total + (1 - a) * best_phrase.get(i, 0.0) for i, c in coverage.items()}
 
 
 class SearchIndex:
-    K1, B = 1.2, 0.75
-    FIELD_WEIGHTS = {"title": 3, "questions": 2, "tags": 2, "body": 1}
-
     def __init__(self, docs: Sequence[Doc]):
-        self._docs: list[_Indexed] = []
-        df: Counter = Counter()
+        by_language: dict[str, list[Doc]] = defaultdict(list)
         for doc in docs:
-            tf: Counter = Counter()
-            for name, weight in self.FIELD_WEIGHTS.items():
-                value = getattr(doc, name)
-                text = " ".join(value) if isinstance(value, tuple) else value
-                for t in terms(text, doc.language):
-                    tf[t] += weight
-            phrases = [" ".join(terms(p, doc.language)) for p in (doc.title, *doc.questions)]
-            self._docs.append(_Indexed(doc, tf, sum(tf.values()), phrases))
-            df.update(tf.keys())
-        n = max(len(self._docs), 1)
-        self._idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self._avg_len = sum(d.length for d in self._docs) / n if self._docs else 1.0
+            by_language[doc.language or "en"].append(doc)
+        self._indexes = {lang: _LanguageIndex(ds, lang) for lang, ds in by_language.items()}
+        self._n = len(docs)
 
     def __len__(self) -> int:
-        return len(self._docs)
+        return self._n
 
     def search(self, query: str, k: int = 3, language: str | None = None) -> list[Hit]:
-        scored = []
-        for d in self._docs:
-            if language and d.doc.language != language:
+        scored: list[tuple[float, Doc]] = []
+        for lang, index in self._indexes.items():
+            if language and lang != language:
                 continue
-            q_terms = terms(query, d.doc.language)
-            if not q_terms:
-                continue
-            lexical = self._bm25(q_terms, d) / self._bm25_ceiling(q_terms)
-            q_phrase = " ".join(q_terms)
-            fuzzy = max(fuzz.token_sort_ratio(q_phrase, p) for p in d.phrases) / 100.0
-            score = 0.6 * min(lexical, 1.0) + 0.4 * fuzzy
-            scored.append((score, d.doc))
-        scored.sort(key=lambda s: s[0], reverse=True)
-        return [Hit(doc.id, doc.title, round(score, 4)) for score, doc in scored[:k]]
-
-    def _bm25(self, q_terms: list[str], d: _Indexed) -> float:
-        score = 0.0
-        norm = self.K1 * (1 - self.B + self.B * d.length / self._avg_len)
-        for t in q_terms:
-            f = d.tf.get(t)
-            if f:
-                score += self._idf[t] * f * (self.K1 + 1) / (f + norm)
-        return score
-
-    def _bm25_ceiling(self, q_terms: list[str]) -> float:
-        # What a document matching every query term strongly would score: makes BM25 comparable
-        # across queries, so one threshold works for all of them.
-        top_idf = max(self._idf.values(), default=1.0)
-        return sum(self._idf.get(t, top_idf) for t in q_terms) * (self.K1 + 1) * 0.5 or 1.0
+            scored += [(s, index.docs[i]) for i, s in index.scores(query).items()]
+        scored.sort(key=lambda s: (-s[0], s[1].id))
+        return [Hit(doc.id, doc.title, round(min(score, 1.0), 4)) for score, doc in scored[:k]]

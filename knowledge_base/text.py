@@ -36,3 +36,56 @@ def stem(word: str, language: str = "en") -> str:
     out = stemmer.stemWord(word)
     # Greek Snowball expects upper-case unaccented input and returns it that way.
     return fold(out) if language.startswith("el") else out
+
+
+# Words that carry no topic in a support question (after folding; contractions without the
+# apostrophe too, since visitors often drop it).
+STOPWORDS = {
+    "en": frozenset(
+        "a an the i me my mine myself we us our ours you your yours u ur it its itself he she him her they them their "
+        "is are was were be been being am do does did doing done to of in on at for from by with about into onto over "
+        "and or but if so as than then too very really just also still yet already again ever even only quite "
+        "can could would should will shall may might must need needs how what when where which who whom whose why "
+        "this that these those there here have has had having please pls plz hi hello hey thanks thank thx ty "
+        "get got gets getting go goes going went know let lets want wanted like s t d ll re ve m "
+        "dont doesnt didnt isnt wasnt werent wont cant couldnt shouldnt wouldnt havent hasnt hadnt arent aint "
+        "don doesn didn isn wasn weren won couldn shouldn wouldn haven hasn hadn aren "
+        "im ive id youre whats wheres hows thats theres any some all no not nor yes ok okay "
+        "one much many more most other such own same few each both out up down off now today "
+        "something anything nothing someone anyone thing things way ways lot bit".split()
+    ),
+}
+
+
+def rewrite(text: str, language: str = "en") -> str:
+    """Fold, then replace multi-word expressions by their canonical word (knowledge_base.synonyms)."""
+    from knowledge_base.synonyms import PHRASES
+
+    out = fold(text).replace("\u2019", "'")
+    for pattern, repl in PHRASES.get((language or "en")[:2], ()):
+        out = pattern.sub(repl, out)
+    return out
+
+
+@lru_cache(maxsize=16)
+def _canon_map(language: str) -> dict[str, str]:
+    from knowledge_base.synonyms import GROUPS
+
+    out: dict[str, str] = {}
+    for group in GROUPS.get(language, ()):
+        head = stem(group[0], language)
+        for w in group:
+            out.setdefault(stem(w, language), head)
+    return out
+
+
+@lru_cache(maxsize=200_000)
+def term(word: str, language: str = "en") -> str:
+    """The index term of a folded word: its stem, mapped to its synonym group's canonical stem."""
+    lang = (language or "en")[:2]
+    s = stem(word, lang)
+    return _canon_map(lang).get(s, s)
+
+
+def is_stopword(word: str, language: str = "en") -> bool:
+    return word in STOPWORDS.get((language or "en")[:2], ())

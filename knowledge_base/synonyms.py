@@ -1,0 +1,109 @@
+"""General shop-support vocabulary: words and phrases visitors and articles use for the same thing.
+
+Domain knowledge any web shop's knowledge base benefits from, not keyed to one shop's articles.
+Applied identically to articles and questions, so both sides meet on one canonical term:
+- PHRASES rewrite multi-word expressions ("money back" -> "refund") on folded text;
+- GROUPS map single words (any inflection: matched by stem) to the group's first word.
+Keep a word out of every group when it has two common meanings in support chats ("change",
+"receipt", "code"): a wrong merge costs more than a missed one."""
+from __future__ import annotations
+
+import re
+
+# (pattern on folded, lower-case text, replacement). Applied in order.
+_PHRASES_EN: list[tuple[str, str]] = [
+    (r"\be-(mail|gift|mails)\b", r"e\1"),
+    (r"\b(?:how much|what(?: does|'s| is)? (?:it|that) cost)\b", " cost "),
+    (r"\bmoney (?:back|returned)\b|\bget (?:my|the) money\b|\breimburs\w*", " refund "),
+    (r"\b(?:send|sending|sent|post|posting|ship|shipping|take|taking|bring|bringing|give|giving)"
+     r" (?:(?:it|them|this|that|these|those|something|stuff|items?|things?|the \w+|my \w+) )?back\b", " return "),
+    (r"\bcall(?:ed|ing)? (?:it |this |that |one |them )?off\b", " cancel "),
+    (r"\b(?:get|gets|getting|got) (?:here|there|to me)\b|\b(?:turn|turns|turned|show|shows|showed) up\b", " arrive "),
+    (r"\b(?:stopped|stop|stops|quit|quits) working\b|\b(?:not|isnt|doesnt|dont|wont|isn't|doesn't|don't|won't) work(?:ing|s)?\b"
+     r"|\bbroke down\b|\bfell apart\b|\bfalling apart\b|\bcame apart\b", " faulty "),
+    (r"\bnext[- ]day\b|\bovernight\b|\bby tomorrow\b", " nextday "),
+    (r"\bpick(?:ing|ed|s)?[- ]?up\b|\bclick (?:&|and|n) collect\b", " collect "),
+    (r"\bdrop(?:ping|ped|s)?[- ]off\b|\bhand(?:ing|ed|s)? (?:it |them )?in\b", " dropoff "),
+    (r"\bgift ?(?:card|voucher|certificate|token)s?\b|\begift(?: card)?s?\b", " giftcard "),
+    (r"\bstore credit\b|\bshop credit\b|\bcredit note\b", " storecredit "),
+    (r"\btrack ?(?:&|and|n) ?trace\b", " track "),
+    (r"\b(?:house|flat|apartment|street) (?:number|no|nr)\b|\bpost ?code\b|\bzip ?code\b", " address "),
+    (r"\b(?:united states|the states|u\.s\.a?\.?|america)\b", " usa "),
+    (r"\b(?:united kingdom|u\.k\.|great britain)\b", " uk "),
+    (r"\b(?:buy now,? pay later|pay(?:ing)? later|pay in (?:instal|install)\w*|spread the (?:cost|payments?))\b", " paylater "),
+    (r"\b(?:too|very|really|so) (?:small|tight|big|large|loose|long|short)\b|\bdoesn'?t fit\b|\bdon'?t fit\b", " size "),
+    (r"\bsafe (?:place|spot)\b|\bfront door\b|\bback door\b|\bdoor ?step\b|\bletter ?box\b|\bmail ?box\b", " safeplace "),
+    (r"\bopening (?:hours|times)\b", " hours "),
+    (r"\b(?:charged|paid|billed|debited) (?:twice|two times|double)\b", " double charged "),
+]
+
+# canonical word first; every word is matched by its stem, so list one form per word.
+_GROUPS_EN: list[str] = [
+    "parcel package packet shipment consignment",
+    "ship deliver delivery shipping dispatch dispatched courier carrier postage",
+    "cost price fee charge pricing costs rate tariff",
+    "free complimentary gratis",
+    "refund refunded reimbursement repayment",
+    "return returnable returned",
+    "cancel cancellation cancelling canceling abort",
+    "arrive arrival come coming came",
+    "late delayed delay overdue behind",
+    "long forever ages",
+    "lost vanished disappeared stolen",
+    "damaged broken smashed shattered cracked crushed dented bent squashed scratched torn ripped",
+    "faulty defective defect malfunction died dead",
+    "warranty guarantee",
+    "exchange swap trade switch",
+    "size fit fits sizing bigger smaller larger",
+    "colour color",
+    "address addresses",
+    "track tracking whereabouts",
+    "invoice bill",
+    "vat tax taxes",
+    "duty duties customs import",
+    "discount promo coupon voucher promotion",
+    "gift present",
+    "paylater klarna afterpay clearpay instalment installment",
+    "pay payment paying paid",
+    "card visa mastercard maestro amex",
+    "declined refused rejected failed failing fails bounced",
+    "double twice duplicate",
+    "email mail inbox",
+    "confirmation confirm confirmed",
+    "collect collection pickup",
+    "store shop showroom branch outlet",
+    "neighbour neighbor neighbours neighbors",
+    "safeplace porch shed garden doorstep",
+    "sign signature signed",
+    "weekend saturday sunday",
+    "nextday tomorrow",
+    "express fast faster quick quicker quickly rush urgent asap speedy",
+    "abroad overseas international worldwide foreign",
+    "item product thing stuff goods article purchase",
+    "order ordered ordering",
+    "buy bought",
+    "underwear boxers briefs knickers panties bra lingerie socks",
+    "swimwear bikini swimsuit",
+    "earrings piercing",
+    "personalised personalized custom engraved monogrammed embroidered",
+    "shoe shoes boots trainers sneakers sandals heels",
+    "clothes clothing garment garments apparel",
+    "unworn unused unwashed",
+    "tags labels",
+    "wrong incorrect mistake typo mistaken accidentally",
+    "change amend modify edit alter update",
+    "remove delete drop",
+    "add extra",
+    "country countries",
+    "uk britain england scotland wales",
+        "hours open",
+    "business company",
+]
+
+
+def _compile(phrases: list[tuple[str, str]]) -> list[tuple[re.Pattern, str]]:
+    return [(re.compile(p), r) for p, r in phrases]
+
+
+PHRASES = {"en": _compile(_PHRASES_EN)}
+GROUPS = {"en": [g.split() for g in _GROUPS_EN]}
