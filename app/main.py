@@ -21,8 +21,9 @@ from knowledge_base.service import LiveIndex
 
 log = logging.getLogger(__name__)
 
-# Socket.IO frames above this are refused by the transport; the handlers' own limits are far lower.
-MAX_FRAME_BYTES = 1_000_000
+# Socket.IO frames above this are refused by the transport (a 1 MB message still gets a clear
+# `message_too_long`); the handlers' own limits are far lower.
+MAX_FRAME_BYTES = 2_000_000
 
 
 def build_context(settings: Settings) -> AppContext:

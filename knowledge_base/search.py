@@ -14,6 +14,7 @@ Lexical and explainable (docs/answer-quality.md):
 from __future__ import annotations
 
 import math
+import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Sequence
@@ -22,7 +23,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from knowledge_base.synonyms import GROUPS
-from knowledge_base.text import STOPWORDS, is_stopword, rewrite, term, words
+from knowledge_base.text import STOPWORDS, broader, is_stopword, rewrite, term, words
 
 # The score above which the bot answers with the top article instead of saying "I'm not sure".
 ANSWER_THRESHOLD = 0.35
@@ -48,7 +49,23 @@ class Hit:
 
 def terms(text: str, language: str = "en") -> list[str]:
     """The index terms of a text (no typo correction: that needs an index's vocabulary)."""
-    return [term(w, language) for w in words(rewrite(text, language)) if not is_stopword(w, language)]
+    out = []
+    for w in words(rewrite(text, language)):
+        if not is_stopword(w, language):
+            t = term(w, language)
+            out += (t, *broader(t, language))
+    return out
+
+
+_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|https?://\S+")
+_EMPHASIS = re.compile(r"(\bsee\s+)?\*([^*\n]+)\*", re.IGNORECASE)
+
+
+def _clean_body(body: str, titles: set[str]) -> str:
+    """Markdown links keep their text, URLs go; a mention of another article ("see *Damaged parcels*")
+    is about that article, not this one, so it is left out of this one's words."""
+    body = _LINK.sub(lambda m: m.group(1) or " ", body)
+    return _EMPHASIS.sub(lambda m: " " if m.group(2).strip().casefold() in titles else m.group(0), body)
 
 
 class _LanguageIndex:
@@ -56,23 +73,26 @@ class _LanguageIndex:
 
     K1 = 1.2
     # field: (weight, length normalisation b)
-    FIELDS = {"title": (3.0, 0.3), "questions": (2.0, 0.3), "tags": (1.5, 0.0), "category": (0.5, 0.0), "body": (1.0, 0.75)}
-    DOC_WEIGHT = 0.5  # score = DOC_WEIGHT * article coverage + (1 - DOC_WEIGHT) * best phrasing similarity
+    FIELDS = {"title": (3.0, 0.3), "questions": (1.0, 0.3), "tags": (1.5, 0.0), "category": (0.5, 0.0), "body": (1.0, 0.75)}
+    DOC_WEIGHT = 0.7  # score = DOC_WEIGHT * article coverage + (1 - DOC_WEIGHT) * best phrasing similarity
     CORRECTED = 0.8  # weight of a typo-corrected query word
+    BROADER = 0.5  # weight of a query word's broader term ("coat" -> clothes, item)
 
     def __init__(self, docs: list[Doc], language: str):
         self.language, self.docs = language, docs
         n = len(docs)
         field_tf: list[dict[str, Counter]] = []
         surface: Counter = Counter()
+        titles = {d.title.casefold() for d in docs}
         for doc in docs:
             tfs = {}
             for name in self.FIELDS:
                 value = getattr(doc, name)
                 text = " ".join(v.replace("-", " ") for v in value) if isinstance(value, tuple) else value
-                ws = [w for w in words(rewrite(text, language)) if not is_stopword(w, language)]
-                surface.update(ws)
-                tfs[name] = Counter(term(w, language) for w in ws)
+                if name == "body":
+                    text = _clean_body(text, titles - {doc.title.casefold()})
+                surface.update(w for w in words(rewrite(text, language)) if not is_stopword(w, language))
+                tfs[name] = Counter(terms(text, language))
             field_tf.append(tfs)
         avg = {f: (sum(sum(t[f].values()) for t in field_tf) / n or 1.0) for f in self.FIELDS}
 
@@ -120,7 +140,7 @@ class _LanguageIndex:
     def correct(self, word: str) -> str | None:
         if word not in self.corrections:
             best = None
-            if len(word) >= 4 and word.isalpha():
+            if len(word) >= 5 and word.isalpha():
                 max_edits = 1 if len(word) < 7 else 2
                 # Typos rarely hit the first letter; requiring it keeps corrections few and cheap.
                 found = process.extractOne(word, self.vocab_by_letter.get(word[0], ()), scorer=OSA.distance,
@@ -135,13 +155,20 @@ class _LanguageIndex:
             if is_stopword(w, self.language):
                 continue
             t, weight = term(w, self.language), 1.0
-            if t not in self.known:
+            wider = broader(t, self.language)
+            if t not in self.known and not wider:
                 fixed = self.correct(w)
                 if fixed is not None:
                     if is_stopword(fixed, self.language):
                         continue
                     t, weight = term(fixed, self.language), self.CORRECTED
-            out[t] = max(out.get(t, 0.0), weight)
+                    wider = broader(t, self.language)
+            # A narrower word the articles never use ("boxers") stands for its broader terms alone.
+            if w.isdigit() and len(w) > 3:
+                continue  # order numbers, years: no topic
+            for x, xw in ((t, weight * (t in self.known or not wider)), *((b, weight * self.BROADER) for b in wider)):
+                if xw:
+                    out[x] = max(out.get(x, 0.0), xw)
         return out
 
     def scores(self, query: str) -> dict[int, float]:

@@ -35,16 +35,28 @@ _PHRASES_EN: list[tuple[str, str]] = [
     (r"\bsafe (?:place|spot)\b|\bfront door\b|\bback door\b|\bdoor ?step\b|\bletter ?box\b|\bmail ?box\b", " safeplace "),
     (r"\bopening (?:hours|times)\b", " hours "),
     (r"\b(?:charged|paid|billed|debited) (?:twice|two times|double)\b", " double charged "),
+    (r"\b(?:two|2|duplicate|double) (?:payments|charges|transactions)\b", " double charged "),
+    (r"\b(?:came|come|taken|went|gone) (?:off|out of|from) (?:my|the) (?:account|card|bank)\b", " charged "),
+    (r"\b(?:wasn'?t|weren'?t|was not|were not|isn'?t|is not|aren'?t|are not|not) (?:in (?:it|there|the box|the parcel|the package)|inside|included|there)\b",
+     " missing "),
+    (r"\b(?:can'?t|cannot|can not|not|won'?t) be (?:returned|sent back|exchanged)\b|\bnon[- ]?returnable\b"
+     r"|\bnot returnable\b|\bexcluded from returns?\b|\bexempt from returns?\b", " nonreturnable "),
+    (r"\b(?:more|extra|longer|additional) time\b", " extend "),
+    (r"\bstill (?:nothing|not here|no sign|waiting|hasn'?t|haven'?t|not arrived|not received)\b|\bno sign of\b", " late "),
+    (r"\bpost office\b", " point "),
+    (r"\b(?:settle|pay|paying|clear) (?:the|my|your) (?:bill|invoice)\b", " pay "),
 ]
 
 # canonical word first; every word is matched by its stem, so list one form per word.
 _GROUPS_EN: list[str] = [
     "parcel package packet shipment consignment",
-    "ship deliver delivery shipping dispatch dispatched courier carrier postage",
+    "ship deliver delivery shipping dispatch dispatched courier carrier postage post",
     "cost price fee charge pricing costs rate tariff",
     "free complimentary gratis",
-    "refund refunded reimbursement repayment",
+    "refund refunded reimbursement repayment money",
     "return returnable returned",
+    "extend extended extension",
+    "method way option options",
     "cancel cancellation cancelling canceling abort",
     "arrive arrival come coming came",
     "late delayed delay overdue behind",
@@ -64,8 +76,7 @@ _GROUPS_EN: list[str] = [
     "discount promo coupon voucher promotion",
     "gift present",
     "paylater klarna afterpay clearpay instalment installment",
-    "pay payment paying paid",
-    "card visa mastercard maestro amex",
+    "pay payment paying paid settle",
     "declined refused rejected failed failing fails bounced",
     "double twice duplicate",
     "email mail inbox",
@@ -79,14 +90,10 @@ _GROUPS_EN: list[str] = [
     "nextday tomorrow",
     "express fast faster quick quicker quickly rush urgent asap speedy",
     "abroad overseas international worldwide foreign",
-    "item product thing stuff goods article purchase",
-    "order ordered ordering",
-    "buy bought",
-    "underwear boxers briefs knickers panties bra lingerie socks",
-    "swimwear bikini swimsuit",
-    "earrings piercing",
+    "item product goods article",
+    "order ordered ordering buy bought purchase purchased",
+    "day days week weeks fortnight month months",
     "personalised personalized custom engraved monogrammed embroidered",
-    "shoe shoes boots trainers sneakers sandals heels",
     "clothes clothing garment garments apparel",
     "unworn unused unwashed",
     "tags labels",
@@ -95,9 +102,32 @@ _GROUPS_EN: list[str] = [
     "remove delete drop",
     "add extra",
     "country countries",
-    "uk britain england scotland wales",
         "hours open",
     "business company",
+]
+
+
+# "broader: narrower ...": a narrower word keeps its own term and also counts as the broader one
+# (a question about "boxers" meets an article about "underwear"; "maestro" still prefers the article
+# that names Maestro).
+_HYPERNYMS_EN: list[str] = [
+    "card: visa mastercard maestro amex americanexpress debit credit",
+    "underwear: boxers boxer briefs knickers panties bra bras lingerie socks thong",
+    "swimwear: bikini swimsuit trunks",
+    "jewellery: jewelry earrings earring necklace bracelet piercing",
+    "shoe: boots boot trainers sneakers sandals heels slippers loafers",
+    "clothes: coat jacket trousers jeans shirt tshirt dress skirt jumper sweater hoodie shorts pants",
+    "homeware: glass glasses mug mugs plate plates vase lamp toaster kettle towel towels cushion candle",
+    "bag: handbag backpack purse wallet strap",
+    "country: netherlands holland belgium germany france spain italy austria poland portugal ireland denmark sweden "
+    "finland greece luxembourg czechia hungary romania bulgaria croatia slovakia slovenia estonia latvia lithuania "
+    "cyprus malta uk britain england scotland wales usa canada australia switzerland norway japan china",
+    "eu: europe european netherlands holland belgium germany france spain italy austria poland portugal ireland "
+    "denmark sweden finland greece luxembourg czechia hungary romania bulgaria croatia slovakia slovenia estonia "
+    "latvia lithuania cyprus malta",
+    "uk: britain england scotland wales",
+    "item: clothes shoe underwear swimwear jewellery homeware bag",
+    "day: monday tuesday wednesday thursday friday",
 ]
 
 
@@ -107,3 +137,4 @@ def _compile(phrases: list[tuple[str, str]]) -> list[tuple[re.Pattern, str]]:
 
 PHRASES = {"en": _compile(_PHRASES_EN)}
 GROUPS = {"en": [g.split() for g in _GROUPS_EN]}
+HYPERNYMS = {"en": _HYPERNYMS_EN}

@@ -51,8 +51,12 @@ STOPWORDS = {
         "dont doesnt didnt isnt wasnt werent wont cant couldnt shouldnt wouldnt havent hasnt hadnt arent aint "
         "don doesn didn isn wasn weren won couldn shouldn wouldn haven hasn hadn aren "
         "im ive id youre whats wheres hows thats theres any some all no not nor yes ok okay "
-        "one much many more most other such own same few each both out up down off now today "
-        "something anything nothing someone anyone thing things way ways lot bit".split()
+        "one much many more most other such own same few each both out up down off now "
+        "something anything nothing someone anyone thing things stuff lot bit through via instead again against "
+        "because while during until within between under above below onto off upon across along around "
+        "actually basically maybe perhaps probably kind sort bit well oh ah hmm yeah yep nope guys guy "
+        "tell say said says told ask asked asking wondering wonder help hope trying try tried "
+        "able ok alright fine sure right ago".split()
     ),
 }
 
@@ -89,3 +93,21 @@ def term(word: str, language: str = "en") -> str:
 
 def is_stopword(word: str, language: str = "en") -> bool:
     return word in STOPWORDS.get((language or "en")[:2], ())
+
+
+@lru_cache(maxsize=16)
+def _hypernym_map(language: str) -> dict[str, tuple[str, ...]]:
+    from knowledge_base.synonyms import HYPERNYMS
+
+    out: dict[str, tuple[str, ...]] = {}
+    for line in HYPERNYMS.get(language, ()):
+        head, _, members = line.partition(":")
+        for w in members.split():
+            out[term(w, language)] = (*out.get(term(w, language), ()), term(head.strip(), language))
+    # one level of chaining: "coat" -> clothes -> item
+    return {t: tuple(dict.fromkeys(h + tuple(x for b in h for x in out.get(b, ())))) for t, h in out.items()}
+
+
+def broader(t: str, language: str = "en") -> tuple[str, ...]:
+    """The broader terms of an index term: 'maestro' -> ('card',), 'france' -> ('eu', 'country')."""
+    return _hypernym_map((language or "en")[:2]).get(t, ())

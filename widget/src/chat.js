@@ -117,6 +117,8 @@ scroller.addEventListener("scroll", () => {
 function toBottom(force) {
   if (force || stick) scroller.scrollTop = scroller.scrollHeight;
 }
+// a banner appearing, the textarea growing or a phone keyboard opening shrink the transcript
+if (window.ResizeObserver) new ResizeObserver(() => toBottom()).observe(scroller);
 
 // ---------------------------------------------------------------- transcript state
 let sid = get(SID_KEY);
@@ -377,6 +379,7 @@ function resync() {
     msgs.sort((a, b) => (a && b ? a.seq - b.seq : 0));
     for (const m of msgs) show(m, initialSynced);
     initialSynced = true;
+    log.removeAttribute("aria-busy");
     if (ack.state) setState(ack.state);
     after();
     if (!ready) {
@@ -478,6 +481,7 @@ function send() {
 }
 
 // ---------------------------------------------------------------- start
+log.setAttribute("aria-busy", "true"); // don't read the whole history aloud while it loads
 for (const item of outbox()) pendingRow(item); // unsent messages from before a reload
 after(true);
 toParent({ type: "ready" });
