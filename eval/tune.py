@@ -19,11 +19,10 @@ from knowledge_base import search
 from knowledge_base.search import Doc, SearchIndex
 
 GRID = {
-    "K1": [0.8, 1.2, 2.0],
-    "DOC_WEIGHT": [0.6, 0.7, 0.8],
-    "FIELDS.body": [0.5, 1.0],
-    "FIELDS.title": [2.0, 3.0, 5.0],
-    "FIELDS.questions": [1.0, 2.0],
+    "K1": [1.2, 2.0],
+    "DOC_WEIGHT": [0.7, 0.8],
+    "SYNONYM": [0.5, 0.7, 1.0],
+    "BROADER": [0.3, 0.5],
 }
 
 

@@ -23,7 +23,7 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from knowledge_base.synonyms import GROUPS
-from knowledge_base.text import STOPWORDS, broader, is_stopword, rewrite, term, words
+from knowledge_base.text import STOPWORDS, broader, is_stopword, rewrite, synonym, term, words
 
 # The score above which the bot answers with the top article instead of saying "I'm not sure".
 ANSWER_THRESHOLD = 0.35
@@ -47,13 +47,25 @@ class Hit:
     score: float
 
 
-def terms(text: str, language: str = "en") -> list[str]:
-    """The index terms of a text (no typo correction: that needs an index's vocabulary)."""
-    out = []
+def related(t: str, language: str = "en") -> list[tuple[str, bool]]:
+    """The terms a term also stands for: its synonym group, then its broader terms and theirs
+    (True marks the broader ones)."""
+    out = [(x, False) for x in (synonym(t, language),) if x]
+    for b in broader(t, language):
+        out += [(b, True)] + [(x, True) for x in (synonym(b, language),) if x]
+    return out
+
+
+def terms(text: str, language: str = "en", broad_weight: float = 0.5) -> Counter:
+    """The weighted index terms of a text, synonym groups and broader terms included (no typo
+    correction: that needs an index's vocabulary)."""
+    out: Counter = Counter()
     for w in words(rewrite(text, language)):
         if not is_stopword(w, language):
             t = term(w, language)
-            out += (t, *broader(t, language))
+            out[t] += 1.0
+            for x, wide in related(t, language):
+                out[x] += broad_weight if wide else 1.0
     return out
 
 
@@ -71,12 +83,13 @@ def _clean_body(body: str, titles: set[str]) -> str:
 class _LanguageIndex:
     """Everything for the articles of one language."""
 
-    K1 = 1.2
+    K1 = 2.0
     # field: (weight, length normalisation b)
     FIELDS = {"title": (3.0, 0.3), "questions": (1.0, 0.3), "tags": (1.5, 0.0), "category": (0.5, 0.0), "body": (1.0, 0.75)}
-    DOC_WEIGHT = 0.7  # score = DOC_WEIGHT * article coverage + (1 - DOC_WEIGHT) * best phrasing similarity
+    DOC_WEIGHT = 0.8  # score = DOC_WEIGHT * article coverage + (1 - DOC_WEIGHT) * best phrasing similarity
     CORRECTED = 0.8  # weight of a typo-corrected query word
-    BROADER = 0.5  # weight of a query word's broader term ("coat" -> clothes, item)
+    SYNONYM = 1.0  # weight of a query word's synonym group ("package" -> =parcel) when the word itself is known
+    BROADER = 0.5  # weight of a query word's broader terms ("coat" -> clothes, item)
 
     def __init__(self, docs: list[Doc], language: str):
         self.language, self.docs = language, docs
@@ -92,7 +105,7 @@ class _LanguageIndex:
                 if name == "body":
                     text = _clean_body(text, titles - {doc.title.casefold()})
                 surface.update(w for w in words(rewrite(text, language)) if not is_stopword(w, language))
-                tfs[name] = Counter(terms(text, language))
+                tfs[name] = terms(text, language)
             field_tf.append(tfs)
         avg = {f: (sum(sum(t[f].values()) for t in field_tf) / n or 1.0) for f in self.FIELDS}
 
@@ -118,7 +131,7 @@ class _LanguageIndex:
         self.phrase_post: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, doc in enumerate(docs):
             for phrase in (doc.title, *doc.questions):
-                vec = {t: self.idf[t] for t in set(terms(phrase, language)) if t in self.idf}
+                vec = {t: min(c, 1.0) * self.idf[t] for t, c in terms(phrase, language).items() if t in self.idf}
                 norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
                 p = len(self.phrase_doc)
                 self.phrase_doc.append(i)
@@ -152,23 +165,23 @@ class _LanguageIndex:
     def query_terms(self, query: str) -> dict[str, float]:
         out: dict[str, float] = {}
         for w in words(rewrite(query, self.language)):
-            if is_stopword(w, self.language):
+            if is_stopword(w, self.language) or (w.isdigit() and len(w) > 3):  # order numbers, years
                 continue
             t, weight = term(w, self.language), 1.0
-            wider = broader(t, self.language)
-            if t not in self.known and not wider:
+            if t not in self.known and not self.known.intersection(x for x, _ in related(t, self.language)):
                 fixed = self.correct(w)
                 if fixed is not None:
                     if is_stopword(fixed, self.language):
                         continue
                     t, weight = term(fixed, self.language), self.CORRECTED
-                    wider = broader(t, self.language)
-            # A narrower word the articles never use ("boxers") stands for its broader terms alone.
-            if w.isdigit() and len(w) > 3:
-                continue  # order numbers, years: no topic
-            for x, xw in ((t, weight * (t in self.known or not wider)), *((b, weight * self.BROADER) for b in wider)):
+            # A word the articles never use ("boxers", "package") stands for its synonyms and
+            # broader terms at full weight; a word they use keeps its own term first.
+            own = t in self.known or not related(t, self.language)
+            pairs = [(t, 1.0 if own else 0.0)] + [(x, self.BROADER if wide else self.SYNONYM if own else 1.0)
+                                                  for x, wide in related(t, self.language)]
+            for x, xw in pairs:
                 if xw:
-                    out[x] = max(out.get(x, 0.0), xw)
+                    out[x] = max(out.get(x, 0.0), weight * xw)
         return out
 
     def scores(self, query: str) -> dict[int, float]:

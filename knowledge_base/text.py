@@ -72,23 +72,25 @@ def rewrite(text: str, language: str = "en") -> str:
 
 
 @lru_cache(maxsize=16)
-def _canon_map(language: str) -> dict[str, str]:
+def _group_map(language: str) -> dict[str, str]:
     from knowledge_base.synonyms import GROUPS
 
     out: dict[str, str] = {}
     for group in GROUPS.get(language, ()):
-        head = stem(group[0], language)
         for w in group:
-            out.setdefault(stem(w, language), head)
+            out.setdefault(stem(w, language), "=" + stem(group[0], language))
     return out
 
 
 @lru_cache(maxsize=200_000)
 def term(word: str, language: str = "en") -> str:
-    """The index term of a folded word: its stem, mapped to its synonym group's canonical stem."""
-    lang = (language or "en")[:2]
-    s = stem(word, lang)
-    return _canon_map(lang).get(s, s)
+    """The index term of a folded word: its stem."""
+    return stem(word, (language or "en")[:2])
+
+
+def synonym(t: str, language: str = "en") -> str | None:
+    """The synonym group of a term, as a term of its own: 'packag' -> '=parcel'."""
+    return _group_map((language or "en")[:2]).get(t)
 
 
 def is_stopword(word: str, language: str = "en") -> bool:

@@ -141,13 +141,14 @@ function row(m) {
   return r;
 }
 
-// Insert a row by seq; rows without a seq (visitor messages still sending) stay last.
+// Insert a row by seq; rows without a seq (visitor messages still sending) stay last; a message
+// that failed keeps its place (data-pos: just after the seq shown when it failed).
 function place(r, seq) {
   r.dataset.seq = seq;
   r.remove();
   let before = null;
   for (let c = log.lastElementChild; c; c = c.previousElementSibling) {
-    if ((+c.dataset.seq || Infinity) > seq) before = c;
+    if ((+c.dataset.seq || +c.dataset.pos || Infinity) > seq) before = c;
     else break;
   }
   log.insertBefore(r, before);
@@ -444,7 +445,11 @@ function flush() {
       const error = (ack && ack.error) || {};
       if (sessionError(error.code)) return;
       dropFromOutbox(cid);
-      if (r) setStatus(r, T.notSent + (T[error.code] || error.message || T.error), "failed");
+      if (r) {
+        setStatus(r, T.notSent + (T[error.code] || error.message || T.error), "failed");
+        r.dataset.pos = maxSeq + 0.5;
+        byCid.delete(cid);
+      }
     }
     after();
     flush();
