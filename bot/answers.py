@@ -13,6 +13,8 @@ from knowledge_base.text import fold
 # stronger before the bot trusts it over Rasa.
 OUT_OF_SCOPE_MARGIN = 0.15
 OUT_OF_SCOPE_CONFIDENCE = 0.6
+# How much the lead of the top article over the runner-up counts next to its own score.
+MARGIN_WEIGHT = 1.0
 # An "I'm not sure" answer offers articles scoring at least this fraction of the threshold.
 SUGGEST_FRACTION = 0.6
 
@@ -42,12 +44,16 @@ class Reply:
 
 
 def is_confident(hits: list[Hit], intent: str | None = None, intent_confidence: float = 0.0) -> bool:
+    """Answer with the top article only when it is both a good match and clearly ahead of the
+    runner-up: a close second means the question is ambiguous or the right article is missing, and
+    a wrong answer costs more than an honest "I'm not sure" (docs/answer-quality.md)."""
     if not hits:
         return False
     threshold = ANSWER_THRESHOLD
     if intent == "out_of_scope" and intent_confidence >= OUT_OF_SCOPE_CONFIDENCE:
         threshold += OUT_OF_SCOPE_MARGIN
-    return hits[0].score >= threshold
+    margin = hits[0].score - (hits[1].score if len(hits) > 1 else 0.0)
+    return hits[0].score + MARGIN_WEIGHT * margin >= threshold
 
 
 def answer_from_kb(doc: Doc, hit_score: float, related: list[Hit]) -> Reply:
@@ -83,24 +89,79 @@ def handoff_started(reason: str) -> Reply:
     )
 
 
-_HUMAN = (
-    r"(human|person|people|agent|operator|representative|rep|someone|somebody|staff|employee|"
-    r"customer (service|support|care)|support team|real (one|guy|man|woman)|live chat|manager|"
-    r"medewerker|ανθρωπο|υπαλληλο|εκπροσωπο)"
+# A request for a person, recognised without Rasa (Rasa down). Whole messages like "agent pls" or
+# "customer service", or a request verb followed by someone on our side; never the courier, the
+# neighbour or the person a gift came from.
+_WHO = (
+    r"(humans?|persons?|people|agents?|operators?|representatives?|reps?|staff|employees?|colleagues?|"
+    r"advis[eo]rs?|consultants?|managers?|supervisors?|boss|owner|team ?members?|(your|the) team|support( team)?|helpline|hotline|"
+    r"customer (service|services|support|care)|support (staff|desk)|help ?desk|service desk|"
+    r"live (chat|agent|support|person|human)|(real|actual|proper|living) (one|person|human|people|guy|man|woman|someone|somebody)|"
+    r"human being|(someone|somebody|anyone|anybody|one) (real|from (your|the) \w+|(at|in|on) (your|the) (team|company|shop|store|office|support))|"
+    r"medewerker|ανθρωπο\w*|υπαλληλο\w*|εκπροσωπο\w*)"
+)
+_ASK = (
+    r"(talk|speak|chat|connect|transfer|forward|put|get|give|need|want|reach|contact|escalate|message|"
+    r"deal|take over|take me|hand|pass|switch|rather|prefer|bring|call|phone|ring|email|have|touch|let me|is there|are there|any)"
+)
+_NOT_US = re.compile(
+    r"\b(courier|driver|postman|postwoman|mailman|delivery (person|guy|man|woman|driver)|neighbou?rs?|"
+    r"(someone|somebody|anyone|anybody|person) else|sign\w*|pick\w*|collect\w*|deliver\w*|"
+    r"(person|people|someone|somebody) (who|that) (bought|ordered|sent|gave))\b"
 )
 _HANDOFF_PATTERNS = [
-    re.compile(rf"\b(talk|speak|chat|connect|transfer|put me through|get me|give me|need|want|reach|contact)\b.*\b{_HUMAN}"),
-    re.compile(rf"^\W*(an? )?(real |live )?{_HUMAN}\W*(please|pls|plz|now|asap)?\W*$"),
-    re.compile(r"\b(agent|human|operator|person) (please|pls|plz|now)\b"),
-    re.compile(r"\b(not|no more|stop|useless|stupid|hate)\b.*\bbot\b"),
+    re.compile(rf"\b{_ASK}\b.*\b{_WHO}\b"),
+    re.compile(rf"^\W*((an?|the|some|your|my|one) )?{_WHO}\W*((please|pls|plz|now|asap|thanks?|here)\W*)*$"),
+    re.compile(rf"\b{_WHO}\b.*\b(take over|takes over|step in|jump in|join|help me|call me|contact me|ring me)\b"),
+    re.compile(rf"\b{_WHO}\W*(please|pls|plz|now|asap|on)\W*$"),
+    re.compile(r"\b(talk|speak|chat|message|connect|transfer|forward|put me|get me|give me|need|want|reach|contact|touch|"
+               r"email|hand me|pass me|take me)\w*\b.*\b(some|any)(one|body)\b|\b(can|could|will) (some|any)(one|body) (help|assist|call|contact)\b"),
+    # any of these alone is enough
+    re.compile(r"\bescalat\w*|^\W*(please )?(transfer|connect|forward) me\b|\b(any(one|body)|some(one|body)|a human) (there|here|around|online)\W*$"
+               r"|\b(phone|call|ring) (you|us|me back|someone)\b|\b(phone|telephone) number\b|\bcall ?back\b|\bhelpline\b|\bhotline\b"),
+    re.compile(r"\b(not|no more|stop|useless|stupid|hate|enough|pointless|sick of|tired of|done with|bypass|skip|quit|off|"
+               r"dont|don't|do not|no|never)\b"
+               r".*\b(bot|robot|machine|chatbot|automated|automatic|ai)\b"),
+    re.compile(r"\b(bot|robot|machine|chatbot|automated|ai)\b.*\b(off|useless|stupid|pointless|not helping|no help)\b"),
 ]
+# Typos are fixed only towards these distinctive words ("stuff" must not become "staff").
+_HANDOFF_WORDS = sorted({"speak", "agent", "human", "person", "operator", "representative", "someone", "somebody",
+                         "customer", "service", "support", "employee", "colleague", "transfer", "connect", "manager"})
+
+
+def _fix_typos(text: str) -> str:
+    """'speek to agant' -> 'speak to agent': one slip in a word of the requests above."""
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    out = []
+    for w in text.split():
+        core = w.strip(".,!?;:'\"()")
+        if len(core) >= 5 and core.isalpha() and core not in _HANDOFF_WORDS:
+            found = process.extractOne(core, _HANDOFF_WORDS, scorer=OSA.distance, score_cutoff=1)
+            if found and found[0][0] == core[0]:
+                w = w.replace(core, found[0])
+        out.append(w)
+    return " ".join(out)
+
+
+_STRONG_WHO = re.compile(r"\b(humans?|agents?|operators?|representatives?|staff|employees?|colleagues?|"
+                         r"customer (service|support|care)|live (chat|agent|support|person)|real (person|human|people)|human being)\b")
+
+
+def _short_request(t: str) -> bool:
+    """A short message naming someone on our side: "a real person would be nice", "human agent"."""
+    return len(t.split()) <= 6 and bool(_STRONG_WHO.search(t)) and not _NOT_US.search(t)
 
 
 def looks_like_handoff(text: str) -> bool:
     """A request for a person, recognised without Rasa (used only while Rasa is down)."""
-    t = fold(text).strip()
+    t = fold(text).replace("\u2019", "'").strip()
     if t == "/human_handoff":
         return True
-    if re.search(r"\b(pick|picks|picked|sign|signs|signed|collect|deliver)\b", t):
+    t = _fix_typos(t)
+    if any(p.search(t) for p in _HANDOFF_PATTERNS[5:]) or _short_request(t):
+        return True  # "bot off", "this bot is useless"
+    if _NOT_US.search(t):
         return False  # "can someone else pick up my parcel" is a question, not a request for a person
-    return any(p.search(t) for p in _HANDOFF_PATTERNS)
+    return any(p.search(t) for p in _HANDOFF_PATTERNS[:5])

@@ -19,9 +19,9 @@ from knowledge_base import search
 from knowledge_base.search import Doc, SearchIndex
 
 GRID = {
-    "K1": [1.2, 2.0],
+    "PAIR": [0.0, 0.25, 0.5, 1.0],
     "DOC_WEIGHT": [0.7, 0.8],
-    "SYNONYM": [0.5, 0.7, 1.0],
+    "K1": [2.0],
     "BROADER": [0.3, 0.5],
 }
 

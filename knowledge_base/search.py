@@ -26,7 +26,7 @@ from knowledge_base.synonyms import GROUPS
 from knowledge_base.text import STOPWORDS, broader, is_stopword, rewrite, synonym, term, words
 
 # The score above which the bot answers with the top article instead of saying "I'm not sure".
-ANSWER_THRESHOLD = 0.35
+ANSWER_THRESHOLD = 0.45
 
 
 @dataclass(frozen=True)
@@ -60,13 +60,21 @@ def terms(text: str, language: str = "en", broad_weight: float = 0.5) -> Counter
     """The weighted index terms of a text, synonym groups and broader terms included (no typo
     correction: that needs an index's vocabulary)."""
     out: Counter = Counter()
+    heads = []
     for w in words(rewrite(text, language)):
         if not is_stopword(w, language):
             t = term(w, language)
             out[t] += 1.0
             for x, wide in related(t, language):
                 out[x] += broad_weight if wide else 1.0
+            heads.append(synonym(t, language) or t)
+    out.update(pairs(heads))
     return out
+
+
+def pairs(heads: list[str]) -> list[str]:
+    """Neighbouring words as one term, in either order ("shipping costs", "cost of shipping")."""
+    return ["+".join(sorted(p)) for p in zip(heads, heads[1:]) if p[0] != p[1]]
 
 
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|https?://\S+")
@@ -89,6 +97,7 @@ class _LanguageIndex:
     DOC_WEIGHT = 0.8  # score = DOC_WEIGHT * article coverage + (1 - DOC_WEIGHT) * best phrasing similarity
     CORRECTED = 0.8  # weight of a typo-corrected query word
     SYNONYM = 1.0  # weight of a query word's synonym group ("package" -> =parcel) when the word itself is known
+    PAIR = 0.5  # weight of two neighbouring query words that also stand together in an article
     BROADER = 0.5  # weight of a query word's broader terms ("coat" -> clothes, item)
 
     def __init__(self, docs: list[Doc], language: str):
@@ -164,6 +173,7 @@ class _LanguageIndex:
 
     def query_terms(self, query: str) -> dict[str, float]:
         out: dict[str, float] = {}
+        heads = []
         for w in words(rewrite(query, self.language)):
             if is_stopword(w, self.language) or (w.isdigit() and len(w) > 3):  # order numbers, years
                 continue
@@ -177,11 +187,15 @@ class _LanguageIndex:
             # A word the articles never use ("boxers", "package") stands for its synonyms and
             # broader terms at full weight; a word they use keeps its own term first.
             own = t in self.known or not related(t, self.language)
-            pairs = [(t, 1.0 if own else 0.0)] + [(x, self.BROADER if wide else self.SYNONYM if own else 1.0)
+            expanded = [(t, 1.0 if own else 0.0)] + [(x, self.BROADER if wide else self.SYNONYM if own else 1.0)
                                                   for x, wide in related(t, self.language)]
-            for x, xw in pairs:
+            for x, xw in expanded:
                 if xw:
                     out[x] = max(out.get(x, 0.0), weight * xw)
+            heads.append(synonym(t, self.language) or t)
+        for p in pairs(heads):
+            if p in self.known:  # an unseen pair is no evidence against an article
+                out[p] = self.PAIR
         return out
 
     def scores(self, query: str) -> dict[int, float]:

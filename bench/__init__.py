@@ -1,0 +1,1 @@
+"""Benchmarks that print a table: `./scripts/bench.sh` (docs/benchmarks.md)."""

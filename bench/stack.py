@@ -1,0 +1,149 @@
+"""The system under test, started from scratch in subprocesses: a fresh SQLite database with the demo
+content, the Rasa server and the app, all on 127.0.0.1. `Stack` is a context manager: everything it
+started is stopped on exit, also on Ctrl-C or an error."""
+from __future__ import annotations
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+from app.settings import ROOT
+from bot import server as rasa_server
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def proc_cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process and its reaped children, from /proc (Linux)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    # fields[0] is the state (3rd field of the file): utime, stime, cutime, cstime are fields 14-17.
+    return sum(int(x) for x in fields[11:15]) / ticks
+
+
+def proc_rss_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+class Stack:
+    def __init__(self, model: Path, workdir: Path, *, log=print):
+        self.model = model
+        self.workdir = workdir
+        self.log = log
+        self.app_port = free_port()
+        self.rasa_port = free_port()
+        self.app_url = f"http://127.0.0.1:{self.app_port}"
+        self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
+        self.db_url = f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
+        self.action_token = secrets.token_urlsafe(24)
+        self.app_log = workdir / "app.log"
+        self.rasa_log = workdir / "rasa.log"
+        self.app: subprocess.Popen | None = None
+        self.rasa: subprocess.Popen | None = None
+
+    def _env(self) -> dict[str, str]:
+        return {
+            **os.environ,
+            "SHOPCHAT_DATABASE_URL": self.db_url,
+            "SHOPCHAT_HOST": "127.0.0.1",
+            "SHOPCHAT_PORT": str(self.app_port),
+            "SHOPCHAT_PUBLIC_URL": "",
+            "SHOPCHAT_RASA_URL": self.rasa_url,
+            "SHOPCHAT_ACTION_TOKEN": self.action_token,
+            # The per-connection rate limit would throttle the no-pause load test.
+            "SHOPCHAT_MESSAGE_RATE_PER_10S": "100000",
+        }
+
+    def start(self) -> "Stack":
+        t0 = time.monotonic()
+        out = subprocess.run([sys.executable, "-m", "app.cli", "load-demo"], cwd=ROOT, env=self._env(),
+                             capture_output=True, text=True)
+        if out.returncode != 0:
+            raise RuntimeError(f"load-demo failed:\n{out.stdout}\n{out.stderr}")
+        self.log(f"  database: {self.db_url} ({out.stdout.strip().splitlines()[-1]})")
+        self.rasa = rasa_server.start_rasa(
+            self.model, port=self.rasa_port, action_url=f"{self.app_url}/bot/actions",
+            action_token=self.action_token, log_path=self.rasa_log,
+        )
+        with open(self.app_log, "ab") as log:
+            self.app = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=self._env(),
+                                        stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        self._wait_app(60)
+        self.log(f"  app up on {self.app_url} (log {self.app_log})")
+        if not rasa_server.wait_until_up(self.rasa_url, timeout_s=240, proc=self.rasa):
+            raise RuntimeError(f"Rasa did not start; see {self.rasa_log}")
+        self.log(f"  Rasa up on {self.rasa_url} with {self.model.name} (log {self.rasa_log})")
+        deadline = time.monotonic() + 30
+        while httpx.get(f"{self.app_url}/health", timeout=2).json().get("rasa") != "up":
+            if time.monotonic() > deadline:
+                raise RuntimeError("the app does not see Rasa as up")
+            time.sleep(0.5)
+        self.log(f"  stack ready in {time.monotonic() - t0:.0f} s")
+        return self
+
+    def _wait_app(self, timeout_s: float) -> None:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.app.poll() is not None:
+                raise RuntimeError(f"the app exited with {self.app.returncode}; see {self.app_log}")
+            try:
+                if httpx.get(f"{self.app_url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        raise TimeoutError(f"the app did not answer /health within {timeout_s:.0f} s")
+
+    def cpu_seconds(self) -> dict[str, float]:
+        return {"app": proc_cpu_seconds(self.app.pid), "rasa": proc_cpu_seconds(self.rasa.pid)}
+
+    def rss_mb(self) -> dict[str, float]:
+        return {"app": proc_rss_mb(self.app.pid), "rasa": proc_rss_mb(self.rasa.pid)}
+
+    def rasa_fallbacks(self) -> int:
+        """How often the app gave up on Rasa and answered from the knowledge base alone."""
+        try:
+            return self.app_log.read_text(errors="replace").count("Rasa unavailable")
+        except OSError:
+            return 0
+
+    def stop(self) -> None:
+        for proc in (self.app, self.rasa):
+            if proc is None or proc.poll() is not None:
+                continue
+            try:
+                proc.send_signal(signal.SIGTERM)
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+    def __enter__(self) -> "Stack":
+        try:
+            return self.start()
+        except BaseException:
+            self.stop()
+            raise
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
