@@ -8,12 +8,12 @@ from contextlib import asynccontextmanager
 import socketio
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
-from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 
 from app.context import AppContext
 from app.db import make_engine, make_sessionmaker
-from app.settings import ROOT, Settings
+from app import static
+from app.settings import Settings
 from bot.actions import make_router as make_action_router
 from bot.rasa_client import RasaClient
 from chat.visitor_ns import VisitorNamespace
@@ -78,8 +78,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         return RedirectResponse("/demo/")
 
     api.include_router(make_action_router(ctx.kb, settings.action_token))
-    api.mount("/widget", StaticFiles(directory=ROOT / "widget" / "dist", check_dir=False), name="widget")
-    api.mount("/demo", StaticFiles(directory=ROOT / "widget" / "demo", html=True, check_dir=False), name="demo")
+    static.mount(api, settings)
 
     ctx.sio.register_namespace(VisitorNamespace(ctx))
     asgi = socketio.ASGIApp(ctx.sio, other_asgi_app=api)

@@ -23,6 +23,8 @@ class Settings(BaseSettings):
     # Extra origins (shop sites) allowed to open a Socket.IO connection directly, comma separated.
     # The widget's own iframe is served by this app, so the default needs none.
     allowed_origins: str = ""
+    # Which sites may embed the chat iframe (CSP frame-ancestors), e.g. "https://shop.example".
+    frame_ancestors: str = "*"
 
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_s: float = 3.0

@@ -102,7 +102,8 @@ _WHO = (
 )
 _ASK = (
     r"(talk|speak|chat|connect|transfer|forward|put|get|give|need|want|reach|contact|escalate|message|"
-    r"deal|take over|take me|hand|pass|switch|rather|prefer|bring|call|phone|ring|email|have|touch|let me|is there|are there|any)"
+    r"deal|take over|take me|hand|pass|switch|rather|prefer|bring|call|phone|ring|email|have|touch|let me|is there|are there|any|"
+    r"like|wanna|gimme|request|ask for|find)"
 )
 _NOT_US = re.compile(
     r"\b(courier|driver|postman|postwoman|mailman|delivery (person|guy|man|woman|driver)|neighbou?rs?|"
@@ -112,10 +113,10 @@ _NOT_US = re.compile(
 _HANDOFF_PATTERNS = [
     re.compile(rf"\b{_ASK}\b.*\b{_WHO}\b"),
     re.compile(rf"^\W*((an?|the|some|your|my|one) )?{_WHO}\W*((please|pls|plz|now|asap|thanks?|here)\W*)*$"),
-    re.compile(rf"\b{_WHO}\b.*\b(take over|takes over|step in|jump in|join|help me|call me|contact me|ring me)\b"),
+    re.compile(rf"\b{_WHO}\b.*\b(take over|takes over|step in|jump in|join|help me|call me|contact me|ring me|look at|look into|check|handle|sort)\b"),
     re.compile(rf"\b{_WHO}\W*(please|pls|plz|now|asap|on)\W*$"),
     re.compile(r"\b(talk|speak|chat|message|connect|transfer|forward|put me|get me|give me|need|want|reach|contact|touch|"
-               r"email|hand me|pass me|take me)\w*\b.*\b(some|any)(one|body)\b|\b(can|could|will) (some|any)(one|body) (help|assist|call|contact)\b"),
+               r"email|hand me|pass me|take me)\w*\b.*\b(some|any)(one|body)\b(?! (else|as))|\b(can|could|will) (some|any)(one|body) (help|assist|call|contact)\b"),
     # any of these alone is enough
     re.compile(r"\bescalat\w*|^\W*(please )?(transfer|connect|forward) me\b|\b(any(one|body)|some(one|body)|a human) (there|here|around|online)\W*$"
                r"|\b(phone|call|ring) (you|us|me back|someone)\b|\b(phone|telephone) number\b|\bcall ?back\b|\bhelpline\b|\bhotline\b"),

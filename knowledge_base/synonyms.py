@@ -15,8 +15,16 @@ _PHRASES_EN: list[tuple[str, str]] = [
     (r"\be-(mail|gift|mails)\b", r"e\1"),
     (r"\b(?:how much|what(?: does|'s| is)? (?:it|that) cost)\b", " cost "),
     (r"\bmoney (?:back|returned)\b|\bget (?:my|the) money\b|\breimburs\w*", " refund "),
-    (r"\b(?:send|sending|sent|post|posting|ship|shipping|take|taking|bring|bringing|give|giving)"
-     r" (?:(?:it|them|this|that|these|those|something|stuff|items?|things?|the \w+|my \w+) )?back\b", " return "),
+    (r"\b(?:send|sending|sent|post|posting|ship|shipping|take|taking|bring|bringing|give|giving|mail|mailing)"
+     r" (?:[a-z]+ ){0,2}back\b", " return "),
+    (r"\bamerican express\b", " amex "),
+    (r"\bwhere(?:'s| is| are)? (?:my|the|our) (order|parcel|package|delivery|shipment|stuff|things|items?)\b", r" track \1 "),
+    (r"\bhow (?:long|many (?:days|weeks)|soon|quickly)\b", " time "),
+    (r"\b(?:go|goes|went|gone|going) through\b", " confirmed "),
+    (r"\b(?:only|just) (?:received|got|came)\b|\bpart of (?:my|the) order\b|\bincomplete\b|\bhalf (?:of )?(?:my|the) order\b", " missing "),
+    (r"\b(?:didn'?t|did not|haven'?t|have not|hasn'?t|has not|never|not) (?:yet )?(?:get|got|gotten|receive|received|come|came|arrive|arrived|turned up|shown up)\b",
+     " notreceived "),
+    (r"\b(?:hasn'?t|has not|haven'?t|not|no|isn'?t) (?:been )?(?:updated|update|updates|moved|moving|changed)\b", " late "),
     (r"\bcall(?:ed|ing)? (?:it |this |that |one |them )?off\b", " cancel "),
     (r"\b(?:get|gets|getting|got) (?:here|there|to me)\b|\b(?:turn|turns|turned|show|shows|showed) up\b", " arrive "),
     (r"\b(?:stopped|stop|stops|quit|quits) working\b|\b(?:not|isnt|doesnt|dont|wont|isn't|doesn't|don't|won't) work(?:ing|s)?\b"
@@ -42,7 +50,7 @@ _PHRASES_EN: list[tuple[str, str]] = [
     (r"\b(?:can'?t|cannot|can not|not|won'?t) be (?:returned|sent back|exchanged)\b|\bnon[- ]?returnable\b"
      r"|\bnot returnable\b|\bexcluded from returns?\b|\bexempt from returns?\b", " nonreturnable "),
     (r"\b(?:more|extra|longer|additional) time\b", " extend "),
-    (r"\bstill (?:nothing|not here|no sign|waiting|hasn'?t|haven'?t|not arrived|not received)\b|\bno sign of\b", " late "),
+    (r"\bstill (?:nothing|not here|no sign|waiting for (?:my|the|our) (?:order|parcel|package|delivery))\b|\bno sign of\b", " late "),
     (r"\bpost office\b", " point "),
     (r"\b(?:settle|pay|paying|clear) (?:the|my|your) (?:bill|invoice)\b", " pay "),
 ]
@@ -50,7 +58,7 @@ _PHRASES_EN: list[tuple[str, str]] = [
 # canonical word first; every word is matched by its stem, so list one form per word.
 _GROUPS_EN: list[str] = [
     "parcel package packet shipment consignment",
-    "ship deliver delivery shipping dispatch dispatched courier carrier postage post",
+    "ship deliver delivery shipping dispatch dispatched courier carrier postage post send sent sending",
     "cost price fee charge pricing costs rate tariff",
     "free complimentary gratis",
     "refund refunded reimbursement repayment money",
@@ -59,8 +67,8 @@ _GROUPS_EN: list[str] = [
     "method way option options",
     "cancel cancellation cancelling canceling abort",
     "arrive arrival come coming came",
-    "late delayed delay overdue behind",
-    "long forever ages",
+    "late delayed delay overdue behind stuck",
+    "time times when duration long forever ages",
     "lost vanished disappeared stolen",
     "damaged broken smashed shattered cracked crushed dented bent squashed scratched torn ripped",
     "faulty defective defect malfunction died dead",

@@ -45,7 +45,7 @@ STOPWORDS = {
         "a an the i me my mine myself we us our ours you your yours u ur it its itself he she him her they them their "
         "is are was were be been being am do does did doing done to of in on at for from by with about into onto over "
         "and or but if so as than then too very really just also still yet already again ever even only quite "
-        "can could would should will shall may might must need needs how what when where which who whom whose why "
+        "can could would should will shall may might must need needs how what where which who whom whose why "
         "this that these those there here have has had having please pls plz hi hello hey thanks thank thx ty "
         "get got gets getting go goes going went know let lets want wanted like s t d ll re ve m "
         "dont doesnt didnt isnt wasnt werent wont cant couldnt shouldnt wouldnt havent hasnt hadnt arent aint "

@@ -1,0 +1,34 @@
+"""Serving the widget and the demo shop: compression and the cache and framing headers the
+widget needs (the loader is re-checked on every page view; versioned chat files are immutable)."""
+from __future__ import annotations
+
+from fastapi import FastAPI, Request
+from fastapi.middleware.gzip import GZipMiddleware
+from fastapi.staticfiles import StaticFiles
+
+from app.settings import ROOT, Settings
+
+
+def mount(api: FastAPI, settings: Settings) -> None:
+    api.add_middleware(GZipMiddleware, minimum_size=500)
+    api.mount("/widget", StaticFiles(directory=ROOT / "widget" / "dist", check_dir=False), name="widget")
+    api.mount("/demo", StaticFiles(directory=ROOT / "widget" / "demo", html=True, check_dir=False), name="demo")
+    chat_csp = (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        f"frame-ancestors {settings.frame_ancestors}"
+    )
+
+    @api.middleware("http")
+    async def widget_headers(request: Request, call_next):
+        response = await call_next(request)
+        path = request.url.path
+        if not path.startswith("/widget/") or response.status_code != 200:
+            return response
+        if "v" in request.query_params:
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
+        else:
+            response.headers["Cache-Control"] = "no-cache"
+        if path.endswith(".html"):
+            response.headers["Content-Security-Policy"] = chat_csp
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        return response
