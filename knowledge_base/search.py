@@ -156,6 +156,7 @@ class _LanguageIndex:
             if w.isalpha():
                 by_letter[w[0]].append(w)
         self.vocab_by_letter = dict(by_letter)
+        self.vocab_words = frozenset(w for ws in by_letter.values() for w in ws if not is_stopword(w, language))
         self.known = set(self.idf)
         self.corrections: dict[str, str | None] = {}
 
@@ -167,9 +168,17 @@ class _LanguageIndex:
                 # Typos rarely hit the first letter; requiring it keeps corrections few and cheap.
                 found = process.extractOne(word, self.vocab_by_letter.get(word[0], ()), scorer=OSA.distance,
                                            score_cutoff=max_edits)
-                best = found[0] if found else None
+                best = found[0] if found else self._split(word)
             self.corrections[word] = best
         return self.corrections[word]
+
+    def _split(self, word: str) -> str | None:
+        """Two words typed as one: 'giftcard' -> 'gift card'."""
+        for i in range(3, len(word) - 2):
+            a, b = word[:i], word[i:]
+            if a in self.vocab_words and b in self.vocab_words:
+                return f"{a} {b}"
+        return None
 
     def query_terms(self, query: str) -> dict[str, float]:
         out: dict[str, float] = {}
@@ -183,6 +192,9 @@ class _LanguageIndex:
                 if fixed is not None:
                     if is_stopword(fixed, self.language):
                         continue
+                    *first, fixed = fixed.split()  # a split word: the first half counts on its own
+                    for f in first:
+                        out[term(f, self.language)] = max(out.get(term(f, self.language), 0.0), self.CORRECTED)
                     t, weight = term(fixed, self.language), self.CORRECTED
             # A word the articles never use ("boxers", "package") stands for its synonyms and
             # broader terms at full weight; a word they use keeps its own term first.

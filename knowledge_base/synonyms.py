@@ -12,6 +12,12 @@ import re
 
 # (pattern on folded, lower-case text, replacement). Applied in order.
 _PHRASES_EN: list[tuple[str, str]] = [
+    # chat spelling
+    (r"\b(?:tmrw|tmr|tmrow|2moro|2morrow|tomoz|tomorow|tommorow|tommorrow)\b", "tomorrow"),
+    (r"\b(?:pkg|pckg|pkge)\b", "package"), (r"\bxmas\b", "christmas"), (r"\bacct\b", "account"),
+    (r"\baddr\b", "address"), (r"\bwks?\b", "week"), (r"\b(?:b4|bfore)\b", "before"), (r"\bthru\b", "through"),
+    (r"\b(?:recd|rcvd|recvd)\b", "received"), (r"\bw/o\b", "without"), (r"\bmsg\b", "message"),
+    (r"\bppl\b", "people"), (r"\bqty\b", "quantity"), (r"\bcc\b", "credit card"), (r"\bdeets\b", "details"),
     (r"\be-(mail|gift|mails)\b", r"e\1"),
     (r"\b(?:how much|what(?: does|'s| is)? (?:it|that) cost)\b", " cost "),
     (r"\bmoney (?:back|returned)\b|\bget (?:my|the) money\b|\breimburs\w*", " refund "),

@@ -187,3 +187,26 @@ async def test_kill_9_and_restart_lose_nothing_and_duplicate_nothing(app, visito
     seqs = [m["seq"] for m in (await again.resync(0))["messages"]]
     assert seqs == [1, 2, 3, 4]
     await again.close()
+
+
+async def test_a_hung_rasa_still_gets_the_visitor_an_answer(db_url):
+    """Rasa accepts the connection but never answers: after the client timeout the knowledge base
+    answers alone."""
+    import socket
+
+    hung = socket.socket()
+    hung.bind(("127.0.0.1", 0))
+    hung.listen(64)  # the kernel completes handshakes; nobody ever reads
+    await asyncio.to_thread(load_demo, db_url)
+    live = await asyncio.to_thread(LiveApp(db_url, rasa_url=f"http://127.0.0.1:{hung.getsockname()[1]}",
+                                           env={"SHOPCHAT_RASA_TIMEOUT_S": "1"}).start)
+    v = Visitor(live.url)
+    try:
+        await v.connect()
+        await v.say("Which payment methods do you accept?")
+        answer = (await v.wait_for("bot_uttered", timeout=10))[0]
+        assert answer["kb"]["title"] == "Payment methods"
+    finally:
+        await v.close()
+        live.stop()
+        hung.close()
