@@ -45,6 +45,13 @@ def proc_rss_mb(pid: int) -> float:
     return 0.0
 
 
+def tail(path: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return f"({path} is missing)"
+
+
 class Stack:
     def __init__(self, model: Path, workdir: Path, *, log=print):
         self.model = model
@@ -91,7 +98,7 @@ class Stack:
         self._wait_app(60)
         self.log(f"  app up on {self.app_url} (log {self.app_log})")
         if not rasa_server.wait_until_up(self.rasa_url, timeout_s=240, proc=self.rasa):
-            raise RuntimeError(f"Rasa did not start; see {self.rasa_log}")
+            raise RuntimeError(f"Rasa did not start:\n{tail(self.rasa_log)}")
         self.log(f"  Rasa up on {self.rasa_url} with {self.model.name} (log {self.rasa_log})")
         deadline = time.monotonic() + 30
         while httpx.get(f"{self.app_url}/health", timeout=2).json().get("rasa") != "up":
@@ -105,7 +112,7 @@ class Stack:
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline:
             if self.app.poll() is not None:
-                raise RuntimeError(f"the app exited with {self.app.returncode}; see {self.app_log}")
+                raise RuntimeError(f"the app exited with {self.app.returncode}:\n{tail(self.app_log)}")
             try:
                 if httpx.get(f"{self.app_url}/health", timeout=1).status_code == 200:
                     return

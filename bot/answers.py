@@ -14,7 +14,7 @@ from knowledge_base.text import fold
 OUT_OF_SCOPE_MARGIN = 0.15
 OUT_OF_SCOPE_CONFIDENCE = 0.6
 # How much the lead of the top article over the runner-up counts next to its own score.
-MARGIN_WEIGHT = 1.0
+MARGIN_WEIGHT = 0.5
 # An "I'm not sure" answer offers articles scoring at least this fraction of the threshold.
 SUGGEST_FRACTION = 0.6
 
@@ -98,7 +98,7 @@ _WHO = (
     r"customer (service|services|support|care)|support (staff|desk)|help ?desk|service desk|"
     r"live (chat|agent|support|person|human)|(real|actual|proper|living) (one|person|human|people|guy|man|woman|someone|somebody)|"
     r"human being|(someone|somebody|anyone|anybody|one) (real|from (your|the) \w+|(at|in|on) (your|the) (team|company|shop|store|office|support))|"
-    r"medewerker|ανθρωπο\w*|υπαλληλο\w*|εκπροσωπο\w*)"
+    r"medewerker|iemand|mitarbeiter\w*|mensch|berater\w*|humain|conseiller\w*|personne|ανθρωπο\w*|υπαλληλο\w*|εκπροσωπο\w*)"
 )
 _ASK = (
     r"(talk|speak|chat|connect|transfer|forward|put|get|give|need|want|reach|contact|escalate|message|"
@@ -119,7 +119,10 @@ _HANDOFF_PATTERNS = [
                r"email|hand me|pass me|take me)\w*\b.*\b(some|any)(one|body)\b(?! (else|as))|\b(can|could|will) (some|any)(one|body) (help|assist|call|contact)\b"),
     # any of these alone is enough
     re.compile(r"\bescalat\w*|^\W*(please )?(transfer|connect|forward) me\b|\b(any(one|body)|some(one|body)|a human) (there|here|around|online)\W*$"
-               r"|\b(phone|call|ring) (you|us|me back|someone)\b|\b(phone|telephone) number\b|\bcall ?back\b|\bhelpline\b|\bhotline\b"),
+               r"|\b(phone|call|ring) (you|us|me back|someone)\b|\b(phone|telephone) number\b|\bcall ?back\b|\bhelpline\b|\bhotline\b"
+               r"|\b(contact|reach|email|call|phone) (you|your (shop|store|company|team|office))\b|\bcomplain\w*|\bcomplaint"
+               r"|\b(not|isn'?t|doesn'?t|wasn'?t|no) (helping|helpful|help)\b|\b(get|let) me out\b"
+               r"|\b(any(one|body)|some(one|body)) (available|online|around)\b"),
     re.compile(r"\b(not|no more|stop|useless|stupid|hate|enough|pointless|sick of|tired of|done with|bypass|skip|quit|off|"
                r"dont|don't|do not|no|never)\b"
                r".*\b(bot|robot|machine|chatbot|automated|automatic|ai)\b"),
@@ -146,7 +149,7 @@ def _fix_typos(text: str) -> str:
     return " ".join(out)
 
 
-_STRONG_WHO = re.compile(r"\b(humans?|agents?|operators?|representatives?|staff|employees?|colleagues?|"
+_STRONG_WHO = re.compile(r"\b(humans?|agents?|operators?|representatives?|staff|employees?|colleagues?|medewerker|mitarbeiter|"
                          r"customer (service|support|care)|live (chat|agent|support|person)|real (person|human|people)|human being)\b")
 
 

@@ -3,7 +3,15 @@ alternative questions are split into folds; for fold j, the index is built witho
 j-th question, and those questions are the queries (leave-one-out pseudo-queries). The dev set is
 printed beside it as a check, never as the objective.
 
-    .venv/bin/python -m eval.tune [--kb knowledge_base/demo/articles.yaml] [--dev eval/dev.yaml]"""
+--calibrate: the answer threshold instead. Besides the pseudo-queries, each article is left out whole
+and its own questions asked: the right answer is missing, so anything confident is wrong (hard,
+on-topic stand-ins for out-of-scope questions). Prints answered-correctly / wrong / fallback rates
+for each (MARGIN_WEIGHT, threshold), on those and on the dev set.
+
+--ablate: what each component buys: the final engine with one component switched off at a time,
+on the pseudo-queries and on the dev set.
+
+    .venv/bin/python -m eval.tune [--calibrate | --ablate] [--kb knowledge_base/demo/articles.yaml] [--dev eval/dev.yaml]"""
 from __future__ import annotations
 
 import argparse
@@ -19,10 +27,9 @@ from knowledge_base import search
 from knowledge_base.search import Doc, SearchIndex
 
 GRID = {
-    "PAIR": [0.0, 0.25, 0.5, 1.0],
-    "DOC_WEIGHT": [0.7, 0.8],
-    "K1": [2.0],
-    "BROADER": [0.3, 0.5],
+    "SYNONYM": [0.3, 0.5, 0.7],
+    "DOC_WEIGHT": [0.7, 0.8, 0.9],
+    "PAIR": [0.5],
 }
 
 
@@ -55,15 +62,97 @@ def apply(params: dict) -> None:
             setattr(cls, name, value)
 
 
+def top2(index: SearchIndex, q: str, title: str | None) -> tuple[float, float, int]:
+    """(top score, lead over the runner-up, 1 right / 0 wrong / -1 no right answer exists)."""
+    hits = index.search(q, k=3)
+    s1, s2 = (hits[0].score if hits else 0.0), (hits[1].score if len(hits) > 1 else 0.0)
+    return s1, s1 - s2, -1 if title is None else int(bool(hits) and hits[0].title == title)
+
+
+def rates(points: list[tuple[float, float, int]], margin_weight: float, threshold: float) -> tuple[float, float, float]:
+    sure = [label for s, m, label in points if s + margin_weight * m >= threshold]
+    n_in = sum(1 for p in points if p[2] >= 0) or 1
+    n_out = sum(1 for p in points if p[2] < 0) or 1
+    return sure.count(1) / n_in, sure.count(0) / n_in, 1 - sure.count(-1) / n_out
+
+
+def calibrate(docs: list[Doc], folds, dev: dict) -> None:
+    pseudo = [top2(SearchIndex(kept), q, t) for kept, held in folds for q, t in held]
+    for d in docs:
+        index = SearchIndex([x for x in docs if x is not d])
+        pseudo += [top2(index, q, None) for q in d.questions]
+    index = SearchIndex(docs)
+    devp = [top2(index, i["q"], i["article"]) for i in dev["in_scope"]] + [top2(index, q, None) for q in dev["out_of_scope"]]
+    print(f"{'margin w':>8} {'thresh':>6} | pseudo: {'answered':>8} {'wrong':>6} {'fallback':>8} | dev: {'answered':>8} {'wrong':>6} {'oos fb':>6}")
+    for mw in (0.0, 0.5, 1.0):
+        for th in (0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
+            a, b = rates(pseudo, mw, th), rates(devp, mw, th)
+            print(f"{mw:8.1f} {th:6.2f} | {a[0]:16.2f} {a[1]:6.2f} {a[2]:8.2f} | {b[0]:13.2f} {b[1]:6.2f} {b[2]:6.2f}")
+
+
+def with_typo(q: str, seed: int) -> str:
+    """The question with two neighbouring letters swapped in its longest word (a typical slip)."""
+    words = q.split()
+    i = max(range(len(words)), key=lambda j: (len(words[j]), j))
+    w = words[i]
+    if len(w) >= 5:
+        j = 1 + seed % (len(w) - 2)
+        words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+    return " ".join(words)
+
+
+def ablate(docs: list[Doc], folds, dev: dict) -> None:
+    from knowledge_base import synonyms, text
+
+    cls = search._LanguageIndex
+    plain_groups, plain_broader, plain_phrases = dict(synonyms.GROUPS), dict(synonyms.HYPERNYMS), dict(synonyms.PHRASES)
+    variants = {
+        "final engine": {},
+        "- multi-word expressions": {"phrases": {}},
+        "- synonym groups": {"groups": {}},
+        "- broader terms": {"broader": {}},
+        "- all vocabulary (3 above)": {"phrases": {}, "groups": {}, "broader": {}},
+        "- typo correction": {"correct": lambda self, w: None},
+        "- word pairs": {"PAIR": 0.0},
+        "- best phrasing (article only)": {"DOC_WEIGHT": 1.0},
+        "- article (best phrasing only)": {"DOC_WEIGHT": 0.0},
+    }
+    saved = {name: getattr(cls, name) for name in ("PAIR", "DOC_WEIGHT", "correct")}
+    n_pseudo = sum(len(h) for _, h in folds)
+    in_dev = [(i["q"], i["article"]) for i in dev["in_scope"]]
+    typo_dev = [(with_typo(q, n), t) for n, (q, t) in enumerate(in_dev)]
+    print(f"{'variant':<32} {'LOO top1':>8} {'LOO top3':>8} {'dev top1':>8} {'dev top3':>8} {'dev+typo top1':>13}")
+    for label, change in variants.items():
+        synonyms.PHRASES.clear(); synonyms.PHRASES.update(change.get("phrases", plain_phrases))
+        synonyms.GROUPS.clear(); synonyms.GROUPS.update(change.get("groups", plain_groups))
+        synonyms.HYPERNYMS.clear(); synonyms.HYPERNYMS.update(change.get("broader", plain_broader))
+        for f in (text._group_map, text._hypernym_map):
+            f.cache_clear()
+        for name, value in saved.items():
+            setattr(cls, name, change.get(name, value))
+        loo = [sum(x) for x in zip(*(accuracy(SearchIndex(kept), held) for kept, held in folds))]
+        index = SearchIndex(docs)
+        (d1, d3), (t1, _) = accuracy(index, in_dev), accuracy(index, typo_dev)
+        print(f"{label:<32} {loo[0] / n_pseudo:8.3f} {loo[1] / n_pseudo:8.3f} {d1 / len(in_dev):8.3f} {d3 / len(in_dev):8.3f}"
+              f" {t1 / len(in_dev):13.3f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kb", default="knowledge_base/demo/articles.yaml")
     ap.add_argument("--dev", default="eval/dev.yaml")
+    ap.add_argument("--calibrate", action="store_true")
+    ap.add_argument("--ablate", action="store_true")
     args = ap.parse_args()
     docs = asyncio.run(load_docs(args.kb))
     folds = pseudo_queries(docs)
     n_pseudo = sum(len(h) for _, h in folds)
-    dev = [(i["q"], i["article"]) for i in yaml.safe_load(Path(args.dev).read_text())["in_scope"]]
+    dev_set = yaml.safe_load(Path(args.dev).read_text())
+    if args.calibrate:
+        return calibrate(docs, folds, dev_set)
+    if args.ablate:
+        return ablate(docs, folds, dev_set)
+    dev = [(i["q"], i["article"]) for i in dev_set["in_scope"]]
     rows = []
     for values in itertools.product(*GRID.values()):
         params = dict(zip(GRID, values))

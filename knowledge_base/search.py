@@ -13,6 +13,7 @@ Lexical and explainable (docs/answer-quality.md):
   off-topic questions ("what's the weather in Paris") below ANSWER_THRESHOLD."""
 from __future__ import annotations
 
+import heapq
 import math
 import re
 from collections import Counter, defaultdict
@@ -22,11 +23,11 @@ from typing import Sequence
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
-from knowledge_base.synonyms import GROUPS
-from knowledge_base.text import STOPWORDS, broader, is_stopword, rewrite, synonym, term, words
+from knowledge_base.synonyms import GROUPS, PHRASES
+from knowledge_base.text import STOPWORDS, broader, fold, is_stopword, rewrite, synonym, term, words
 
 # The score above which the bot answers with the top article instead of saying "I'm not sure".
-ANSWER_THRESHOLD = 0.45
+ANSWER_THRESHOLD = 0.30
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ def pairs(heads: list[str]) -> list[str]:
     return ["+".join(sorted(p)) for p in zip(heads, heads[1:]) if p[0] != p[1]]
 
 
+_WORD_RUN = re.compile(r"[^\W\d_]+")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|https?://\S+")
 _EMPHASIS = re.compile(r"(\bsee\s+)?\*([^*\n]+)\*", re.IGNORECASE)
 
@@ -94,10 +96,10 @@ class _LanguageIndex:
     K1 = 2.0
     # field: (weight, length normalisation b)
     FIELDS = {"title": (3.0, 0.3), "questions": (1.0, 0.3), "tags": (1.5, 0.0), "category": (0.5, 0.0), "body": (1.0, 0.75)}
-    DOC_WEIGHT = 0.8  # score = DOC_WEIGHT * article coverage + (1 - DOC_WEIGHT) * best phrasing similarity
-    CORRECTED = 0.8  # weight of a typo-corrected query word
-    SYNONYM = 1.0  # weight of a query word's synonym group ("package" -> =parcel) when the word itself is known
+    DOC_WEIGHT = 0.7  # score = DOC_WEIGHT * article coverage + (1 - DOC_WEIGHT) * best phrasing similarity
+    SYNONYM = 0.7  # share of a known query word's weight that goes to its synonym group ("package" -> =parcel)
     PAIR = 0.5  # weight of two neighbouring query words that also stand together in an article
+    CANDIDATES = 100  # articles whose phrasings are compared with the question, best coverage first
     BROADER = 0.5  # weight of a query word's broader terms ("coat" -> clothes, item)
 
     def __init__(self, docs: list[Doc], language: str):
@@ -113,7 +115,7 @@ class _LanguageIndex:
                 text = " ".join(v.replace("-", " ") for v in value) if isinstance(value, tuple) else value
                 if name == "body":
                     text = _clean_body(text, titles - {doc.title.casefold()})
-                surface.update(w for w in words(rewrite(text, language)) if not is_stopword(w, language))
+                surface.update(words(text))
                 tfs[name] = terms(text, language)
             field_tf.append(tfs)
         avg = {f: (sum(sum(t[f].values()) for t in field_tf) / n or 1.0) for f in self.FIELDS}
@@ -135,22 +137,22 @@ class _LanguageIndex:
             for t, f in pseudo.items():
                 self.doc_post[t].append((i, f / (f + self.K1)))
 
-        # Each phrasing (title, alternative questions) as its own small TF-IDF vector.
-        self.phrase_doc: list[int] = []
-        self.phrase_post: dict[str, list[tuple[int, float]]] = defaultdict(list)
-        for i, doc in enumerate(docs):
+        # Each phrasing (title, alternative questions) as its own small TF-IDF vector, unit length.
+        self.phrases: list[list[dict[str, float]]] = []
+        for doc in docs:
+            vectors = []
             for phrase in (doc.title, *doc.questions):
                 vec = {t: min(c, 1.0) * self.idf[t] for t, c in terms(phrase, language).items() if t in self.idf}
                 norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-                p = len(self.phrase_doc)
-                self.phrase_doc.append(i)
-                for t, v in vec.items():
-                    self.phrase_post[t].append((p, v / norm))
+                vectors.append({t: v / norm for t, v in vec.items()})
+            self.phrases.append(vectors)
 
         # Typo correction: words the articles and the synonym lists use, most frequent first.
         for group in GROUPS.get(language[:2], ()):
             surface.update(w for w in group if "_" not in w)
         surface.update(STOPWORDS.get(language[:2], ()))
+        for pattern, _ in PHRASES.get(language[:2], ()):
+            surface.update(w for w in re.findall(r"[a-z]{4,}", pattern.pattern))
         by_letter: dict[str, list[str]] = defaultdict(list)
         for w, _ in surface.most_common():
             if w.isalpha():
@@ -180,30 +182,37 @@ class _LanguageIndex:
                 return f"{a} {b}"
         return None
 
+    def is_known(self, word: str) -> bool:
+        t = term(word, self.language)
+        return word in self.vocab_words or t in self.known or any(x in self.known for x, _ in related(t, self.language))
+
+    def _fix(self, m: re.Match) -> str:
+        w = m.group(0)
+        if len(w) < 5 or is_stopword(w, self.language) or self.is_known(w):
+            return w
+        fixed = self.correct(w)
+        # "weather" is not a typo of "whether": a word that becomes a stop word stays as it was
+        return w if fixed is None or is_stopword(fixed, self.language) else fixed
+
     def query_terms(self, query: str) -> dict[str, float]:
+        # Typos are fixed first, so that the multi-word expressions still match ("hasnt arived").
+        text = _WORD_RUN.sub(self._fix, fold(query).replace("\u2019", "'"))
         out: dict[str, float] = {}
         heads = []
-        for w in words(rewrite(query, self.language)):
+        for w in words(rewrite(text, self.language)):
             if is_stopword(w, self.language) or (w.isdigit() and len(w) > 3):  # order numbers, years
                 continue
-            t, weight = term(w, self.language), 1.0
-            if t not in self.known and not self.known.intersection(x for x, _ in related(t, self.language)):
-                fixed = self.correct(w)
-                if fixed is not None:
-                    if is_stopword(fixed, self.language):
-                        continue
-                    *first, fixed = fixed.split()  # a split word: the first half counts on its own
-                    for f in first:
-                        out[term(f, self.language)] = max(out.get(term(f, self.language), 0.0), self.CORRECTED)
-                    t, weight = term(fixed, self.language), self.CORRECTED
+            t = term(w, self.language)
             # A word the articles never use ("boxers", "package") stands for its synonyms and
             # broader terms at full weight; a word they use keeps its own term first.
-            own = t in self.known or not related(t, self.language)
-            expanded = [(t, 1.0 if own else 0.0)] + [(x, self.BROADER if wide else self.SYNONYM if own else 1.0)
-                                                  for x, wide in related(t, self.language)]
+            # Each word weighs about one: a known word in a synonym group shares it with the group.
+            rel = related(t, self.language)
+            own = t in self.known or not rel
+            syn = self.SYNONYM if own and any(not wide for _, wide in rel) else 0.0
+            expanded = [(t, (1.0 - syn) if own else 0.0)] + [(x, self.BROADER if wide else syn or 1.0) for x, wide in rel]
             for x, xw in expanded:
                 if xw:
-                    out[x] = max(out.get(x, 0.0), weight * xw)
+                    out[x] = max(out.get(x, 0.0), xw)
             heads.append(synonym(t, self.language) or t)
         for p in pairs(heads):
             if p in self.known:  # an unseen pair is no evidence against an article
@@ -216,20 +225,21 @@ class _LanguageIndex:
         total = sum(qw.values())
         if not total:
             return {}
+        # Coverage through the inverted index. A term in nearly every article (tiny idf) can move no
+        # score by more than a hair; skipping its long postings list keeps large knowledge bases fast.
         coverage: dict[int, float] = defaultdict(float)
-        phrase: dict[int, float] = defaultdict(float)
         for t, w in qw.items():
-            for i, sat in self.doc_post.get(t, ()):
-                coverage[i] += w * sat
-            for p, v in self.phrase_post.get(t, ()):
-                phrase[p] += w * v
+            if w >= 0.01 * total:
+                for i, sat in self.doc_post.get(t, ()):
+                    coverage[i] += w * sat
+        # The phrasings only of the best-covered articles: coverage carries most of the score.
         q_norm = math.sqrt(sum(w * w for w in qw.values()))
-        best_phrase: dict[int, float] = defaultdict(float)
-        for p, dot in phrase.items():
-            i = self.phrase_doc[p]
-            best_phrase[i] = max(best_phrase[i], dot / q_norm)
         a = self.DOC_WEIGHT
-        return {i: a * c / total + (1 - a) * best_phrase.get(i, 0.0) for i, c in coverage.items()}
+        out = {}
+        for i, c in heapq.nlargest(self.CANDIDATES, coverage.items(), key=lambda x: x[1]):
+            best = max((sum(w * vec.get(t, 0.0) for t, w in qw.items()) for vec in self.phrases[i]), default=0.0)
+            out[i] = a * c / total + (1 - a) * best / q_norm
+        return out
 
 
 class SearchIndex:
@@ -249,5 +259,5 @@ class SearchIndex:
             if language and lang != language:
                 continue
             scored += [(s, index.docs[i]) for i, s in index.scores(query).items()]
-        scored.sort(key=lambda s: (-s[0], s[1].id))
-        return [Hit(doc.id, doc.title, round(min(score, 1.0), 4)) for score, doc in scored[:k]]
+        best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[1].id))
+        return [Hit(doc.id, doc.title, round(min(score, 1.0), 4)) for score, doc in best]

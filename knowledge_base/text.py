@@ -14,6 +14,8 @@ _STEMMER_FOR = {"en": "english", "el": "greek", "nl": "dutch", "de": "german", "
 
 def fold(text: str) -> str:
     """Lower-case and strip diacritics: 'Ταχυδρομείο' -> 'ταχυδρομειο', 'Café' -> 'cafe'."""
+    if text.isascii():
+        return text.lower()
     decomposed = unicodedata.normalize("NFKD", text.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
@@ -52,7 +54,7 @@ STOPWORDS = {
         "don doesn didn isn wasn weren won couldn shouldn wouldn haven hasn hadn aren "
         "im ive id youre whats wheres hows thats theres any some all no not nor yes ok okay "
         "one much many more most other such own same few each both out up down off now "
-        "something anything nothing someone anyone thing things stuff lot bit through via instead again against "
+        "something anything nothing someone anyone thing things stuff lot bit whether through via instead again against "
         "because while during until within between under above below onto off upon across along around "
         "actually basically maybe perhaps probably kind sort bit well oh ah hmm yeah yep nope guys guy "
         "tell say said says told ask asked asking wondering wonder help hope trying try tried "

@@ -17,7 +17,14 @@ export TF_CPP_MIN_LOG_LEVEL=3
 export TF_ENABLE_ONEDNN_OPTS=0
 export SQLALCHEMY_SILENCE_UBER_WARNING=1
 export PYTHONWARNINGS=ignore
+export TQDM_DISABLE=1
 export RASA_CACHE_DIRECTORY="$ROOT/.run/rasa-cache"
+
+# Import-time DeprecationWarnings of Rasa's dependency tree (pkg_resources, jax, pyparsing) and
+# git's complaint in a repo without commits: noise, not findings. Everything else is shown.
+denoise() {
+    grep -v -E "DeprecationWarning|declare_namespace|import pkg_resources|Implementing implicit namespace|from jax import|self\._parser\.|setParseAction|enablePackrat|setName\(|oneOf\(|leaveWhitespace|QuotedString\(|parseString\(|resetCache\(|fatal: bad revision|^\s*$" >&2 || true
+}
 
 # The venv (a no-op in < 1 s when it is up to date).
 bash "$ROOT/scripts/setup_rasa.sh" >&2
@@ -41,9 +48,9 @@ else
     mkdir -p "$OUT"
     log "training $name with $rasa_version"
     start=$(date +%s)
-    "$VENV/bin/rasa" train \
+    "$VENV/bin/rasa" train --quiet \
         --config bot/config.yml --domain bot/domain.yml --data bot/data \
-        --out "$OUT" --fixed-model-name "$name" >&2
+        --out "$OUT" --fixed-model-name "$name" 2> >(denoise) >&2
     [ -f "$model" ] || { log "training produced no $model"; exit 1; }
     # keep only the current model
     find "$OUT" -maxdepth 1 -name 'bot-*.tar.gz' ! -name "$name.tar.gz" -delete

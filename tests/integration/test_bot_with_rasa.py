@@ -32,6 +32,15 @@ async def test_greeting_gets_the_canned_answer_with_buttons(visitor, text):
 
 
 @pytest.mark.parametrize(
+    "text, expected",
+    [("thanks a lot!", "welcome"), ("bye for now", "bye"), ("am i talking to a bot?", "bot, not a person")],
+)
+async def test_smalltalk_gets_canned_answers(visitor, text, expected):
+    answer = await ask(visitor, text)
+    assert expected in answer["text"] and "kb" not in answer and not answer.get("fallback")
+
+
+@pytest.mark.parametrize(
     "text, title",
     [
         ("what does standard shipping cost for my order", "Shipping costs and free delivery"),

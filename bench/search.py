@@ -1,0 +1,260 @@
+"""Knowledge-base search latency at 1,000 and 50,000 articles, and the live path: how long after an
+article is published the next search finds it.
+
+The articles are synthetic but shaped like a real shop's help centre: the 30 demo articles stay in
+unchanged, and the rest recombine the demo articles' sentences, phrasings, tags and categories with
+product names, places and numbers, plus product-care and size-guide articles that bring in words the
+demo never uses (a large knowledge base has a long tail of rare words: brands, materials, models).
+The queries are eval/dev.yaml's questions (in scope, out of scope, handoff, small talk) and variants
+of them (a typo, a greeting in front, a product named), each asked once in a shuffled order.
+
+Each size runs in a fresh process, so the memory figure (the growth of the resident set while the
+index is built, measured after a garbage collection) is not blurred by what an earlier size left."""
+from __future__ import annotations
+
+import asyncio
+import gc
+import multiprocessing
+import random
+import re
+import statistics
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import yaml
+
+from app.settings import ROOT
+
+DEMO = ROOT / "knowledge_base" / "demo" / "articles.yaml"
+DEV = ROOT / "eval" / "dev.yaml"
+
+ADJECTIVES = ["linen", "oak", "walnut", "wool", "cotton", "ceramic", "stoneware", "bamboo", "rattan", "velvet",
+              "marble", "brass", "copper", "glass", "leather", "jute", "teak", "birch", "enamel", "merino",
+              "recycled", "organic", "hand-woven", "matte", "glazed", "washed", "striped", "speckled"]
+NOUNS = ["duvet cover", "pillowcase", "side table", "dining chair", "bookshelf", "floor lamp", "table lamp",
+         "throw blanket", "cushion", "rug", "vase", "serving bowl", "dinner plate", "mug", "teapot", "candle",
+         "mirror", "wall shelf", "plant pot", "laundry basket", "bath towel", "bath mat", "apron", "tablecloth",
+         "napkin set", "wine glasses", "chopping board", "storage box", "coat rack", "desk", "stool", "bench",
+         "curtain", "bedspread", "picture frame", "clock", "doormat", "hammock", "lantern", "planter"]
+PLACES = ["Germany", "France", "Spain", "Italy", "Austria", "Denmark", "Sweden", "Poland", "Ireland", "Portugal",
+          "Belgium", "Luxembourg", "Finland", "Czechia", "Greece", "Switzerland", "Norway", "the UK",
+          "the United States", "Amsterdam", "Rotterdam", "Antwerp", "Berlin", "Paris", "Utrecht", "Ghent"]
+SYLLABLES = ["ka", "lo", "mi", "ren", "sto", "vi", "na", "tor", "el", "fa", "gri", "sun", "bo", "dal", "ne", "ro",
+             "lin", "ma", "ska", "ve", "tu", "ber", "os", "ki"]
+CARE = ["Wash at {n} degrees on a gentle cycle and dry flat.", "Wipe clean with a damp cloth; avoid abrasive cleaners.",
+        "Oil the wood every {n} months with a food-safe oil.", "Do not tumble dry; iron on a low setting while damp.",
+        "Keep out of direct sunlight to stop the colour from fading.", "Dishwasher safe up to {n} degrees.",
+        "Not suitable for the microwave or the oven.", "Tighten the screws after the first {n} weeks of use.",
+        "Small differences in grain and glaze are part of the handmade character.",
+        "The {brand} collection is made in small batches in {place}.", "Each piece weighs about {n} kg.",
+        "Spare parts for the {brand} range can be ordered through customer service.",
+        "Measure your doorways before ordering: the packed box is {n} cm deep."]
+CARE_Q = ["How do I clean the {p}?", "Can the {p} go in the washing machine?", "Is the {p} dishwasher safe?",
+          "How do I look after my {brand} {p}?", "What are the dimensions of the {p}?", "Where is the {p} made?",
+          "Is the {p} easy to assemble?", "Does the {brand} {p} come in other colours?"]
+
+
+def _sentences(text: str) -> list[str]:
+    text = re.sub(r"\s+", " ", text)
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\s*-\s+", text) if len(s.strip()) > 20]
+
+
+def _brand(rng: random.Random) -> str:
+    return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
+
+
+def synthetic_articles(n: int, seed: int = 7) -> list[dict]:
+    """n articles in the import format: the 30 demo articles first, then synthetic ones."""
+    rng = random.Random(seed)
+    demo = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    out = [dict(a) for a in demo][:n]
+    sentences = [s for a in demo for s in _sentences(a["body"])]
+    titles = {a["title"].casefold() for a in out}
+    while len(out) < n:
+        base = rng.choice(demo)
+        product = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
+        brand, place, num = _brand(rng), rng.choice(PLACES), rng.randint(2, 60)
+        fill = {"p": product, "brand": brand, "place": place, "n": num}
+        if rng.random() < 0.5:  # a policy article specialised for a product, a place or a brand
+            twist = rng.choice([f"for the {product}", f"to {place}", f"for {brand} items", f"for large items ({product})"])
+            title = f"{base['title']} {twist}"
+            body = [rng.choice(_sentences(base["body"]) or sentences) for _ in range(rng.randint(2, 4))]
+            body += [rng.choice(sentences) for _ in range(rng.randint(1, 3))]
+            body.append(rng.choice(CARE).format(**fill))
+            questions = [q.rstrip("?") + f" {twist}?" for q in rng.sample(base["questions"], min(len(base["questions"]), rng.randint(1, 3)))]
+            category, tags = base["category"], list(base["tags"][:2]) + [product.split()[-1]]
+        else:  # a product page: care, size, origin
+            kind = rng.choice(["Caring for your", "Size guide:", "Assembling the", "About the"])
+            title = f"{kind} {brand} {product}"
+            body = [rng.choice(CARE).format(**fill) for _ in range(rng.randint(3, 6))]
+            body.append(rng.choice(sentences))
+            questions = [q.format(**fill) for q in rng.sample(CARE_Q, rng.randint(2, 4))]
+            category, tags = rng.choice(["Product care", "Products", "Assembly"]), [product.split()[-1], brand.lower()]
+        if title.casefold() in titles:
+            title = f"{title} ({len(out)})"
+        titles.add(title.casefold())
+        out.append({"title": title[:200], "body": " ".join(body), "category": category, "questions": questions,
+                    "tags": tags, "language": "en", "status": "published"})
+    return out
+
+
+def to_docs(articles: list[dict]):
+    from knowledge_base.search import Doc
+
+    return [Doc(i + 1, a["title"], a["body"], a["category"], tuple(a["questions"]), tuple(a["tags"]),
+                a.get("language", "en")) for i, a in enumerate(articles)]
+
+
+def queries(seed: int = 11) -> list[str]:
+    """eval/dev.yaml's questions and three variants of each (a typo, a greeting, a product)."""
+    dev = yaml.safe_load(DEV.read_text(encoding="utf-8"))
+    base = []
+    for section in dev.values():
+        for item in section:
+            base.append(item["q"] if isinstance(item, dict) else str(item))
+    rng = random.Random(seed)
+    out = list(base)
+    for q in base:
+        words = q.split()
+        long = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
+        if long:
+            i = rng.choice(long)
+            w = words[i]
+            j = rng.randrange(len(w) - 1)
+            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+        out.append(" ".join(words))
+        out.append(f"{rng.choice(['hi', 'hello', 'hey there', 'good morning'])}, {q}")
+        out.append(f"{q} ({rng.choice(ADJECTIVES)} {rng.choice(NOUNS)})")
+    rng.shuffle(out)
+    return out
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def percentiles(values_ms: list[float]) -> dict[str, float]:
+    s = sorted(values_ms)
+
+    def pick(p: float) -> float:
+        return s[max(0, min(len(s) - 1, int(-(-p * len(s) // 100)) - 1))]
+
+    return {"p50": pick(50), "p95": pick(95), "p99": pick(99), "max": s[-1], "mean": statistics.fmean(s)}
+
+
+def measure_search(n: int) -> dict:
+    """Build the index over n articles, then time every query once (runs in its own process)."""
+    from knowledge_base.search import SearchIndex
+
+    docs = to_docs(synthetic_articles(n))
+    qs = queries()
+    gc.collect()
+    rss0 = rss_mb()
+    t0 = time.perf_counter()
+    index = SearchIndex(docs)
+    build_s = time.perf_counter() - t0
+    gc.collect()
+    mem_mb = rss_mb() - rss0
+    times = []
+    for q in qs:
+        t = time.perf_counter()
+        index.search(q, k=3)
+        times.append((time.perf_counter() - t) * 1000)
+    # Sanity: the demo articles are still found among the synthetic ones.
+    probe = index.search("how long does delivery take", k=3)
+    return {"articles": n, "queries": len(qs), "build_s": build_s, "memory_mb": mem_mb,
+            "top_for_probe": probe[0].title if probe else None, **percentiles(times)}
+
+
+async def _live(n: int, tmp: Path, publishes: int) -> dict:
+    from sqlalchemy import insert, update
+
+    from app.cli import migrate
+    from app.db import make_engine, make_sessionmaker
+    from knowledge_base.importer import ArticleIn
+    from knowledge_base.models import Article, KbVersion
+    from knowledge_base.service import LiveIndex, import_articles
+
+    url = f"sqlite+aiosqlite:///{tmp / f'kb-{n}.sqlite3'}"
+    await asyncio.to_thread(migrate, url)
+    engine = make_engine(url)
+    sm = make_sessionmaker(engine)
+    try:
+        # Seeding through SQL in bulk (the import path adds rows one by one through the ORM and would
+        # take minutes at 50,000); the change measured below does go through import_articles.
+        rows = synthetic_articles(n - 1)
+        async with sm() as db:
+            for i in range(0, len(rows), 5000):
+                await db.execute(insert(Article), rows[i:i + 5000])
+            if not await db.get(KbVersion, 1):
+                db.add(KbVersion(id=1, version=1))
+            else:
+                await db.execute(update(KbVersion).values(version=KbVersion.version + 1))
+            await db.commit()
+        kb = LiveIndex(sm)
+        t = time.perf_counter()
+        await kb.refresh(force=True)
+        load_s = time.perf_counter() - t
+        out = {"articles": n, "load_s": load_s, "publish_s": [], "pickup_s": [], "blocked_search_s": []}
+        for k in range(publishes):
+            word = f"zorblax{k}"
+            new = ArticleIn(title=f"Gift wrapping with {word} paper", category="Orders", tags=("gift-wrap",),
+                            questions=(f"Can you wrap my order in {word} paper?",),
+                            body=f"We wrap any order in {word} paper for EUR 3.50; choose it at checkout.")
+            await kb.search("warmup")  # the index is current before the change
+            t0 = time.perf_counter()
+            async with sm() as db:
+                await import_articles(db, [new], replace=False)
+            committed = time.perf_counter()
+            slowest = 0.0
+            while True:
+                ts = time.perf_counter()
+                hits = await kb.search(f"{word} wrapping paper", k=1)
+                slowest = max(slowest, time.perf_counter() - ts)
+                if hits and word in hits[0].title:
+                    break
+                if time.perf_counter() - committed > 120:
+                    raise TimeoutError("the published article never showed up in search")
+                await asyncio.sleep(0.005)
+            out["publish_s"].append(committed - t0)
+            out["pickup_s"].append(time.perf_counter() - committed)
+            out["blocked_search_s"].append(slowest)
+        return out
+    finally:
+        await engine.dispose()
+
+
+def measure_live(n: int, publishes: int = 3) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        return asyncio.run(_live(n, Path(tmp), publishes))
+
+
+def run_all(sizes=(1000, 50000), live_sizes=(1000, 50000), log=print) -> dict:
+    ctx = multiprocessing.get_context("spawn")
+    results = {"search": [], "live": []}
+    for n in sizes:
+        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            r = pool.submit(measure_search, n).result()
+        log(f"  search over {n:>6,} articles: p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, "
+            f"build {r['build_s']:.1f} s, +{r['memory_mb']:.0f} MB")
+        results["search"].append(r)
+    for n in live_sizes:
+        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
+            r = pool.submit(measure_live, n).result()
+        log(f"  live index at {n:>6,} articles: publish {statistics.median(r['publish_s']):.2f} s, "
+            f"found by search {statistics.median(r['pickup_s']):.2f} s after the commit")
+        results["live"].append(r)
+    return results
+
+
+if __name__ == "__main__":
+    import json
+    import sys
+
+    sizes = tuple(int(x) for x in sys.argv[1:]) or (1000, 50000)
+    print(json.dumps(run_all(sizes, sizes), indent=1, default=str))
