@@ -90,5 +90,6 @@ async def test_talk_to_a_person_button(visitor):
 
 async def test_bot_typing_is_shown_while_it_thinks(visitor):
     await ask(visitor, "do you take paypal")
-    typing = visitor.of("bot_typing")
-    assert typing[0] == {"typing": True} and typing[-1] == {"typing": False}
+    await visitor.wait_for("bot_typing", pred=lambda d: d == {"typing": False})
+    names = [(n, d) for n, d in visitor.events if n in ("bot_typing", "bot_uttered")]
+    assert names[0] == ("bot_typing", {"typing": True}) and names[1][0] == "bot_uttered"
