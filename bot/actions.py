@@ -10,7 +10,7 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from bot.answers import Reply, handoff_started
+from bot.answers import Reply, handoff_started, looks_like_handoff
 from bot.brain import answer_question
 from knowledge_base.service import LiveIndex
 
@@ -26,7 +26,7 @@ def reply_response(reply: Reply) -> dict:
 
 async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> Reply:
     latest = tracker.get("latest_message") or {}
-    if name == "action_request_human":
+    if name == "action_request_human" or _asks_for_a_person(latest):
         return handoff_started("visitor_request")
     intent = latest.get("intent") or {}
     article_id = None
@@ -40,6 +40,15 @@ async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> Reply
         kb, latest.get("text") or "", intent=intent.get("name"),
         confidence=float(intent.get("confidence") or 0.0), article_id=article_id,
     )
+
+
+def _asks_for_a_person(latest: dict) -> bool:
+    """A request for a person that Rasa's classifier let slip (a short or misspelt one falling under
+    the fallback threshold, with human_handoff still its best guess, or one our patterns know)."""
+    ranking = [r.get("name") for r in latest.get("intent_ranking") or [] if r.get("name") != "nlu_fallback"]
+    if (latest.get("intent") or {}).get("name") == "nlu_fallback" and ranking[:1] == ["human_handoff"]:
+        return True
+    return looks_like_handoff(latest.get("text") or "")
 
 
 def make_router(kb: LiveIndex, token: str) -> APIRouter:

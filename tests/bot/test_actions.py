@@ -74,3 +74,14 @@ async def test_related_article_button_answers_that_article(client):
 async def test_request_human_asks_the_app_to_start_a_handoff(client):
     msg = (await call(client, "action_request_human", tracker("agent please", intent="human_handoff"))).json()
     assert msg["responses"][0]["custom"]["shopchat"]["handoff_reason"] == "visitor_request"
+
+
+async def test_a_request_for_a_person_that_rasa_let_slip_still_starts_the_handoff(client):
+    trk = tracker("agnet pls", intent="nlu_fallback", confidence=0.3)
+    trk["latest_message"]["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.35},
+                                               {"name": "human_handoff", "confidence": 0.3},
+                                               {"name": "ask_question", "confidence": 0.2}]
+    msg = (await call(client, "action_answer_question", trk)).json()["responses"][0]["custom"]["shopchat"]
+    assert msg["handoff_reason"] == "visitor_request"
+    plain = (await call(client, "action_answer_question", tracker("Which payment methods do you accept?"))).json()
+    assert "handoff_reason" not in plain["responses"][0]["custom"]["shopchat"]
