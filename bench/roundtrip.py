@@ -276,8 +276,11 @@ class LoadGenerator:
             errors.update(r.errors)
         sc.errors = dict(errors)
         span = t1 - t0
-        sc.cpu = {k: (cpu1[k] - cpu0[k]) / span for k in cpu0}
+        cpu = {k: (cpu1[k] - cpu0[k]) / span for k in cpu0}
         # The workers' CPU over their whole run (warm-up included), as a share of one core.
-        sc.cpu["load generator"] = sum(r.cpu_s for r in results) / (end_at - start_at)
+        loadgen = sum(r.cpu_s for r in results) / (end_at - start_at)
+        sc.cpu = {"app": cpu["app"], "rasa": cpu["rasa"], "load generator": loadgen,
+                  # whatever else ran on the machine meanwhile (the kernel, other programs)
+                  "other": max(0.0, cpu["all"] - cpu["app"] - cpu["rasa"] - loadgen)}
         sc.rasa_fallbacks = stack.rasa_fallbacks() - fallbacks0
         return sc

@@ -147,108 +147,125 @@ def percentiles(values_ms: list[float]) -> dict[str, float]:
     return {"p50": pick(50), "p95": pick(95), "p99": pick(99), "max": s[-1], "mean": statistics.fmean(s)}
 
 
-def measure_search(n: int) -> dict:
-    """Build the index over n articles, then time every query once (runs in its own process)."""
-    from knowledge_base.search import SearchIndex
-
-    docs = to_docs(synthetic_articles(n))
-    qs = queries()
-    gc.collect()
-    rss0 = rss_mb()
-    t0 = time.perf_counter()
-    index = SearchIndex(docs)
-    build_s = time.perf_counter() - t0
-    gc.collect()
-    mem_mb = rss_mb() - rss0
-    times = []
-    for q in qs:
-        t = time.perf_counter()
-        index.search(q, k=3)
-        times.append((time.perf_counter() - t) * 1000)
-    # Sanity: the demo articles are still found among the synthetic ones.
-    probe = index.search("how long does delivery take", k=3)
-    return {"articles": n, "queries": len(qs), "build_s": build_s, "memory_mb": mem_mb,
-            "top_for_probe": probe[0].title if probe else None, **percentiles(times)}
-
-
-async def _live(n: int, tmp: Path, publishes: int) -> dict:
+async def _seed(sm, rows: list[dict]) -> None:
+    """Bulk insert (the import path adds rows one by one through the ORM, minutes at 50,000); the
+    change whose pick-up is measured does go through knowledge_base.service.import_articles."""
     from sqlalchemy import insert, update
 
+    from knowledge_base.models import Article, KbVersion
+
+    async with sm() as db:
+        for i in range(0, len(rows), 5000):
+            await db.execute(insert(Article), rows[i:i + 5000])
+        if await db.get(KbVersion, 1) is None:
+            db.add(KbVersion(id=1, version=1))
+        else:
+            await db.execute(update(KbVersion).values(version=KbVersion.version + 1))
+        await db.commit()
+
+
+async def _publish_and_find(kb, sm, k: int) -> dict:
+    """Publish one new article through the import path; search (as a visitor would, every 5 ms)
+    until it is the top hit. Returns the import time, the time from the commit to the first search
+    that finds it, and the slowest single search meanwhile (the one that waited for the rebuild)."""
+    from knowledge_base.importer import ArticleIn
+    from knowledge_base.service import import_articles
+
+    word = f"zorblax{k}"
+    new = ArticleIn(title=f"Gift wrapping with {word} paper", category="Orders", tags=("gift-wrap",),
+                    questions=(f"Can you wrap my order in {word} paper?",),
+                    body=f"We wrap any order in {word} paper for EUR 3.50; choose it at checkout.")
+    await kb.search("gift wrapping")  # the index is current before the change
+    t0 = time.perf_counter()
+    async with sm() as db:
+        await import_articles(db, [new], replace=False)
+    committed = time.perf_counter()
+    slowest = 0.0
+    while True:
+        ts = time.perf_counter()
+        hits = await kb.search(f"{word} wrapping paper", k=1)
+        slowest = max(slowest, time.perf_counter() - ts)
+        if hits and word in hits[0].title:
+            break
+        if time.perf_counter() - committed > 600:
+            raise TimeoutError("the published article never showed up in search")
+        await asyncio.sleep(0.005)
+    return {"publish_s": committed - t0, "pickup_s": time.perf_counter() - committed, "blocked_search_s": slowest}
+
+
+async def _measure(n: int, tmp: Path, live_budget_s: float, publishes: int) -> dict:
     from app.cli import migrate
     from app.db import make_engine, make_sessionmaker
-    from knowledge_base.importer import ArticleIn
-    from knowledge_base.models import Article, KbVersion
-    from knowledge_base.service import LiveIndex, import_articles
+    from knowledge_base.search import SearchIndex
+    from knowledge_base.service import LiveIndex, published_docs
 
     url = f"sqlite+aiosqlite:///{tmp / f'kb-{n}.sqlite3'}"
     await asyncio.to_thread(migrate, url)
     engine = make_engine(url)
     sm = make_sessionmaker(engine)
     try:
-        # Seeding through SQL in bulk (the import path adds rows one by one through the ORM and would
-        # take minutes at 50,000); the change measured below does go through import_articles.
-        rows = synthetic_articles(n - 1)
-        async with sm() as db:
-            for i in range(0, len(rows), 5000):
-                await db.execute(insert(Article), rows[i:i + 5000])
-            if not await db.get(KbVersion, 1):
-                db.add(KbVersion(id=1, version=1))
-            else:
-                await db.execute(update(KbVersion).values(version=KbVersion.version + 1))
-            await db.commit()
-        kb = LiveIndex(sm)
+        await _seed(sm, synthetic_articles(n))
         t = time.perf_counter()
-        await kb.refresh(force=True)
-        load_s = time.perf_counter() - t
-        out = {"articles": n, "load_s": load_s, "publish_s": [], "pickup_s": [], "blocked_search_s": []}
-        for k in range(publishes):
-            word = f"zorblax{k}"
-            new = ArticleIn(title=f"Gift wrapping with {word} paper", category="Orders", tags=("gift-wrap",),
-                            questions=(f"Can you wrap my order in {word} paper?",),
-                            body=f"We wrap any order in {word} paper for EUR 3.50; choose it at checkout.")
-            await kb.search("warmup")  # the index is current before the change
-            t0 = time.perf_counter()
-            async with sm() as db:
-                await import_articles(db, [new], replace=False)
-            committed = time.perf_counter()
-            slowest = 0.0
-            while True:
-                ts = time.perf_counter()
-                hits = await kb.search(f"{word} wrapping paper", k=1)
-                slowest = max(slowest, time.perf_counter() - ts)
-                if hits and word in hits[0].title:
-                    break
-                if time.perf_counter() - committed > 120:
-                    raise TimeoutError("the published article never showed up in search")
-                await asyncio.sleep(0.005)
-            out["publish_s"].append(committed - t0)
-            out["pickup_s"].append(time.perf_counter() - committed)
-            out["blocked_search_s"].append(slowest)
+        async with sm() as db:
+            docs = await published_docs(db)
+        read_s = time.perf_counter() - t
+
+        # 1. The index alone: build time, memory, search latency.
+        gc.collect()
+        rss0 = rss_mb()
+        t = time.perf_counter()
+        index = SearchIndex(docs)
+        build_s = time.perf_counter() - t
+        gc.collect()
+        out = {"articles": len(docs), "read_s": read_s, "build_s": build_s, "memory_mb": rss_mb() - rss0}
+        qs = queries()
+        times = []
+        for q in qs:
+            t = time.perf_counter()
+            index.search(q, k=3)
+            times.append((time.perf_counter() - t) * 1000)
+        probe = index.search("how long does delivery take", k=1)
+        out.update(queries=len(qs), top_for_probe=probe[0].title if probe else None, **percentiles(times))
+        del index, docs
+        gc.collect()
+
+        # 2. The live path, as the app runs it: LiveIndex notices the version bump and rebuilds.
+        # Each rebuild costs a whole build, so it is measured only when the build is fast enough.
+        out["live"] = None
+        if build_s + read_s <= live_budget_s:
+            kb = LiveIndex(sm)
+            t = time.perf_counter()
+            await kb.refresh(force=True)
+            runs = [await _publish_and_find(kb, sm, k) for k in range(publishes)]
+            out["live"] = {"load_s": time.perf_counter() - t - sum(r["publish_s"] + r["pickup_s"] for r in runs),
+                           **{key: statistics.median(r[key] for r in runs) for key in runs[0]},
+                           "publishes": publishes}
         return out
     finally:
         await engine.dispose()
 
 
-def measure_live(n: int, publishes: int = 3) -> dict:
+def measure_size(n: int, live_budget_s: float = 40.0, publishes: int = 3) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(_live(n, Path(tmp), publishes))
+        return asyncio.run(_measure(n, Path(tmp), live_budget_s, publishes))
 
 
-def run_all(sizes=(1000, 50000), live_sizes=(1000, 50000), log=print) -> dict:
+def run_all(sizes=(1000, 50000), live_budget_s: float = 40.0, log=print) -> list[dict]:
+    """Each size in a fresh process (a clean memory baseline)."""
     ctx = multiprocessing.get_context("spawn")
-    results = {"search": [], "live": []}
+    results = []
     for n in sizes:
         with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            r = pool.submit(measure_search, n).result()
-        log(f"  search over {n:>6,} articles: p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms, "
-            f"build {r['build_s']:.1f} s, +{r['memory_mb']:.0f} MB")
-        results["search"].append(r)
-    for n in live_sizes:
-        with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            r = pool.submit(measure_live, n).result()
-        log(f"  live index at {n:>6,} articles: publish {statistics.median(r['publish_s']):.2f} s, "
-            f"found by search {statistics.median(r['pickup_s']):.2f} s after the commit")
-        results["live"].append(r)
+            r = pool.submit(measure_size, n, live_budget_s).result()
+        line = (f"  search over {n:>6,} articles: p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; "
+                f"build {r['build_s']:.1f} s (+{r['memory_mb']:.0f} MB), database read {r['read_s']:.1f} s")
+        if r["live"]:
+            line += (f"; a published article is found {r['live']['pickup_s']:.2f} s after the commit "
+                     f"(a search waited {r['live']['blocked_search_s']:.2f} s for the rebuild)")
+        else:
+            line += f"; live pick-up not measured (a rebuild takes over {live_budget_s:.0f} s)"
+        log(line)
+        results.append(r)
     return results
 
 
@@ -257,4 +274,4 @@ if __name__ == "__main__":
     import sys
 
     sizes = tuple(int(x) for x in sys.argv[1:]) or (1000, 50000)
-    print(json.dumps(run_all(sizes, sizes), indent=1, default=str))
+    print(json.dumps(run_all(sizes), indent=1, default=str))

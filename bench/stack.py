@@ -35,6 +35,15 @@ def proc_cpu_seconds(pid: int) -> float:
     return sum(int(x) for x in fields[11:15]) / ticks
 
 
+def system_busy_seconds() -> float:
+    """CPU seconds all cores spent busy since boot (/proc/stat: everything but idle and iowait)."""
+    try:
+        fields = [int(x) for x in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    except OSError:
+        return 0.0
+    return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
 def proc_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -122,7 +131,8 @@ class Stack:
         raise TimeoutError(f"the app did not answer /health within {timeout_s:.0f} s")
 
     def cpu_seconds(self) -> dict[str, float]:
-        return {"app": proc_cpu_seconds(self.app.pid), "rasa": proc_cpu_seconds(self.rasa.pid)}
+        return {"app": proc_cpu_seconds(self.app.pid), "rasa": proc_cpu_seconds(self.rasa.pid),
+                "all": system_busy_seconds()}
 
     def rss_mb(self) -> dict[str, float]:
         return {"app": proc_rss_mb(self.app.pid), "rasa": proc_rss_mb(self.rasa.pid)}

@@ -110,14 +110,15 @@ _NOT_US = re.compile(
     r"(someone|somebody|anyone|anybody|person) else|sign\w*|pick\w*|collect\w*|deliver\w*|"
     r"(person|people|someone|somebody) (who|that) (bought|ordered|sent|gave))\b"
 )
-_HANDOFF_PATTERNS = [
+_REQUESTS = [
     re.compile(rf"\b{_ASK}\b.*\b{_WHO}\b"),
     re.compile(rf"^\W*((an?|the|some|your|my|one) )?{_WHO}\W*((please|pls|plz|now|asap|thanks?|here)\W*)*$"),
     re.compile(rf"\b{_WHO}\b.*\b(take over|takes over|step in|jump in|join|help me|call me|contact me|ring me|look at|look into|check|handle|sort)\b"),
     re.compile(rf"\b{_WHO}\W*(please|pls|plz|now|asap|on)\W*$"),
     re.compile(r"\b(talk|speak|chat|message|connect|transfer|forward|put me|get me|give me|need|want|reach|contact|touch|"
                r"email|hand me|pass me|take me)\w*\b.*\b(some|any)(one|body)\b(?! (else|as))|\b(can|could|will) (some|any)(one|body) (help|assist|call|contact)\b"),
-    # any of these alone is enough
+]
+_ALWAYS = [  # any of these alone is enough, whatever else the message says
     re.compile(r"\bescalat\w*|^\W*(please )?(transfer|connect|forward) me\b|\b(any(one|body)|some(one|body)|a human) (there|here|around|online)\W*$"
                r"|\b(phone|call|ring) (you|us|me back|someone)\b|\b(phone|telephone) number\b|\bcall ?back\b|\bhelpline\b|\bhotline\b"
                r"|\b(contact|reach|email|call|phone) (you|your (shop|store|company|team|office))\b|\bcomplain\w*|\bcomplaint"
@@ -125,8 +126,8 @@ _HANDOFF_PATTERNS = [
                r"|\b(any(one|body)|some(one|body)) (available|online|around)\b"),
     re.compile(r"\b(not|no more|stop|useless|stupid|hate|enough|pointless|sick of|tired of|done with|bypass|skip|quit|off|"
                r"dont|don't|do not|no|never)\b"
-               r".*\b(bot|robot|machine|chatbot|automated|automatic|ai)\b"),
-    re.compile(r"\b(bot|robot|machine|chatbot|automated|ai)\b.*\b(off|useless|stupid|pointless|not helping|no help)\b"),
+               r".*\b(bot|robot|machine(?! wash)|chatbot|automated|ai)\b"),
+    re.compile(r"\b(bot|robot|machine(?! wash)|chatbot|automated|ai)\b.*\b(off|useless|stupid|pointless|not helping|no help)\b"),
 ]
 # Typos are fixed only towards these distinctive words ("stuff" must not become "staff").
 _HANDOFF_WORDS = sorted({"speak", "agent", "human", "person", "operator", "representative", "someone", "somebody",
@@ -164,8 +165,8 @@ def looks_like_handoff(text: str) -> bool:
     if t == "/human_handoff":
         return True
     t = _fix_typos(t)
-    if any(p.search(t) for p in _HANDOFF_PATTERNS[5:]) or _short_request(t):
-        return True  # "bot off", "this bot is useless"
+    if any(p.search(t) for p in _ALWAYS) or _short_request(t):
+        return True  # "bot off", "this bot is useless", "human agent"
     if _NOT_US.search(t):
         return False  # "can someone else pick up my parcel" is a question, not a request for a person
-    return any(p.search(t) for p in _HANDOFF_PATTERNS[:5])
+    return any(p.search(t) for p in _REQUESTS)

@@ -79,11 +79,13 @@ if [ "$nlu_test" = 1 ]; then
     start=$(date +%s)
     "$VENV/bin/rasa" test nlu --quiet --cross-validation --folds "$folds" \
         --config bot/config.yml --domain bot/domain.yml --nlu bot/data/nlu.yml \
-        --out "$REPORT" 2> >(denoise) >/dev/null
+        --out "$REPORT" --successes 2> >(denoise) >/dev/null
     log "cross-validation took $(( $(date +%s) - start )) s"
-    "$VENV/bin/python" - "$REPORT/intent_report.json" <<'PY'
+    "$VENV/bin/python" - "$REPORT" bot/config.yml <<'PY'
 import json, sys
-r = json.load(open(sys.argv[1]))
+import yaml
+report_dir, config = sys.argv[1], sys.argv[2]
+r = json.load(open(f"{report_dir}/intent_report.json"))
 print(f"accuracy {r['accuracy']:.4f}   macro F1 {r['macro avg']['f1-score']:.4f}   "
       f"weighted F1 {r['weighted avg']['f1-score']:.4f}")
 print(f"{'intent':<16} {'prec':>6} {'recall':>6} {'F1':>6} {'n':>5}")
@@ -93,5 +95,19 @@ for k, v in sorted(r.items()):
 for k, v in sorted(r.items()):
     if isinstance(v, dict) and v.get("confused_with"):
         print(f"  {k} confused with {v['confused_with']}")
+# `rasa test nlu` undoes FallbackClassifier's nlu_fallback before scoring; show its effect
+# (confidence threshold only: the reports do not keep the runner-up's confidence).
+cfg = yaml.safe_load(open(config))
+th = next(c["threshold"] for c in cfg["pipeline"] if c["name"] == "FallbackClassifier")
+preds = json.load(open(f"{report_dir}/intent_successes.json")) + json.load(open(f"{report_dir}/intent_errors.json"))
+ho = [p for p in preds if p["intent"] == "human_handoff"]
+handed = sum(p["intent_prediction"]["name"] == "human_handoff" and p["intent_prediction"]["confidence"] >= th for p in ho)
+offered = sum(p["intent_prediction"]["name"] in ("human_handoff", "bot_challenge", "deny")
+              and p["intent_prediction"]["confidence"] >= th for p in ho)
+below = sum(p["intent_prediction"]["confidence"] < th for p in preds)
+print(f"nlu_fallback (top confidence < {th}): {below}/{len(preds)} messages")
+print(f"human_handoff examples handed over (predicted human_handoff >= {th}): {handed}/{len(ho)} = {handed/len(ho):.3f}")
+print(f"human_handoff examples whose reply hands over or offers the 'Talk to a person' button: "
+      f"{offered}/{len(ho)} = {offered/len(ho):.3f}")
 PY
 fi

@@ -10,7 +10,7 @@ TOP1_FLOOR = 0.88  # docs/answer-quality.md: measured 0.906; the floor leaves ro
 
 
 def test_answer_quality_does_not_regress():
-    result = subprocess.run([sys.executable, "-m", "eval.run", "--min-top1", str(TOP1_FLOOR)], cwd=ROOT,
+    result = subprocess.run([sys.executable, "-m", "eval.run", "--min-top1", str(TOP1_FLOOR), "--scale", "0"], cwd=ROOT,
                             capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     assert "top-1 accuracy" in result.stdout
