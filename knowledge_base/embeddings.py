@@ -130,3 +130,49 @@ class MiniLM:
 @lru_cache(maxsize=1)
 def shared_model() -> MiniLM:
     return MiniLM()
+
+
+class StoredEncoder:
+    """Embeds article texts through a small SQLite file of text-hash -> vector, so a restart, a
+    rebuild or another app process never embeds the same article text twice (embedding is the
+    slow part of building the index). Only article texts go through here: visitors' questions are
+    never written to disk."""
+
+    def __init__(self, model: MiniLM, path: Path):
+        import sqlite3
+
+        self.model = model
+        path.parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), timeout=30, check_same_thread=False)
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("CREATE TABLE IF NOT EXISTS vectors (key TEXT PRIMARY KEY, vec BLOB NOT NULL)")
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _key(text: str) -> str:
+        return hashlib.sha256(f"{WEIGHTS_SHA256[:16]}:{MAX_TOKENS}:{text}".encode()).hexdigest()
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        keys = [self._key(t) for t in texts]
+        found: dict[str, np.ndarray] = {}
+        with self._lock:
+            for start in range(0, len(keys), 500):
+                chunk = keys[start:start + 500]
+                rows = self._db.execute(
+                    f"SELECT key, vec FROM vectors WHERE key IN ({','.join('?' * len(chunk))})", chunk)
+                found.update((k, np.frombuffer(v, dtype=np.float32)) for k, v in rows)
+        missing = [i for i, k in enumerate(keys) if k not in found]
+        if missing:
+            vectors = self.model.encode([texts[i] for i in missing])
+            with self._lock, self._db:
+                self._db.executemany("INSERT OR IGNORE INTO vectors VALUES (?, ?)",
+                                     [(keys[i], v.astype(np.float32).tobytes()) for i, v in zip(missing, vectors)])
+            found.update((keys[i], v) for i, v in zip(missing, vectors))
+        return np.stack([found[k] for k in keys]) if keys else np.zeros((0, DIM), dtype=np.float32)
+
+
+@lru_cache(maxsize=1)
+def stored_encoder() -> StoredEncoder:
+    from app.settings import RUN_DIR
+
+    return StoredEncoder(shared_model(), Path(os.environ.get("SHOPCHAT_EMBEDDING_CACHE", RUN_DIR / "embeddings.sqlite")))
