@@ -14,7 +14,7 @@ from knowledge_base.text import fold
 OUT_OF_SCOPE_MARGIN = 0.15
 OUT_OF_SCOPE_CONFIDENCE = 0.6
 # How much the lead of the top article over the runner-up counts next to its own score.
-MARGIN_WEIGHT = 0.5
+MARGIN_WEIGHT = 1.0
 # An "I'm not sure" answer offers articles scoring at least this fraction of the threshold.
 SUGGEST_FRACTION = 0.6
 

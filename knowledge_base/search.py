@@ -1,6 +1,7 @@
 """Ranking published articles for a visitor's question, with a score in [0, 1].
 
-Lexical and explainable (docs/answer-quality.md):
+A hybrid (docs/answer-quality.md): the lexical engine below, combined in SearchIndex with sentence-
+embedding similarity (knowledge_base.semantic). The lexical part:
 - text: case and diacritics folded, stop words dropped, words stemmed; a query word the knowledge base
   has never seen is first corrected to the closest word it has (typos);
 - shop-support vocabulary (knowledge_base.synonyms), identical for articles and questions: multi-word
@@ -13,8 +14,9 @@ Lexical and explainable (docs/answer-quality.md):
     keeps off-topic questions low;
   * best phrasing: TF-IDF cosine with the title and each alternative question, the best one counting
     (computed for the best-covered articles only);
-- score = DOC_WEIGHT * coverage + (1 - DOC_WEIGHT) * best phrasing. bot.answers.is_confident compares
-  the top score, and its lead over the runner-up, with ANSWER_THRESHOLD."""
+- lexical score = DOC_WEIGHT * coverage + (1 - DOC_WEIGHT) * best phrasing. bot.answers.is_confident
+  compares the top hit's score (SearchIndex: the confidence blend), and its lead over the runner-up,
+  with ANSWER_THRESHOLD."""
 from __future__ import annotations
 
 import heapq
@@ -32,7 +34,7 @@ from knowledge_base.synonyms import GROUPS, PHRASES
 from knowledge_base.text import STOPWORDS, broader, fold, is_stopword, rewrite, synonym, term, words
 
 # The score above which the bot answers with the top article instead of saying "I'm not sure".
-ANSWER_THRESHOLD = 0.40
+ANSWER_THRESHOLD = 0.36
 
 
 @dataclass(frozen=True)
@@ -201,9 +203,13 @@ class _LanguageIndex:
         # "weather" is not a typo of "whether": a word that becomes a stop word stays as it was
         return w if fixed is None or is_stopword(fixed, self.language) else fixed
 
+    def corrected(self, query: str) -> str:
+        """The question folded, with its typos fixed towards the knowledge base's words."""
+        return _WORD_RUN.sub(self._fix, fold(query).replace("\u2019", "'"))
+
     def query_terms(self, query: str) -> dict[str, float]:
         # Typos are fixed first, so that the multi-word expressions still match ("hasnt arived").
-        text = _WORD_RUN.sub(self._fix, fold(query).replace("\u2019", "'"))
+        text = self.corrected(query)
         out: dict[str, float] = {}
         heads = []
         for w in words(rewrite(text, self.language)):
@@ -250,10 +256,19 @@ class _LanguageIndex:
 
 
 class SearchIndex:
-    """Lexical scores (above) blended with semantic ones (knowledge_base.semantic) where the
-    embedding model covers the language: score = LEXICAL_WEIGHT * lexical + rest * semantic."""
+    """Lexical scores (above) combined with semantic ones (knowledge_base.semantic) where the
+    embedding model covers the language; the semantic side embeds the typo-corrected question.
 
-    LEXICAL_WEIGHT = 0.4
+    - ranking: LEXICAL_WEIGHT * lexical + rest * semantic (meaning carries most of the order);
+    - Hit.score, the confidence bot.answers.is_confident compares with ANSWER_THRESHOLD:
+      CONFIDENCE_LEXICAL * lexical + rest * semantic. Lexical counts more here because words no
+      article uses pull it down ("cancel my netflix subscription"), where semantic similarity only
+      sees a topic it knows (cancelling). So hits[1].score can exceed hits[0].score: the views disagree,
+      and is_confident's margin term counts that against answering."""
+
+    LEXICAL_WEIGHT = 0.25
+    CONFIDENCE_LEXICAL = 0.5
+    EMBED_CORRECTED = True  # embed the typo-corrected question (False: as typed; for eval.tune --ablate)
 
     def __init__(self, docs: Sequence[Doc], model="default"):
         if model == "default":
@@ -275,19 +290,24 @@ class SearchIndex:
         return self._n
 
     def search(self, query: str, k: int = 3, language: str | None = None) -> list[Hit]:
-        scored: list[tuple[float, Doc]] = []
+        scored: list[tuple[float, float, Doc]] = []  # (rank score, confidence, doc)
         for lang, index in self._indexes.items():
             if language and lang != language:
                 continue
             lexical = index.scores(query)
             semantic = self._semantic.get(lang)
             if semantic is None:
-                scored += [(s, index.docs[i]) for i, s in lexical.items()]
+                scored += [(s, s, index.docs[i]) for i, s in lexical.items()]
                 continue
-            combined = (1 - self.LEXICAL_WEIGHT) * np.maximum(semantic.scores(query), 0.0)
-            for i, s in lexical.items():
-                combined[i] += self.LEXICAL_WEIGHT * s
-            top = np.argsort(-combined)[:k]
-            scored += [(float(combined[i]), index.docs[i]) for i in top]
-        best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[1].id))
-        return [Hit(doc.id, doc.title, round(min(score, 1.0), 4)) for score, doc in best]
+            if not lexical and not index.corrected(query).strip():
+                continue
+            sem = np.maximum(semantic.scores(index.corrected(query) if self.EMBED_CORRECTED else query), 0.0)
+            lex = np.zeros(len(index.docs), dtype=np.float32)
+            if lexical:
+                lex[list(lexical)] = list(lexical.values())
+            rank = self.LEXICAL_WEIGHT * lex + (1 - self.LEXICAL_WEIGHT) * sem
+            top = np.argpartition(-rank, k - 1)[:k] if 0 < k < len(rank) else np.arange(len(rank))
+            c = self.CONFIDENCE_LEXICAL
+            scored += [(float(rank[i]), float(c * lex[i] + (1 - c) * sem[i]), index.docs[i]) for i in top]
+        best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[2].id))
+        return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4)) for _, conf, doc in best]
