@@ -11,10 +11,7 @@ import threading
 from functools import lru_cache
 from pathlib import Path
 
-# Small matrices: BLAS threads only add hand-offs (7 ms instead of 0.5 ms per matmul measured on
-# 2 busy cores). Must be set before numpy loads OpenBLAS.
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-import numpy as np  # noqa: E402
+import numpy as np  # OPENBLAS_NUM_THREADS=1 is set in knowledge_base/__init__.py
 
 # SHA-256 of model.safetensors in sentence-transformers/all-MiniLM-L6-v2 (Hugging Face LFS oid).
 WEIGHTS_SHA256 = "53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db"
