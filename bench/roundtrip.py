@@ -20,7 +20,6 @@ import random
 import time
 import uuid
 from collections import Counter
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 
 import yaml
@@ -70,10 +69,33 @@ class WorkerResult:
     cpu_s: float = 0.0
 
 
+PREFIXES = ["", "", "", "hi, ", "hello! ", "quick question: ", "hey, ", "sorry to bother you, ", "excuse me, "]
+SUFFIXES = ["", "", "", "?", " please", " thanks", "!", " :)", " asap", " thank you"]
+
+
+def vary(q: str, rng: random.Random) -> str:
+    """The question as a visitor might type it: a greeting in front, something after, lower case, a
+    typo. Real visitors rarely type the same text twice, so caches keyed by the text (Rasa has none;
+    the search caches question embeddings) should not make the load look lighter than it is."""
+    q = f"{rng.choice(PREFIXES)}{q}{rng.choice(SUFFIXES)}"
+    if rng.random() < 0.3:
+        q = q.lower()
+    if rng.random() < 0.2:
+        words = q.split()
+        long = [i for i, w in enumerate(words) if len(w) >= 5 and w.isalpha()]
+        if long:
+            i = rng.choice(long)
+            j = rng.randrange(len(words[i]) - 1)
+            w = words[i]
+            words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
+            q = " ".join(words)
+    return q
+
+
 def _pick(rng: random.Random, spec: WorkerSpec) -> str:
     if rng.random() < spec.smalltalk_share:
         return rng.choice(spec.smalltalk)
-    return rng.choice(spec.questions)
+    return vary(rng.choice(spec.questions), rng)
 
 
 async def _socket_visitor(spec: WorkerSpec, idx: int, rng: random.Random, res: WorkerResult) -> None:
@@ -189,7 +211,7 @@ def run_worker(spec: WorkerSpec) -> WorkerResult:
     return asyncio.run(_worker(spec))
 
 
-def _warm_up_imports() -> bool:
+def _warm_up_imports(_=None) -> bool:
     import httpx  # noqa: F401
     import socketio  # noqa: F401
 
@@ -232,13 +254,14 @@ class LoadGenerator:
 
     def __init__(self, workers: int = 2):
         self.workers = workers
-        self.pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"))
-        for f in [self.pool.submit(_warm_up_imports) for _ in range(workers)]:
-            f.result()
+        self.pool = multiprocessing.get_context("spawn").Pool(workers)
+        self.pool.map(_warm_up_imports, range(workers))
         self.questions, self.smalltalk = load_questions()
 
     def close(self) -> None:
-        self.pool.shutdown(wait=False, cancel_futures=True)
+        """Stops the workers at once, also in the middle of a scenario (Ctrl-C)."""
+        self.pool.terminate()
+        self.pool.join()
 
     def run(self, stack, mode: str, visitors: int, pause_s: float, warmup_s: float, measure_s: float,
             seed: int = 1) -> Scenario:
@@ -250,12 +273,12 @@ class LoadGenerator:
         specs = [WorkerSpec(mode, url, n, pause_s, start_at, end_at, self.questions, self.smalltalk, seed * 100 + i)
                  for i, n in enumerate(split) if n]
         fallbacks0 = stack.rasa_fallbacks()
-        futures = [self.pool.submit(run_worker, s) for s in specs]
+        futures = [self.pool.apply_async(run_worker, (s,)) for s in specs]
         time.sleep(max(0.0, measure_from - time.monotonic()))
         cpu0, t0 = stack.cpu_seconds(), time.monotonic()
         time.sleep(max(0.0, end_at - time.monotonic()))
         cpu1, t1 = stack.cpu_seconds(), time.monotonic()
-        results = [f.result() for f in futures]
+        results = [f.get() for f in futures]
 
         sc = Scenario(mode, visitors, pause_s, warmup_s, measure_s)
         window = [s for r in results for s in r.samples if measure_from <= s[0] < end_at]

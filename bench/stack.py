@@ -104,7 +104,7 @@ class Stack:
         with open(self.app_log, "ab") as log:
             self.app = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=self._env(),
                                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_app(60)
+        self._wait_app(300)  # the app embeds the knowledge base before it answers
         self.log(f"  app up on {self.app_url} (log {self.app_log})")
         if not rasa_server.wait_until_up(self.rasa_url, timeout_s=240, proc=self.rasa):
             raise RuntimeError(f"Rasa did not start:\n{tail(self.rasa_log)}")
