@@ -6,9 +6,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from chat.service import set_state
 
-# States in which the visitor is waiting for a person.
-WAITING = ("queued",)
-
 
 async def request_handoff(db: AsyncSession, conversation_id: str, *, reason: str, actor: str = "visitor") -> bool:
     """Mark the conversation as waiting for a person; False when it already was (or is with one)."""

@@ -56,10 +56,6 @@ async def published_docs(db: AsyncSession) -> list[Doc]:
     return [Doc(a.id, a.title, a.body, a.category, tuple(a.questions), tuple(a.tags), a.language) for a in rows]
 
 
-async def get_article(db: AsyncSession, article_id: int) -> Article | None:
-    return await db.get(Article, article_id)
-
-
 async def import_canned(db: AsyncSession, items: list[dict]) -> int:
     """Upsert canned responses by shortcut."""
     existing = {c.shortcut: c for c in await db.scalars(select(CannedResponse))}
