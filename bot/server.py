@@ -12,6 +12,7 @@ import httpx
 from app.settings import ROOT, RUN_DIR
 
 RASA_BIN = ROOT / ".venv-rasa" / "bin" / "rasa"
+RASA_PYTHON = ROOT / ".venv-rasa" / "bin" / "python"
 
 
 def write_endpoints(path: Path, action_url: str, action_token: str) -> Path:
@@ -34,7 +35,7 @@ def start_rasa(
     env = {**os.environ, "RASA_TELEMETRY_ENABLED": "false", "TF_CPP_MIN_LOG_LEVEL": "3",
            "PYTHONWARNINGS": "ignore", "SQLALCHEMY_SILENCE_UBER_WARNING": "1"}
     return subprocess.Popen(
-        [str(RASA_BIN), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "--model", str(model),
+        [str(RASA_PYTHON), str(ROOT / "bot" / "rasa_run.py"), "run", "--enable-api", "-i", "127.0.0.1", "-p", str(port), "--model", str(model),
          "--endpoints", str(endpoints), "--credentials", str(ROOT / "bot" / "credentials.yml")],
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True,
     )
