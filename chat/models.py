@@ -23,6 +23,19 @@ class Conversation(Base):
     # Bot answers in a row that fell back; the handoff issue escalates on two.
     bot_failures: Mapped[int] = mapped_column(Integer, default=0)
     language: Mapped[str | None] = mapped_column(String(16))
+    # The browser's long-lived visitor id (customer history, sticky routing) and what the bot
+    # collected before a handoff.
+    visitor_id: Mapped[str | None] = mapped_column(String(64), index=True)
+    visitor_name: Mapped[str | None] = mapped_column(String(100))
+    visitor_email: Mapped[str | None] = mapped_column(String(254), index=True)
+    order_number: Mapped[str | None] = mapped_column(String(64))
+    handoff_reason: Mapped[str | None] = mapped_column(String(60))
+    # The agent who owns the chat now (state assigned), kept in step with the open Assignment.
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
+    # [{"url", "title", "at"}], newest last, capped; for the agents' chat overview.
+    pages: Mapped[list] = mapped_column(JSON, default=list)
+    last_seen_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     page_url: Mapped[str | None] = mapped_column(String(2000))
     page_title: Mapped[str | None] = mapped_column(String(500))
     referrer: Mapped[str | None] = mapped_column(String(2000))
@@ -40,7 +53,9 @@ class Message(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
     seq: Mapped[int] = mapped_column(Integer)
-    sender: Mapped[str] = mapped_column(String(10))  # visitor | bot | agent | system
+    sender: Mapped[str] = mapped_column(String(10))  # visitor | bot | agent | system | note
+    # The agent who wrote an agent message or an internal note (notes are never sent to visitors).
+    agent_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
     # What a button sent (e.g. "/affirm") when `text` shows its title.
     payload: Mapped[str | None] = mapped_column(Text)

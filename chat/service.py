@@ -77,6 +77,7 @@ async def add_message(
     payload: str | None = None,
     extra: dict | None = None,
     client_id: str | None = None,
+    agent_id: int | None = None,
 ) -> Stored:
     """Store a message with the next sequence number and commit. A client_id seen before in this
     conversation stores nothing and returns the message stored the first time."""
@@ -93,6 +94,7 @@ async def add_message(
         payload=payload,
         extra=extra or {},
         client_id=client_id,
+        agent_id=agent_id,
         answered=sender != "visitor",
     )
     db.add(msg)
@@ -118,13 +120,13 @@ async def mark_answered(db: AsyncSession, message_id: int) -> None:
     await db.commit()
 
 
-async def messages_after(db: AsyncSession, conversation_id: str, after_seq: int) -> list[Message]:
-    rows = await db.scalars(
-        select(Message)
-        .where(Message.conversation_id == conversation_id, Message.seq > after_seq)
-        .order_by(Message.seq)
-    )
-    return list(rows)
+async def messages_after(db: AsyncSession, conversation_id: str, after_seq: int, *,
+                         include_notes: bool = False) -> list[Message]:
+    """The transcript after a sequence number; agents' internal notes only when asked (agents)."""
+    q = select(Message).where(Message.conversation_id == conversation_id, Message.seq > after_seq)
+    if not include_notes:
+        q = q.where(Message.sender != "note")
+    return list(await db.scalars(q.order_by(Message.seq)))
 
 
 async def set_state(
