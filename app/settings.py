@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Shared secret Rasa presents when it calls the app's custom-action endpoint.
     action_token: str = Field(default_factory=lambda: secrets.token_urlsafe(24))
 
+    # How often each process fires due routing timers (offers ringing out, presence, inactivity).
+    routing_tick_s: float = 0.5
+
     max_message_chars: int = 2000
     # Messages per visitor connection per 10 s before `rate_limited`.
     message_rate_per_10s: int = 20
@@ -46,3 +49,13 @@ class Settings(BaseSettings):
             return ["*"]
         origins = {own, own.replace("127.0.0.1", "localhost"), own.replace("localhost", "127.0.0.1")}
         return sorted(origins | set(extra))
+
+    # ---- e-mail (offline messages: the visitor's confirmation, agents' replies) ----------------
+    # handoff/mailer.py. An empty smtp_host turns e-mail off (tickets are still stored).
+    smtp_host: str = ""
+    smtp_port: int = 587
+    smtp_from: str = "shopchat@localhost"
+    smtp_user: str = ""  # empty: no login
+    smtp_password: str = ""
+    smtp_starttls: bool = True  # upgrade the connection with STARTTLS before logging in
+    # ---- end of e-mail settings ------------------------------------------------------------------

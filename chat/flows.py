@@ -5,27 +5,38 @@ from __future__ import annotations
 import logging
 
 from app.context import AppContext
-from bot.answers import Reply
+from bot.answers import Reply, handoff_started
 from bot.brain import reply_without_rasa
 from bot.rasa_client import RasaUnavailable
+from app.db import utcnow
 from chat import service
 from chat.models import Conversation, Message
-from handoff.service import request_handoff
+from handoff import notify, routing
 
 log = logging.getLogger(__name__)
 
 # The bot keeps answering while the visitor waits for a person; it is silent once one took over.
 BOT_ANSWERS_IN = ("bot", "queued", "offline_form")
+# Fallbacks in a row after which the bot offers a person by itself (the issue: "fails twice").
+BOT_FAILURES_BEFORE_HANDOFF = 2
+# What the app tells Rasa so it runs the same handoff path (name and e-mail form) with this reason.
+BOT_FAILED_HANDOFF = '/human_handoff{"handoff_reason":"bot_failed"}'
+ALREADY_WAITING = "You're already waiting for a person; they'll join this chat as soon as they can."
+ALREADY_WITH_PERSON = "You're already chatting with a person."
 
 
 def room(conversation_id: str) -> str:
     return f"conv:{conversation_id}"
 
 
-async def emit_message(ctx: AppContext, msg: Message, skip_sid: str | None = None) -> None:
-    data = service.message_dict(msg)
-    event = "visitor_uttered" if msg.sender == "visitor" else "bot_uttered"
-    await ctx.sio.emit(event, data, room=room(msg.conversation_id), skip_sid=skip_sid)
+async def emit_message(ctx: AppContext, msg: Message, skip_sid: str | None = None, **extra) -> None:
+    """A stored message to the visitor's tabs and to the agents watching the chat (notes: agents only)."""
+    data = {**service.message_dict(msg), **extra}
+    if msg.sender != "note":
+        event = "visitor_uttered" if msg.sender == "visitor" else "bot_uttered"
+        await ctx.sio.emit(event, data, room=room(msg.conversation_id), skip_sid=skip_sid)
+    await ctx.sio.emit("message", {"conversation_id": msg.conversation_id, **data},
+                       room=notify.chat_room(msg.conversation_id), namespace=notify.AGENT_NS)
 
 
 async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message) -> None:
@@ -37,26 +48,40 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message) ->
             if conv is None or fresh is None or fresh.answered:
                 return  # answered already (a retried message)
             if conv.state not in BOT_ANSWERS_IN:
+                # A person owns the chat (or it ended): the bot is silent.
+                if conv.state == "assigned":
+                    await routing.note_activity(db, conversation_id, sender="visitor", now=utcnow())
                 await service.mark_answered(db, msg.id)
                 return
         await ctx.sio.emit("bot_typing", {"typing": True}, room=room(conversation_id))
-        replies = await _bot_replies(ctx, conversation_id, msg)
+        replies = await _bot_replies(ctx, conversation_id, msg.payload or msg.text)
         for reply in replies:
             await _deliver(ctx, conversation_id, reply)
+        failures = 0
         async with ctx.sessionmaker() as db:
             await service.mark_answered(db, msg.id)
-            if replies and not any(r.handoff_reason for r in replies):
-                await service.count_bot_failure(db, conversation_id, failed=any(r.fallback for r in replies))
+            if replies and not any(r.handoff for r in replies):
+                failures = await service.count_bot_failure(db, conversation_id,
+                                                           failed=any(r.fallback for r in replies))
+        if failures >= BOT_FAILURES_BEFORE_HANDOFF:
+            # Two honest "I'm not sure" in a row: offer a person without being asked.
+            async with ctx.sessionmaker() as db:
+                await service.count_bot_failure(db, conversation_id, failed=False)
+            for reply in await _bot_replies(ctx, conversation_id, BOT_FAILED_HANDOFF, fallback_reason="bot_failed"):
+                await _deliver(ctx, conversation_id, reply)
         await ctx.sio.emit("bot_typing", {"typing": False}, room=room(conversation_id))
 
 
-async def _bot_replies(ctx: AppContext, conversation_id: str, msg: Message) -> list[Reply]:
-    text = msg.payload or msg.text
+async def _bot_replies(ctx: AppContext, conversation_id: str, text: str,
+                       fallback_reason: str | None = None) -> list[Reply]:
     try:
         answers = await ctx.rasa.send(conversation_id, text)
     except RasaUnavailable as exc:
         log.warning("Rasa unavailable, answering from the knowledge base alone: %s", exc)
-        return [await reply_without_rasa(ctx.kb, text)]
+        reply = handoff_started(fallback_reason) if fallback_reason else await reply_without_rasa(ctx.kb, text)
+        if reply.handoff == "queue":  # no name form without Rasa: announce, then queue at once
+            return [Reply("", handoff="requested", handoff_reason=reply.handoff_reason), reply]
+        return [reply]
     return [r for r in (reply_from_rasa(a) for a in answers) if r is not None]
 
 
@@ -71,7 +96,9 @@ def reply_from_rasa(message: dict) -> Reply | None:
             quick_replies=list(c.get("quick_replies") or []),
             kb=c.get("kb"),
             fallback=bool(c.get("fallback")),
+            handoff=c.get("handoff") if c.get("handoff") in ("requested", "queue") else None,
             handoff_reason=c.get("handoff_reason"),
+            visitor=c.get("visitor") if isinstance(c.get("visitor"), dict) else None,
         )
     text = message.get("text")
     if not isinstance(text, str) or not text:
@@ -83,29 +110,49 @@ def reply_from_rasa(message: dict) -> Reply | None:
 
 
 async def _deliver(ctx: AppContext, conversation_id: str, reply: Reply) -> None:
-    if reply.handoff_reason:
-        await start_handoff(ctx, conversation_id, reason=reply.handoff_reason, bot_text=reply.text)
+    if reply.handoff == "requested":
+        # Before any question the bot asks (name, e-mail), the widget learns a handoff started.
+        await ctx.sio.emit("handoff", {"state": "requested", "reason": reply.handoff_reason}, room=room(conversation_id))
+        await _notify_agents_requested(ctx, conversation_id, reply.handoff_reason)
+        if not reply.text:
+            return
+    if reply.handoff == "queue":
+        await start_handoff(ctx, conversation_id, reason=reply.handoff_reason or "visitor_asked",
+                            bot_text=reply.text, visitor=reply.visitor)
         return
+    await add_bot_message(ctx, conversation_id, reply.text, extra=reply.extras())
+
+
+async def add_bot_message(ctx: AppContext, conversation_id: str, text: str, extra: dict | None = None) -> None:
     async with ctx.sessionmaker() as db:
-        stored = await service.add_message(db, conversation_id=conversation_id, sender="bot", text=reply.text,
-                                           extra=reply.extras())
+        stored = await service.add_message(db, conversation_id=conversation_id, sender="bot", text=text, extra=extra)
     await emit_message(ctx, stored.message)
 
 
-async def start_handoff(ctx: AppContext, conversation_id: str, *, reason: str, bot_text: str) -> None:
-    """The visitor wants a person: `handoff requested` first, then the bot's words, then `queued`."""
+async def _notify_agents_requested(ctx: AppContext, conversation_id: str, reason: str | None) -> None:
+    await ctx.sio.emit("chat_state", {"conversation_id": conversation_id, "state": "bot", "reason": reason,
+                                      "handoff_requested": True}, room=notify.AGENTS_ROOM, namespace=notify.AGENT_NS)
+
+
+async def start_handoff(ctx: AppContext, conversation_id: str, *, reason: str, bot_text: str,
+                        visitor: dict | None = None) -> None:
+    """Queue the chat for a person (or offer the offline form when nobody is online). The widget
+    got `handoff requested` already, before the bot asked for a name."""
     async with ctx.sessionmaker() as db:
-        started = await request_handoff(db, conversation_id, reason=reason)
-    r = room(conversation_id)
-    if not started:
-        async with ctx.sessionmaker() as db:
-            stored = await service.add_message(
-                db, conversation_id=conversation_id, sender="bot",
-                text="You're already waiting for a person; they'll join this chat as soon as they can.")
-        await emit_message(ctx, stored.message)
+        conv = await db.get(Conversation, conversation_id)
+        if conv is None:
+            return
+        if conv.state in ("queued", "assigned"):
+            already = True
+        else:
+            already = False
+            await service.note_visitor(db, conversation_id, visitor or {})
+    if already:
+        await add_bot_message(ctx, conversation_id, ALREADY_WAITING if conv.state == "queued" else ALREADY_WITH_PERSON)
         return
-    await ctx.sio.emit("handoff", {"state": "requested", "reason": reason}, room=r)
+    if bot_text:
+        await add_bot_message(ctx, conversation_id, bot_text)
     async with ctx.sessionmaker() as db:
-        stored = await service.add_message(db, conversation_id=conversation_id, sender="bot", text=bot_text)
-    await emit_message(ctx, stored.message)
-    await ctx.sio.emit("handoff", {"state": "queued", "reason": reason, "position": None}, room=r)
+        effects = await routing.enqueue(db, conversation_id, reason=reason, actor="visitor"
+                                        if reason in ("visitor_asked", "button") else "bot", now=utcnow())
+    await notify.publish(ctx, effects)

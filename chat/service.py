@@ -52,6 +52,19 @@ async def note_page(db: AsyncSession, conversation_id: str, page: dict | None) -
     await db.commit()
 
 
+async def note_visitor(db: AsyncSession, conversation_id: str, visitor: dict) -> None:
+    """Keep what the bot collected (name, e-mail, order number); a blank never erases a value."""
+    values = {}
+    for key, column, limit in (("name", "visitor_name", 100), ("email", "visitor_email", 254),
+                               ("order_number", "order_number", 64)):
+        value = visitor.get(key)
+        if isinstance(value, str) and value.strip():
+            values[column] = value.strip()[:limit]
+    if values:
+        await db.execute(update(Conversation).where(Conversation.id == conversation_id).values(**values))
+        await db.commit()
+
+
 @dataclass
 class Stored:
     message: Message
