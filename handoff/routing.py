@@ -555,23 +555,27 @@ class Candidate:
 
 async def _eligible(db: AsyncSession, settings: RoutingSettings, now: datetime, *,
                     target_ids: list[int] | None = None) -> list[Candidate]:
-    """Agents online, accepting, with a free slot and their breathing time over (docs/routing.md)."""
-    running = (select(Assignment.agent_id, func.count().label("n")).where(
-        Assignment.ended_at.is_(None), Assignment.inactive.is_(False)).group_by(Assignment.agent_id).subquery())
-    pending = (select(Offer.agent_id, func.count().label("n")).where(Offer.status == "pending")
-               .group_by(Offer.agent_id).subquery())
+    """Agents online, accepting, with a free slot and their breathing time over (docs/routing.md).
+    Three small queries joined here rather than one with grouped subqueries: planners pick nested
+    loops for that one on young tables (25 ms on PostgreSQL with 200 agents, instead of 1)."""
     breathed = now - timedelta(seconds=settings.breathing_s)
-    q = (select(User.id, User.priority, User.max_chats, func.coalesce(running.c.n, 0),
-                func.coalesce(pending.c.n, 0), User.last_assigned_at)
-         .outerjoin(running, running.c.agent_id == User.id)
-         .outerjoin(pending, pending.c.agent_id == User.id)
+    q = (select(User.id, User.priority, User.max_chats, User.last_assigned_at)
          .where(User.active.is_(True), User.role.in_(CHAT_ROLES), User.status == "online",
                 User.accepting_chats.is_(True),
                 User.last_heartbeat_at >= now - timedelta(seconds=settings.presence_timeout_s),
                 or_(User.last_assigned_at.is_(None), User.last_assigned_at <= breathed)))
     if target_ids is not None:
         q = q.where(User.id.in_(target_ids))
-    out = [Candidate(r[0], r[1], r[2], r[3], r[4], aware(r[5])) for r in await db.execute(q)]
+    agents = (await db.execute(q)).all()
+    if not agents:
+        return []
+    running = dict((await db.execute(
+        select(Assignment.agent_id, func.count()).where(Assignment.ended_at.is_(None),
+                                                        Assignment.inactive.is_(False))
+        .group_by(Assignment.agent_id))).all())
+    pending = dict((await db.execute(
+        select(Offer.agent_id, func.count()).where(Offer.status == "pending").group_by(Offer.agent_id))).all())
+    out = [Candidate(a, p, m, running.get(a, 0), pending.get(a, 0), aware(t)) for a, p, m, t in agents]
     return [c for c in out if c.free > 0]
 
 
@@ -594,18 +598,20 @@ def pick(strategy: str, candidates: list[Candidate], rng: random.Random | None =
     return [min(candidates, key=lambda c: (c.load, _ts(c), c.id))]  # average utilization
 
 
-async def _sticky_agent(db: AsyncSession, conv: Conversation) -> int | None:
+async def _sticky_agent(db: AsyncSession, conversation_id: str) -> int | None:
     """The agent who last served this visitor (same browser or same e-mail)."""
+    visitor_id, email = (await db.execute(select(Conversation.visitor_id, Conversation.visitor_email)
+                                          .where(Conversation.id == conversation_id))).one()
     keys = []
-    if conv.visitor_id:
-        keys.append(Conversation.visitor_id == conv.visitor_id)
-    if conv.visitor_email:
-        keys.append(Conversation.visitor_email == conv.visitor_email)
+    if visitor_id:
+        keys.append(Conversation.visitor_id == visitor_id)
+    if email:
+        keys.append(Conversation.visitor_email == email)
     if not keys:
         return None
     return await db.scalar(
         select(Assignment.agent_id).join(Conversation, Conversation.id == Assignment.conversation_id)
-        .where(or_(*keys), Assignment.conversation_id != conv.id)
+        .where(or_(*keys), Assignment.conversation_id != conversation_id)
         .order_by(Assignment.started_at.desc()).limit(1)
     )
 
@@ -619,27 +625,41 @@ async def _offer(db: AsyncSession, conversation_id: str, agent_id: int, round_: 
     return offer
 
 
+# Waiting chats are read this many at a time: a pass usually ends within the first batch, because
+# free slots run out long before a long queue does.
+QUEUE_BATCH = 32
+
+
 async def _route_queue(db: AsyncSession, settings: RoutingSettings, now: datetime,
                        rng: random.Random | None = None) -> Effects:
     """One routing pass over the waiting chats, oldest (and highest priority) first, until no agent
     has a free slot. Runs inside the caller's locked transaction."""
     effects = Effects()
     candidates = {c.id: c for c in await _eligible(db, settings, now)}
-    if not candidates:
-        return effects
-    entries = list(await db.scalars(
-        select(QueueEntry).where(QueueEntry.target_agent_id.is_(None))
-        .order_by(QueueEntry.priority.desc(), QueueEntry.sort_at, QueueEntry.conversation_id)))
-    if not entries:
-        return effects
-    ids = [e.conversation_id for e in entries]
+    offset = 0
+    while any(c.free > 0 for c in candidates.values()):
+        entries = list(await db.scalars(
+            select(QueueEntry).where(QueueEntry.target_agent_id.is_(None))
+            .order_by(QueueEntry.priority.desc(), QueueEntry.sort_at, QueueEntry.conversation_id)
+            .offset(offset).limit(QUEUE_BATCH)))
+        if not entries:
+            break
+        offset += len(entries)
+        await _route_entries(db, entries, candidates, settings, now, rng, effects)
+    if effects.offers:
+        await db.flush()
+    return effects
+
+
+async def _route_entries(db: AsyncSession, entries: list[QueueEntry], candidates: dict[int, Candidate],
+                         settings: RoutingSettings, now: datetime, rng: random.Random | None,
+                         effects: Effects) -> None:
     ringing: set[str] = set()
     tried: dict[str, set[int]] = {}
-    rows = await db.execute(select(Offer.conversation_id, Offer.agent_id, Offer.status, Offer.round)
-                            .where(Offer.conversation_id.in_(ids),
-                                   or_(Offer.status == "pending",
-                                       Offer.status.in_(("missed", "declined")))))
     entry_round = {e.conversation_id: e.round for e in entries}
+    rows = await db.execute(select(Offer.conversation_id, Offer.agent_id, Offer.status, Offer.round)
+                            .where(Offer.conversation_id.in_(list(entry_round)),
+                                   Offer.status.in_(("pending", "missed", "declined"))))
     for cid, aid, status, round_ in rows:
         if status == "pending":
             ringing.add(cid)
@@ -649,7 +669,7 @@ async def _route_queue(db: AsyncSession, settings: RoutingSettings, now: datetim
     for entry in entries:
         live = [c for c in candidates.values() if c.free > 0]
         if not live:
-            break
+            return
         cid = entry.conversation_id
         if cid in ringing:
             continue
@@ -662,10 +682,7 @@ async def _route_queue(db: AsyncSession, settings: RoutingSettings, now: datetim
                 continue
             entry.round += 1
             fresh = live
-        conv = await db.get(Conversation, cid)
-        chosen: list[Candidate] = []
-        kind = "route"
-        sticky = await _sticky_agent(db, conv)
+        sticky = await _sticky_agent(db, cid)
         if sticky is not None and any(c.id == sticky for c in fresh):
             chosen, kind = [candidates[sticky]], "sticky"
         else:
@@ -674,9 +691,6 @@ async def _route_queue(db: AsyncSession, settings: RoutingSettings, now: datetim
         for c in chosen:
             effects.offers.append(await _offer(db, cid, c.id, entry.round, kind, settings, now))
             c.pending += 1
-    if effects.offers:
-        await db.flush()
-    return effects
 
 
 async def queue_positions(db: AsyncSession, *, now: datetime) -> list[dict]:
