@@ -1,16 +1,27 @@
-"""Command line: `shopchat migrate | import-kb FILE [--replace] | load-demo | serve | run`."""
+"""Command line: `shopchat migrate | import-kb FILE [--replace] | load-demo | create-admin | serve | run`."""
 from __future__ import annotations
 
 import argparse
 import asyncio
+import getpass
+import os
+import secrets
 import sys
 from pathlib import Path
 
 import yaml
 
-from app.settings import ROOT, Settings
+from app.settings import ROOT, RUN_DIR, Settings
 
 DEMO_DIR = ROOT / "knowledge_base" / "demo"
+DEMO_LOGINS = RUN_DIR / "demo-logins.txt"
+# (email, display name, role, routing fields); they share one generated password.
+DEMO_USERS = (
+    ("admin@demo.shop", "Admin", "admin", {}),
+    ("alex@demo.shop", "Alex", "agent", {"priority": 10}),
+    ("sam@demo.shop", "Sam", "agent", {"priority": 20}),
+    ("erin@demo.shop", "Erin", "editor", {}),
+)
 
 
 def migrate(database_url: str) -> None:
@@ -44,8 +55,42 @@ def import_kb(database_url: str, path: str, replace: bool) -> dict[str, int]:
     return asyncio.run(_with_db(database_url, lambda db: import_articles(db, articles, replace=replace)))
 
 
+def demo_password(create: bool = False) -> str | None:
+    """The demo accounts' shared password from .run/demo-logins.txt (made once, owner-only)."""
+    def read() -> str | None:
+        try:
+            for line in DEMO_LOGINS.read_text(encoding="utf-8").splitlines():
+                if line.startswith("password: ") and line[10:].strip():
+                    return line[10:].strip()
+        except FileNotFoundError:
+            pass
+        return None
+
+    existing = read()
+    if existing or not create:
+        return existing
+    password = secrets.token_urlsafe(12)
+    logins = "\n".join(f"{role}: {email}" for email, _, role, _ in DEMO_USERS)
+    DEMO_LOGINS.parent.mkdir(parents=True, exist_ok=True)
+    DEMO_LOGINS.unlink(missing_ok=True)  # a file without a password line
+    try:
+        # Mode 0600 from the start: the password is never readable by others, not even briefly.
+        fd = os.open(DEMO_LOGINS, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process wrote it just now
+        return read()
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(f"# shopchat demo logins: every account below uses this password\n"
+                f"password: {password}\n{logins}\n")
+    return password
+
+
 def load_demo(database_url: str) -> str:
-    """Load the demo shop's articles (only into an empty knowledge base) and canned responses."""
+    """Load the demo shop's articles (only into an empty knowledge base), canned responses, and the
+    demo accounts (only while there is no user at all)."""
+    from sqlalchemy import func, select
+
+    from accounts.models import User
+    from accounts.service import create_user
     from knowledge_base.importer import load_file
     from knowledge_base.service import article_count, import_articles, import_canned
 
@@ -53,9 +98,37 @@ def load_demo(database_url: str) -> str:
         canned = yaml.safe_load((DEMO_DIR / "canned_responses.yaml").read_text(encoding="utf-8"))
         await import_canned(db, canned)
         if await article_count(db):
-            return "knowledge base not empty: demo articles left out"
-        counts = await import_articles(db, load_file(DEMO_DIR / "articles.yaml"), replace=False)
-        return f"demo knowledge base loaded: {counts['added']} articles, {len(canned)} canned responses"
+            said = ["knowledge base not empty: demo articles left out"]
+        else:
+            counts = await import_articles(db, load_file(DEMO_DIR / "articles.yaml"), replace=False)
+            said = [f"demo knowledge base loaded: {counts['added']} articles, {len(canned)} canned responses"]
+        if await db.scalar(select(func.count()).select_from(User)):
+            said.append("accounts exist: demo logins left out")
+        else:
+            password = demo_password(create=True)
+            for email, name, role, routing in DEMO_USERS:
+                await create_user(db, email=email, display_name=name, role=role, password=password, **routing)
+            said.append(f"demo logins created ({', '.join(u[0] for u in DEMO_USERS)}; password in {DEMO_LOGINS})")
+        return "; ".join(said)
+
+    return asyncio.run(_with_db(database_url, work))
+
+
+def read_new_password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\r\n")
+    password = getpass.getpass("Password (10 characters or more): ")
+    if getpass.getpass("Same password again: ") != password:
+        raise ValueError("the two passwords differ")
+    return password
+
+
+def create_admin(database_url: str, email: str, name: str, password: str) -> str:
+    from accounts.service import create_user
+
+    async def work(db):
+        user = await create_user(db, email=email, display_name=name, role="admin", password=password)
+        return f"admin {user.email} created (id {user.id})"
 
     return asyncio.run(_with_db(database_url, work))
 
@@ -75,7 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     p_import = sub.add_parser("import-kb", help="import articles from a JSON or YAML file")
     p_import.add_argument("file")
     p_import.add_argument("--replace", action="store_true", help="the file replaces every article")
-    sub.add_parser("load-demo", help="load the demo knowledge base and canned responses")
+    sub.add_parser("load-demo", help="load the demo knowledge base, canned responses and logins")
+    p_admin = sub.add_parser("create-admin", help="create an admin account (asks for the password)")
+    p_admin.add_argument("--email", required=True)
+    p_admin.add_argument("--name", required=True, help="the name shown to colleagues")
+    p_admin.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
     p_serve = sub.add_parser("serve", help="run the app server only")
     p_run = sub.add_parser("run", help="migrate, load the demo, start Rasa and the app")
     for p in (p_serve, p_run):
@@ -105,6 +182,19 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "load-demo":
         migrate(settings.database_url)
         print(load_demo(settings.database_url))
+    elif args.command == "create-admin":
+        from accounts.service import AccountError
+
+        try:
+            password = read_new_password(args.password_stdin)
+            migrate(settings.database_url)
+            print(create_admin(settings.database_url, args.email, args.name, password))
+        except EOFError:
+            print("create-admin refused, nothing created: no password given", file=sys.stderr)
+            return 2
+        except (ValueError, AccountError) as exc:
+            print(f"create-admin refused, nothing created: {exc}", file=sys.stderr)
+            return 2
     elif args.command == "serve":
         serve(settings)
     elif args.command == "run":

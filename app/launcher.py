@@ -8,7 +8,7 @@ from urllib.parse import urlparse
 
 import uvicorn
 
-from app.cli import load_demo, migrate
+from app.cli import DEMO_USERS, demo_password, load_demo, migrate
 from app.main import create_app
 from app.settings import RUN_DIR, Settings
 from bot import server as rasa_server
@@ -32,8 +32,11 @@ def run(settings: Settings, model: Path) -> int:
 
     threading.Thread(target=announce_rasa, daemon=True).start()
     base = settings.base_url
+    password = demo_password()
+    login = f"{'':35}log in as {DEMO_USERS[1][0]} / {password} (admin: {DEMO_USERS[0][0]})\n" if password else ""
     print(
         f"\n  Demo shop with the chat widget:  {base}/demo/\n"
+        f"  Agent console:                   {base}/console/\n{login}"
         f"  Health:                          {base}/health\n"
         f"  Embed on your shop:              <script src=\"{base}/widget/loader.js\" async></script>\n"
         f"  Stop with Ctrl-C.\n",
