@@ -1,7 +1,13 @@
 """Rasa's custom-action endpoint, served by the app (docs/bot.md says why). Rasa POSTs
 `{next_action, sender_id, tracker, domain, version}` and gets `{events, responses}` back. Each
-response carries the whole bot message in `custom.shopchat` so the app receives it in one piece
-(Rasa's REST channel would split text, buttons and custom into separate messages)."""
+response carries the whole bot message in `custom.shopchat` (`Reply.shopchat()`) so the app
+receives it in one piece (Rasa's REST channel would split text, buttons and custom into separate
+messages).
+
+The handoff (docs/bot.md, "Before a person: the handoff form"): action_handoff_start (payload
+`handoff: requested`), then Rasa's handoff_form asks for the name and e-mail with
+action_ask_visitor_name / action_ask_visitor_email and checks the answers with
+validate_handoff_form, then action_request_human (payload `handoff: queue` with what was learnt)."""
 from __future__ import annotations
 
 import secrets
@@ -10,24 +16,58 @@ from typing import Any
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 
-from bot.answers import Reply, handoff_started, looks_like_handoff
+from bot.answers import (
+    REASON_VISITOR_ASKED, Reply, ask_email, ask_name, find_order_number, form_step, handoff_queue,
+    handoff_reason_of, handoff_requested, known, looks_like_handoff,
+)
 from bot.brain import answer_question
 from knowledge_base.service import LiveIndex
 
-ACTIONS = ("action_answer_question", "action_request_human")
+ACTIONS = (
+    "action_answer_question",
+    "action_handoff_start",
+    "action_ask_visitor_name",
+    "action_ask_visitor_email",
+    "validate_handoff_form",
+    "action_request_human",
+)
+FORM = "handoff_form"
+FORM_SLOTS = ("visitor_name", "visitor_email")
 
 
 def reply_response(reply: Reply) -> dict:
-    custom = {"text": reply.text, **reply.extras()}
-    if reply.handoff_reason:
-        custom["handoff_reason"] = reply.handoff_reason
-    return {"custom": {"shopchat": custom}}
+    return {"custom": {"shopchat": reply.shopchat()}}
 
 
-async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> Reply:
+def slot_set(name: str, value: Any) -> dict:
+    return {"event": "slot", "name": name, "value": value}
+
+
+async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> tuple[list[dict], list[Reply]]:
+    """Rasa's events and the bot's messages for one action."""
     latest = tracker.get("latest_message") or {}
-    if name == "action_request_human" or _asks_for_a_person(latest):
-        return handoff_started("visitor_request")
+    slots = tracker.get("slots") or {}
+    if name == "action_handoff_start":
+        reason = handoff_reason_of(latest.get("text") or "", latest.get("entities") or [])
+        # requested_slot too: a form left unfinished (a Rasa session that expired mid-form) leaves it
+        # set, and at the form's activation Rasa would fill that slot with this very message.
+        events = [slot_set("handoff_reason", reason), slot_set("handoff_retry", None), slot_set("requested_slot", None)]
+        return events, [handoff_requested(reason)]
+    if name == "action_ask_visitor_name":
+        return [], [ask_name(slots.get("handoff_retry"))]
+    if name == "action_ask_visitor_email":
+        return [], [ask_email(slots.get("handoff_retry"))]
+    if name == "validate_handoff_form":
+        return validate_form(tracker), []
+    if name == "action_request_human":
+        reason = slots.get("handoff_reason") or REASON_VISITOR_ASKED
+        return [], [handoff_queue(reason, name=known(slots.get("visitor_name")), email=known(slots.get("visitor_email")),
+                                  order_number=find_order_number(user_texts(tracker)))]
+    # action_answer_question
+    if _asks_for_a_person(latest):
+        # A request for a person that Rasa's classifier let slip: the same path as the intent
+        # (rules.yml: after action_handoff_start comes the form).
+        return [{"event": "followup", "name": "action_handoff_start"}], []
     intent = latest.get("intent") or {}
     article_id = None
     for entity in latest.get("entities") or []:
@@ -36,10 +76,42 @@ async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> Reply
                 article_id = int(entity.get("value"))
             except (TypeError, ValueError):
                 pass
-    return await answer_question(
+    reply = await answer_question(
         kb, latest.get("text") or "", intent=intent.get("name"),
         confidence=float(intent.get("confidence") or 0.0), article_id=article_id,
     )
+    return [], [reply]
+
+
+def user_texts(tracker: dict) -> list[str]:
+    """What the visitor typed in this Rasa conversation, oldest first."""
+    return [e.get("text") or "" for e in tracker.get("events") or [] if isinstance(e, dict) and e.get("event") == "user"]
+
+
+def validate_form(tracker: dict) -> list[dict]:
+    """validate_handoff_form. Rasa sends the slot candidates as `slot` events after the last
+    `handoff_form` action event and takes back only the SlotSet events returned here, so every
+    candidate is returned: the answer to the question the form asked (requested_slot) is checked,
+    anything else (values kept from earlier in the conversation, at the form's activation) is
+    returned as it is. An answer that does not fit empties the slot, so the form asks again (the
+    ask actions read handoff_retry); a second one, or a skip, stores SKIPPED so the form moves on."""
+    events = [e for e in tracker.get("events") or [] if isinstance(e, dict)]
+    start = max((i for i, e in enumerate(events) if e.get("event") == "action" and e.get("name") == FORM), default=-1)
+    candidates = {e["name"]: e.get("value") for e in events[start + 1:]
+                  if e.get("event") == "slot" and e.get("name") in FORM_SLOTS}
+    slots = tracker.get("slots") or {}
+    requested = slots.get("requested_slot")
+    intent = (tracker.get("latest_message") or {}).get("intent") or {}
+    out: dict[str, Any] = {}
+    for slot, value in candidates.items():
+        if slot != requested:
+            out.setdefault(slot, value)
+            continue
+        other = "visitor_email" if slot == "visitor_name" else "visitor_name"
+        out.update(form_step(slot, value, retry=slots.get("handoff_retry"),
+                             email_known=known(candidates.get(other, slots.get(other))) is not None,
+                             intent=intent.get("name"), confidence=float(intent.get("confidence") or 0.0)))
+    return [slot_set(k, v) for k, v in out.items()]
 
 
 def _asks_for_a_person(latest: dict) -> bool:
@@ -66,7 +138,7 @@ def make_router(kb: LiveIndex, token: str) -> APIRouter:
         name = body.get("next_action") if isinstance(body, dict) else None
         if name not in ACTIONS:
             return JSONResponse({"action_name": name, "error": f"unknown action {name!r}"}, status_code=400)
-        reply = await run_action(kb, name, body.get("tracker") or {})
-        return {"events": [], "responses": [reply_response(reply)]}
+        events, replies = await run_action(kb, name, body.get("tracker") or {})
+        return {"events": events, "responses": [reply_response(r) for r in replies]}
 
     return router

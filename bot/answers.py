@@ -3,6 +3,7 @@ handoff, and the texts and quick replies of each. Pure functions: the custom-act
 up) and the local path (Rasa down) both call them, and so does the evaluation script."""
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -23,6 +24,17 @@ YES = {"content_type": "text", "title": "Yes, thanks", "payload": "/affirm"}
 NO = {"content_type": "text", "title": "No", "payload": "/deny"}
 
 
+# Reply.handoff values: the two moments of a handoff the bot tells the app about.
+HANDOFF_REQUESTED = "requested"  # the visitor asked for a person: the app says so at once, the form follows
+HANDOFF_QUEUE = "queue"          # name and e-mail collected or skipped: the app queues the chat now
+HANDOFF_STATES = (HANDOFF_REQUESTED, HANDOFF_QUEUE)
+# Reply.handoff_reason values the bot produces (the app may inject others, e.g. bot_failed).
+REASON_VISITOR_ASKED = "visitor_asked"  # typed a request for a person
+REASON_BUTTON = "button"                # pressed "Talk to a person" (payload exactly /human_handoff)
+REASON_BOT_FAILED = "bot_failed"        # the app injected /human_handoff{"handoff_reason":"bot_failed"}
+VISITOR_KEYS = ("name", "email", "order_number")
+
+
 @dataclass
 class Reply:
     text: str
@@ -30,9 +42,14 @@ class Reply:
     kb: dict | None = None
     fallback: bool = False
     handoff_reason: str | None = None
+    # None, HANDOFF_REQUESTED or HANDOFF_QUEUE (module constants above)
+    handoff: str | None = None
+    # With HANDOFF_QUEUE: {"name", "email", "order_number"}, each a string or None (unknown/skipped)
+    visitor: dict | None = None
 
     def extras(self) -> dict:
-        """What a message carries besides its text (docs/protocol.md)."""
+        """What a message carries besides its text (docs/protocol.md). Only what the visitor's
+        `bot_uttered` may show: the handoff keys are instructions to the app, not message content."""
         out: dict = {}
         if self.quick_replies:
             out["quick_replies"] = self.quick_replies
@@ -41,6 +58,40 @@ class Reply:
         if self.fallback:
             out["fallback"] = True
         return out
+
+    def shopchat(self) -> dict:
+        """The whole message as a custom action sends it in `custom.shopchat` (docs/bot.md): `text`
+        (left out when empty, as in the `requested` message), the extras, and `handoff`,
+        `handoff_reason`, `visitor` when set."""
+        out: dict = {"text": self.text} if self.text else {}
+        out.update(self.extras())
+        if self.handoff:
+            out["handoff"] = self.handoff
+        if self.handoff_reason:
+            out["handoff_reason"] = self.handoff_reason
+        if self.visitor is not None:
+            out["visitor"] = {k: self.visitor.get(k) for k in VISITOR_KEYS}
+        return out
+
+    @classmethod
+    def from_shopchat(cls, c: dict) -> "Reply":
+        """The inverse of shopchat(), tolerant of missing or mistyped keys."""
+        visitor = c.get("visitor")
+        handoff = c.get("handoff")
+        reason = c.get("handoff_reason")
+        return cls(
+            text=str(c.get("text") or ""),
+            quick_replies=[q for q in c.get("quick_replies") or [] if isinstance(q, dict)],
+            kb=c.get("kb") if isinstance(c.get("kb"), dict) else None,
+            fallback=bool(c.get("fallback")),
+            handoff_reason=reason if isinstance(reason, str) and reason else None,
+            handoff=handoff if handoff in HANDOFF_STATES else None,
+            visitor={k: _str_or_none(visitor.get(k)) for k in VISITOR_KEYS} if isinstance(visitor, dict) else None,
+        )
+
+
+def _str_or_none(value) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 def is_confident(hits: list[Hit], intent: str | None = None, intent_confidence: float = 0.0) -> bool:
@@ -81,11 +132,25 @@ def not_sure(suggestions: list[Hit]) -> Reply:
     )
 
 
-def handoff_started(reason: str) -> Reply:
+def handoff_requested(reason: str) -> Reply:
+    """The first message of a handoff, before any question: no text, the app announces it."""
+    return Reply(text="", handoff=HANDOFF_REQUESTED, handoff_reason=reason)
+
+
+def handoff_started(reason: str, *, order_number: str | None = None) -> Reply:
+    """A handoff without the form (Rasa down: the form is Rasa's): one `queue` Reply, nothing known
+    about the visitor but perhaps the order number."""
+    return handoff_queue(reason, order_number=order_number)
+
+
+def handoff_queue(reason: str, *, name: str | None = None, email: str | None = None,
+                  order_number: str | None = None) -> Reply:
+    """The last message of a handoff: the app queues the chat with what the bot learnt."""
     return Reply(
-        text="I'm connecting you with a person from our team. Please stay on this page; "
-             "you can keep asking me questions while you wait.",
+        text=f"Thanks, {name}! I'm finding a person for you..." if name else "Thanks! I'm finding a person for you...",
+        handoff=HANDOFF_QUEUE,
         handoff_reason=reason,
+        visitor={"name": name, "email": email, "order_number": order_number},
     )
 
 
@@ -170,3 +235,237 @@ def looks_like_handoff(text: str) -> bool:
     if _NOT_US.search(t):
         return False  # "can someone else pick up my parcel" is a question, not a request for a person
     return any(p.search(t) for p in _REQUESTS)
+
+
+# ---- the handoff form: what the bot asks before queueing, and how it reads the answers ----------
+# Rasa's handoff_form fills visitor_name / visitor_email with the whole text of the answer;
+# validate_handoff_form (bot/actions.py) calls check_name / check_email through form_step.
+# A skipped slot holds SKIPPED so that the form moves on; everything reports it as unknown.
+
+SKIPPED = "__skipped__"
+NAME_MAX = 100
+EMAIL_MAX = 254
+SKIP = {"content_type": "text", "title": "Skip", "payload": "skip"}
+
+# Why the form asks a slot again (the handoff_retry slot). One re-ask per slot: a second answer
+# that does not fit skips the slot, so the visitor is never stuck.
+RETRY_NAME_QUESTION = "name_question"  # answered "What's your name?" with a question
+RETRY_NAME_EMAIL = "name_email"        # answered it with an e-mail address (kept as the e-mail)
+RETRY_NAME_INVALID = "name_invalid"    # empty, too long, no letters
+RETRY_EMAIL_INVALID = "email_invalid"
+
+_ASK_NAME = {
+    None: "While I find a person for you: what's your name? Press **Skip** if you'd rather not say.",
+    RETRY_NAME_QUESTION: "I'll pass that on to the person who joins you. First, what name should they call you? "
+                         "Press **Skip** if you'd rather not say.",
+    RETRY_NAME_EMAIL: "Thanks, I've noted your e-mail address. And what's your name? Press **Skip** if you'd rather not say.",
+    RETRY_NAME_INVALID: "Sorry, that doesn't look like a name. What should we call you? Press **Skip** if you'd rather not say.",
+}
+_ASK_EMAIL = {
+    None: "And your e-mail address, in case we need to get back to you? Press **Skip** if you'd rather not say.",
+    RETRY_EMAIL_INVALID: "That doesn't look like an e-mail address - could you check it, or press Skip?",
+}
+
+
+def ask_name(retry: str | None = None) -> Reply:
+    return Reply(text=_ASK_NAME.get(retry, _ASK_NAME[None]), quick_replies=[SKIP])
+
+
+def ask_email(retry: str | None = None) -> Reply:
+    return Reply(text=_ASK_EMAIL.get(retry, _ASK_EMAIL[None]), quick_replies=[SKIP])
+
+
+def known(value) -> str | None:
+    """A slot's value as the visitor gave it, or None when unknown or skipped."""
+    return value if isinstance(value, str) and value and value != SKIPPED else None
+
+
+_SKIP_ANSWER = re.compile(
+    r"^(ok(ay)?,? |no,? |sorry,? |um+,? |please |pls )*"
+    r"(skip( it| this| that| for now| please)?|pass|no|nope|nah|none|nothing|not now|not telling|anonymous|anon|"
+    r"no thanks?|no thank you|no name|no e-?mail( address)?|i don'?t have (one|an? e-?mail)|n/?a|-+|\.+|"
+    r"(i'?d |i would )?(rather|prefer) not( to)?( say| tell| share| give (it|that|one))?( it| that)?|"
+    r"(i )?(don'?t|do not) want to( say| tell| share| give (it|that|one))?( it| that)?|"
+    r"(that'?s )?none of your business|private)"
+    r"( thanks?| thank you| please| sorry)?$"
+)
+
+
+def _plain(text: str) -> str:
+    t = fold(text).replace("\u2019", "'").strip()
+    return re.sub(r"\s+", " ", t.strip(" \t.!,;:\"")).strip()
+
+
+def is_skip(text: str) -> bool:
+    """The visitor does not want to answer: the Skip button, "skip", "no thanks", "I'd rather not"...
+    A button payload (a text starting with "/", e.g. an old "Talk to a person") counts too."""
+    t = (text or "").strip()
+    return t.startswith("/") or bool(_SKIP_ANSWER.match(_plain(t)))
+
+
+_EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}(?![\w@-])")
+
+
+def find_email(text: str) -> str | None:
+    """The first e-mail address in a text ("it's maria@example.com" -> "maria@example.com")."""
+    m = _EMAIL.search(text or "")
+    if not m or len(m.group(0)) > EMAIL_MAX or ".." in m.group(0):
+        return None
+    return m.group(0)
+
+
+_NAME_PREFIX = re.compile(
+    r"^((hi|hello|hey|sure|ok(ay)?|yes)\b[\s,!.]*)?"
+    r"(my name is|my name'?s|name is|name:|the name is|i am|i'?m|it is|it'?s|this is|call me|you can call me|they call me)\s+",
+    re.IGNORECASE,
+)
+_NAME_SUFFIX = re.compile(r"[\s,]+(here|thanks?|thank you|please)$", re.IGNORECASE)
+# Words of a support question, never of a name: "where is my parcel" answers "What's your name?"
+# with a question.
+_QUESTION_WORDS = re.compile(
+    r"\b(where|when|what|why|how|which|who|order|orders|ordered|deliver\w*|shipping|ship|shipped|parcel|package|"
+    r"refund\w*|return\w*|payment|paid|invoice|track\w*|discount|voucher|coupon|exchange|cancel\w*|"
+    r"broken|damaged|missing|arrive\w*|account|password|help|problem|issue|question)\b"
+)
+
+
+_NOT_NAMES = {"hi", "hello", "hey", "hiya", "yo", "yes", "yeah", "yep", "ok", "okay", "sure", "fine", "thanks", "thank you",
+              "ty", "bye", "goodbye", "idk", "dunno", "huh", "what", "why", "name", "my name", "test", "me", "human",
+              "person", "agent"}
+
+
+def check_name(text: str, *, intent: str | None = None, confidence: float = 0.0) -> tuple[str, str | None]:
+    """Read an answer to "What's your name?". Returns (verdict, value): ("ok", name), ("skip", None),
+    ("email", address) when an e-mail address was given instead, ("question", None) when the visitor
+    asked something instead (a support question, or a request for a person), ("invalid", None)."""
+    raw = re.sub(r"\s+", " ", (text or "").strip())
+    if is_skip(raw):
+        return "skip", None
+    email = find_email(raw)
+    if email:
+        return "email", email
+    if "@" in raw:
+        return "invalid", None
+    plain = _plain(raw)
+    # Rasa's intent of a bare name is noise (there is no "my name is" intent: "Maria" reads as
+    # out_of_scope 0.71, "call me Al" as human_handoff 0.8), so it only counts when very sure and
+    # the text does not start like a name ("my name is", "call me"...).
+    says_name = bool(_NAME_PREFIX.match(raw))
+    sure = not says_name and confidence >= 0.9
+    wants_person = looks_like_handoff(raw) or (sure and intent == "human_handoff")
+    n_words = len(plain.split())
+    asks = (
+        "?" in raw
+        or any(c.isdigit() for c in raw)
+        or bool(_QUESTION_WORDS.search(plain))
+        or n_words > 5
+        or (sure and n_words >= 3 and intent == "ask_question")
+    )
+    if wants_person:
+        # "just get me a person": the visitor wants no questions, so the slot is skipped
+        return "skip", None
+    name = _NAME_SUFFIX.sub("", _NAME_PREFIX.sub("", raw)).strip(" \t.!,;:\"'")
+    if asks:
+        return "question", None
+    if not name or len(name) > NAME_MAX or not any(c.isalpha() for c in name):
+        return "invalid", None
+    if re.search(r"[<>{}\[\]\\|=_*#$%^~`]", name) or _plain(name) in _NOT_NAMES:
+        return "invalid", None
+    return "ok", name
+
+
+def check_email(text: str) -> tuple[str, str | None]:
+    """Read an answer to "What's your e-mail address?": ("ok", address), ("skip", None) or
+    ("invalid", None)."""
+    raw = (text or "").strip()
+    if is_skip(raw) or ((not raw or "@" not in raw) and looks_like_handoff(raw)):
+        return "skip", None
+    email = find_email(raw)
+    return ("ok", email) if email else ("invalid", None)
+
+
+_CONNECTORS = re.compile(r"\b(and|my|e-?mail|address|is|it'?s)\b|[:;,&+/()]", re.IGNORECASE)
+
+
+def form_step(slot: str, answer, *, retry: str | None = None, email_known: bool = False,
+              intent: str | None = None, confidence: float = 0.0) -> dict:
+    """The slot values (and the handoff_retry slot) after the visitor answered the question for
+    `slot` ("visitor_name" or "visitor_email"). `retry` is the current handoff_retry: a second
+    answer that does not fit skips the slot instead of asking a third time."""
+    if not isinstance(answer, str) or answer == SKIPPED:
+        return {slot: answer}
+    second_try = bool(retry) and retry.startswith("name_" if slot == "visitor_name" else "email_")
+    if slot == "visitor_name":
+        verdict, value = check_name(answer, intent=intent, confidence=confidence)
+        out: dict = {}
+        if verdict == "email":
+            if not email_known:
+                out["visitor_email"] = value
+            # "Maria, maria@example.com": both at once
+            rest = _CONNECTORS.sub(" ", _EMAIL.sub(" ", answer))
+            verdict, value = check_name(rest)
+            if verdict != "ok":
+                verdict = RETRY_NAME_EMAIL
+        elif verdict in ("question", "invalid"):
+            verdict = RETRY_NAME_QUESTION if verdict == "question" else RETRY_NAME_INVALID
+    else:
+        verdict, value = check_email(answer)
+        out = {}
+        if verdict == "invalid":
+            verdict = RETRY_EMAIL_INVALID
+    if verdict == "ok":
+        return {**out, slot: value, "handoff_retry": None}
+    if verdict == "skip" or second_try:
+        return {**out, slot: SKIPPED, "handoff_retry": None}
+    return {**out, slot: None, "handoff_retry": verdict}
+
+
+# Order numbers in what the visitor typed: "#10234", "order 10234", "order number ABC-12345",
+# "my order no. is 10234". At least three digits in a row, so "order 2 mugs" is not one.
+_ORDER_NUMBER = re.compile(
+    r"(?:#\s?|\border(?:[\s-]*(?:number|num|nr|no|id|ref|reference|code))?\.?\s*(?:is\s+|was\s+|[:=]\s*)?#?\s?)"
+    r"([A-Za-z]{0,6}-?\d{3,}(?:[A-Za-z0-9]|-(?=[A-Za-z0-9]))*)\b",
+    re.IGNORECASE,
+)
+
+
+def find_order_number(texts) -> str | None:
+    """The order number the visitor mentioned last (upper-cased, without '#'), or None."""
+    found = None
+    for text in texts:
+        if not isinstance(text, str) or text.strip().startswith("/"):
+            continue  # button payloads
+        for m in _ORDER_NUMBER.finditer(text):
+            found = m.group(1).upper()
+    return found
+
+
+_REASON = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
+_HANDOFF_PAYLOAD = re.compile(r"^/human_handoff\s*(\{.*\})?\s*$", re.DOTALL)
+
+
+def handoff_reason_of(text: str, entities=()) -> str:
+    """Why this handoff started, from the message that asked for it: the `handoff_reason` entity
+    the app injects (/human_handoff{"handoff_reason":"bot_failed"}), REASON_BUTTON for the
+    "Talk to a person" button (payload exactly /human_handoff), REASON_VISITOR_ASKED otherwise."""
+    for e in entities or ():
+        value = e.get("value") if isinstance(e, dict) and e.get("entity") == "handoff_reason" else None
+        if isinstance(value, str) and _REASON.match(value):
+            return value
+    t = (text or "").strip()
+    if t == "/human_handoff":
+        return REASON_BUTTON
+    m = _HANDOFF_PAYLOAD.match(t)
+    if m and m.group(1):  # the entity did not arrive (Rasa down): read the payload itself
+        try:
+            value = json.loads(m.group(1)).get("handoff_reason")
+        except (ValueError, AttributeError):
+            value = None
+        if isinstance(value, str) and _REASON.match(value):
+            return value
+        return REASON_BUTTON
+    return REASON_VISITOR_ASKED
+
+
+def is_handoff_payload(text: str) -> bool:
+    return bool(_HANDOFF_PAYLOAD.match((text or "").strip()))

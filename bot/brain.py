@@ -5,7 +5,10 @@ from __future__ import annotations
 import json
 import re
 
-from bot.answers import Reply, answer_from_kb, handoff_started, is_confident, looks_like_handoff, not_sure
+from bot.answers import (
+    Reply, answer_from_kb, find_order_number, handoff_queue, handoff_reason_of, is_confident, is_handoff_payload,
+    looks_like_handoff, not_sure,
+)
 from knowledge_base.service import LiveIndex
 
 _ARTICLE_PAYLOAD = re.compile(r'^/ask_question\s*(\{.*\})\s*$')
@@ -44,13 +47,16 @@ def article_id_from_payload(text: str) -> int | None:
         return None
 
 
-async def reply_without_rasa(kb: LiveIndex, text: str) -> Reply:
-    """Rasa is down: still answer from the knowledge base, or offer a person."""
+async def reply_without_rasa(kb: LiveIndex, text: str, *, history: list[str] | tuple[str, ...] = ()) -> Reply:
+    """Rasa is down: still answer from the knowledge base, or hand over to a person. The handoff
+    skips the name/e-mail form (that is Rasa's) and is one Reply with handoff="queue" and the
+    reason (button, bot_failed injected by the app, visitor_asked); `history` (the visitor's
+    earlier messages, oldest first, if the caller has them) only feeds the order number."""
     stripped = text.strip()
     if stripped == "/affirm":
         return AFFIRM
     if stripped == "/deny":
         return DENY
-    if looks_like_handoff(stripped):
-        return handoff_started("visitor_request")
+    if is_handoff_payload(stripped) or looks_like_handoff(stripped):
+        return handoff_queue(handoff_reason_of(stripped), order_number=find_order_number([*history, stripped]))
     return await answer_question(kb, stripped, article_id=article_id_from_payload(stripped))

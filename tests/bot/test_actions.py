@@ -71,9 +71,78 @@ async def test_related_article_button_answers_that_article(client):
     assert msg["kb"]["article_id"] == int(article_id) and msg["kb"]["title"] == related[0]["title"]
 
 
-async def test_request_human_asks_the_app_to_start_a_handoff(client):
-    msg = (await call(client, "action_request_human", tracker("agent please", intent="human_handoff"))).json()
-    assert msg["responses"][0]["custom"]["shopchat"]["handoff_reason"] == "visitor_request"
+def shopchat(body) -> list[dict]:
+    return [r["custom"]["shopchat"] for r in body["responses"]]
+
+
+@pytest.mark.parametrize("text, entities, reason", [
+    ("can i talk to a real person", [], "visitor_asked"),
+    ("/human_handoff", [], "button"),
+    ('/human_handoff{"handoff_reason":"bot_failed"}', [{"entity": "handoff_reason", "value": "bot_failed"}], "bot_failed"),
+])
+async def test_handoff_start_tells_the_app_first_and_keeps_the_reason(client, text, entities, reason):
+    body = (await call(client, "action_handoff_start", tracker(text, intent="human_handoff", entities=entities))).json()
+    assert shopchat(body) == [{"handoff": "requested", "handoff_reason": reason}]  # no text
+    assert {"event": "slot", "name": "handoff_reason", "value": reason} in body["events"]
+
+
+async def test_the_form_asks_with_a_skip_button(client):
+    trk = tracker("agent", intent="human_handoff")
+    name_q = shopchat((await call(client, "action_ask_visitor_name", trk)).json())[0]
+    email_q = shopchat((await call(client, "action_ask_visitor_email", trk)).json())[0]
+    assert "name" in name_q["text"] and "e-mail" in email_q["text"]
+    for q in (name_q, email_q):
+        assert q["quick_replies"] == [{"content_type": "text", "title": "Skip", "payload": "skip"}] and "handoff" not in q
+    trk["slots"] = {"handoff_retry": "email_invalid"}
+    again = shopchat((await call(client, "action_ask_visitor_email", trk)).json())[0]
+    assert again["text"] == "That doesn't look like an e-mail address - could you check it, or press Skip?"
+
+
+def form_tracker(answer, requested, slots=None, intent="out_of_scope", confidence=0.7):
+    """What Rasa sends validate_handoff_form: the candidate after the form's action event."""
+    trk = tracker(answer, intent=intent, confidence=confidence)
+    trk["slots"] = {"requested_slot": requested, **(slots or {})}
+    trk["events"] = [{"event": "user", "text": answer}, {"event": "slot", "name": "requested_slot", "value": requested},
+                     {"event": "action", "name": "handoff_form"}, {"event": "slot", "name": requested, "value": answer}]
+    return trk
+
+
+async def validate(client, trk) -> dict:
+    body = (await call(client, "validate_handoff_form", trk)).json()
+    assert body["responses"] == []
+    return {e["name"]: e["value"] for e in body["events"]}
+
+
+async def test_validate_handoff_form(client):
+    assert await validate(client, form_tracker("  my name is Maria ", "visitor_name")) == \
+        {"visitor_name": "Maria", "handoff_retry": None}
+    assert await validate(client, form_tracker("not-an-email", "visitor_email")) == \
+        {"visitor_email": None, "handoff_retry": "email_invalid"}
+    # a second miss skips instead of asking a third time
+    assert await validate(client, form_tracker("still wrong", "visitor_email", {"handoff_retry": "email_invalid"})) == \
+        {"visitor_email": "__skipped__", "handoff_retry": None}
+    assert await validate(client, form_tracker("skip", "visitor_name")) == {"visitor_name": "__skipped__", "handoff_retry": None}
+    # an e-mail address given for the name is kept as the e-mail, and the name asked again
+    assert await validate(client, form_tracker("maria@example.com", "visitor_name")) == \
+        {"visitor_email": "maria@example.com", "visitor_name": None, "handoff_retry": "name_email"}
+
+
+async def test_validation_leaves_values_from_earlier_alone(client):
+    trk = form_tracker("Maria van der Berg", "visitor_name")
+    trk["slots"]["requested_slot"] = None  # the form's activation: values kept from an earlier handoff
+    trk["latest_message"]["intent"] = {"name": "human_handoff", "confidence": 0.99}
+    assert await validate(client, trk) == {"visitor_name": "Maria van der Berg"}
+
+
+async def test_request_human_queues_with_what_the_bot_learnt(client):
+    trk = tracker("maria@example.com", intent="out_of_scope")
+    trk["slots"] = {"visitor_name": "Maria", "visitor_email": "__skipped__", "handoff_reason": "button"}
+    trk["events"] = [{"event": "user", "text": "where is order #10234"}, {"event": "bot", "text": "..."},
+                     {"event": "user", "text": "/human_handoff"}, {"event": "user", "text": "Maria"}]
+    body = (await call(client, "action_request_human", trk)).json()
+    assert shopchat(body) == [{"text": "Thanks, Maria! I'm finding a person for you...", "handoff": "queue",
+                               "handoff_reason": "button",
+                               "visitor": {"name": "Maria", "email": None, "order_number": "10234"}}]
 
 
 async def test_a_request_for_a_person_that_rasa_let_slip_still_starts_the_handoff(client):
@@ -81,7 +150,8 @@ async def test_a_request_for_a_person_that_rasa_let_slip_still_starts_the_handof
     trk["latest_message"]["intent_ranking"] = [{"name": "nlu_fallback", "confidence": 0.35},
                                                {"name": "human_handoff", "confidence": 0.3},
                                                {"name": "ask_question", "confidence": 0.2}]
-    msg = (await call(client, "action_answer_question", trk)).json()["responses"][0]["custom"]["shopchat"]
-    assert msg["handoff_reason"] == "visitor_request"
+    body = (await call(client, "action_answer_question", trk)).json()
+    # the same path as the intent: action_handoff_start next (then the form, rules.yml)
+    assert body == {"events": [{"event": "followup", "name": "action_handoff_start"}], "responses": []}
     plain = (await call(client, "action_answer_question", tracker("Which payment methods do you accept?"))).json()
-    assert "handoff_reason" not in plain["responses"][0]["custom"]["shopchat"]
+    assert plain["events"] == [] and "handoff" not in shopchat(plain)[0]

@@ -1,5 +1,7 @@
 """The app driven by real python-socketio clients against a real Rasa server (trained by
 scripts/train_bot.sh, started once per test session)."""
+import uuid
+
 import httpx
 import pytest
 
@@ -71,21 +73,116 @@ async def test_out_of_scope_gets_an_honest_fallback_never_an_article(visitor, te
     assert answer["quick_replies"][-1]["payload"] == "/human_handoff"
 
 
-@pytest.mark.parametrize("text", ["can i talk to a real person", "agent please"])
-async def test_asking_for_a_human_starts_the_handoff(visitor, text):
+@pytest.mark.parametrize("text, reason", [("can i talk to a real person", "visitor_asked"), ("agent please", "visitor_asked")])
+async def test_asking_for_a_human_starts_the_handoff(visitor, text, reason):
     await visitor.say(text)
-    handoffs = await visitor.wait_for("handoff", count=2)
-    assert [h["state"] for h in handoffs] == ["requested", "queued"]
-    # `requested` reaches the visitor before the bot's words about it
+    handoff = (await visitor.wait_for("handoff"))[0]
+    assert handoff["state"] == "requested" and handoff["reason"] == reason
+    # `requested` reaches the visitor before anything the bot says (the form's first question)
     names = [n for n, _ in visitor.events if n in ("handoff", "bot_uttered")]
-    assert names[:3] == ["handoff", "bot_uttered", "handoff"]
-    assert (await visitor.resync(0))["state"] == "queued"
+    assert names[0] == "handoff"
 
 
 async def test_talk_to_a_person_button(visitor):
     await ask(visitor, "asdfgh")
     await visitor.say("/human_handoff", display="Talk to a person")
-    assert (await visitor.wait_for("handoff"))[0]["state"] == "requested"
+    handoff = (await visitor.wait_for("handoff"))[0]
+    assert handoff["state"] == "requested" and handoff["reason"] == "button"
+
+
+# ---- the handoff form, at Rasa's REST channel (the real Rasa calling the real app's actions) ----
+
+class RasaChat:
+    """One Rasa conversation through the REST webhook, as the app talks to Rasa."""
+
+    def __init__(self, rasa_url: str):
+        self.url = f"{rasa_url}/webhooks/rest/webhook"
+        self.sender = f"form-{uuid.uuid4().hex[:12]}"
+
+    async def say(self, text: str) -> list[dict]:
+        async with httpx.AsyncClient(timeout=30) as http:
+            r = await http.post(self.url, json={"sender": self.sender, "message": text})
+        r.raise_for_status()
+        return [m["custom"]["shopchat"] if "custom" in m else m for m in r.json()]
+
+
+@pytest.fixture
+def chat(rasa_app, rasa_url):
+    return RasaChat(rasa_url)
+
+
+def is_question(msg: dict, about: str) -> bool:
+    skip = [q for q in msg.get("quick_replies") or [] if q["title"] == "Skip"]
+    return about in msg.get("text", "") and bool(skip) and "handoff" not in msg
+
+
+async def test_handoff_form_asks_name_and_email_then_queues(chat):
+    first = await chat.say("can I talk to a real person")
+    assert first[0] == {"handoff": "requested", "handoff_reason": "visitor_asked"}
+    assert len(first) == 2 and is_question(first[1], "name")
+    second = await chat.say("Maria")
+    assert len(second) == 1 and is_question(second[0], "e-mail")
+    again = await chat.say("not-an-email")
+    assert len(again) == 1 and is_question(again[0], "That doesn't look like an e-mail address")
+    done = await chat.say("maria@example.com")
+    assert done == [{
+        "text": "Thanks, Maria! I'm finding a person for you...",
+        "handoff": "queue", "handoff_reason": "visitor_asked",
+        "visitor": {"name": "Maria", "email": "maria@example.com", "order_number": None},
+    }]
+    # a second request in the same conversation asks nothing again
+    later = await chat.say("I want to speak to a human")
+    assert [m.get("handoff") for m in later] == ["requested", "queue"]
+    assert later[1]["visitor"] == {"name": "Maria", "email": "maria@example.com", "order_number": None}
+
+
+async def test_both_questions_skipped(chat):
+    first = await chat.say("/human_handoff")
+    assert first[0] == {"handoff": "requested", "handoff_reason": "button"}
+    skip = next(q for q in first[1]["quick_replies"] if q["title"] == "Skip")
+    assert is_question((await chat.say(skip["payload"]))[0], "e-mail")
+    done = await chat.say("I'd rather not")
+    assert done == [{"text": "Thanks! I'm finding a person for you...", "handoff": "queue", "handoff_reason": "button",
+                     "visitor": {"name": None, "email": None, "order_number": None}}]
+
+
+async def test_a_question_instead_of_a_name_is_not_taken_for_one(chat):
+    await chat.say("talk to an agent")
+    reask = await chat.say("where is my parcel?")
+    assert len(reask) == 1 and is_question(reask[0], "name")
+    assert is_question((await chat.say("what about my refund?"))[0], "e-mail")  # second miss: name skipped
+    done = await chat.say("no thanks")
+    assert done[0]["visitor"] == {"name": None, "email": None, "order_number": None}
+
+
+async def test_bot_failed_reason_injected_by_the_app(chat):
+    first = await chat.say('/human_handoff{"handoff_reason":"bot_failed"}')
+    assert first[0] == {"handoff": "requested", "handoff_reason": "bot_failed"}
+    await chat.say("skip")
+    done = await chat.say("skip")
+    assert done[0]["handoff"] == "queue" and done[0]["handoff_reason"] == "bot_failed"
+
+
+@pytest.mark.parametrize("text", ["escalate", "I have a complaint"])
+async def test_a_request_rasas_classifier_lets_slip_takes_the_same_path(chat, text):
+    # Rasa reads these as out_of_scope / nlu_fallback; action_answer_question recognises the
+    # request and has Rasa run action_handoff_start next (a followup event), then the form.
+    first = await chat.say(text)
+    assert first[0] == {"handoff": "requested", "handoff_reason": "visitor_asked"}
+    assert len(first) == 2 and is_question(first[1], "name")
+    await chat.say("Maria")
+    done = await chat.say("skip")
+    assert done[0]["handoff"] == "queue" and done[0]["visitor"]["name"] == "Maria"
+
+
+async def test_the_last_order_number_mentioned_is_reported(chat):
+    answer = await chat.say("my order #10234 has not arrived yet")
+    assert "handoff" not in answer[-1]
+    await chat.say("sorry, it is order number ABC-12345")
+    await chat.say("i need a human")
+    await chat.say("my name is Sam")
+    done = await chat.say("sam@example.org")
+    assert done[0]["visitor"] == {"name": "Sam", "email": "sam@example.org", "order_number": "ABC-12345"}
 
 
 async def test_bot_typing_is_shown_while_it_thinks(visitor):
