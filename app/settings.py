@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     # Shared secret Rasa presents when it calls the app's custom-action endpoint.
     action_token: str = Field(default_factory=lambda: secrets.token_urlsafe(24))
 
+    # Several app processes behind one load balancer share Socket.IO rooms through Redis, e.g.
+    # redis://127.0.0.1:6379/0 (with PostgreSQL as the database). Empty: one process, no Redis.
+    redis_url: str = ""
     # How often each process fires due routing timers (offers ringing out, presence, inactivity).
     routing_tick_s: float = 0.5
 
