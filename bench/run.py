@@ -1,12 +1,14 @@
 """Run every benchmark and print one table (docs/benchmarks.md); `./scripts/bench.sh` is the command.
 
-    .venv/bin/python -m bench.run [--model PATH] [--quick] [--skip-search] [--skip-roundtrip]
+    .venv/bin/python -m bench.run [--model PATH] [--quick] [--skip-search] [--skip-roundtrip] [--skip-routing]
                                   [--workers 2] [--steady-s 60] [--levels 1,2,4,...] [--sizes 1000,50000]
 
 1. Knowledge-base search at 1,000 and 50,000 articles, and the live index's pick-up of a change.
 2. A fresh stack (SQLite with the demo content, Rasa, the app; all on 127.0.0.1), then the bot round
    trip through the app over Socket.IO and, driven the same way, straight at Rasa's REST webhook:
    50 visitors pausing 2 s, then no pause at rising concurrency.
+3. Routing with 200 agents online and 1,000 chats queued on SQLite and PostgreSQL (bench/routing.py),
+   and the time from a chat entering the queue to its offer on an agent's socket (bench/offer_latency.py).
 The table goes to stdout and bench/out/results.md, the raw figures to bench/out/results.json and the
 latency/throughput plot to bench/out/roundtrip.png (when matplotlib is installed)."""
 from __future__ import annotations
@@ -131,6 +133,12 @@ def report(results: dict) -> str:
         "everything on 127.0.0.1.",
         "",
     ]
+    if results.get("routing"):
+        from bench import offer_latency, routing
+
+        lines += ["## Routing decision (docs/routing.md)", "", routing.table(results["routing"]), "",
+                  "## Queue to offer on the agent's console socket", "",
+                  offer_latency.table(results["offer_latency"]), ""]
     rt = results.get("roundtrip")
     if rt:
         s, w = rt["steady"]["socket"], rt["steady"]["webhook"]
@@ -281,6 +289,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="a short smoke run (minutes less; figures not for the docs)")
     p.add_argument("--skip-search", action="store_true")
     p.add_argument("--skip-roundtrip", action="store_true")
+    p.add_argument("--skip-routing", action="store_true")
+    p.add_argument("--routing-agents", type=int, default=200)
+    p.add_argument("--routing-queued", type=int, default=1000)
     p.add_argument("--workers", type=int, default=2, help="load-generator processes")
     p.add_argument("--visitors", type=int, default=50)
     p.add_argument("--pause", type=float, default=2.0)
@@ -319,14 +330,22 @@ def main(argv: list[str] | None = None) -> int:
     log(f"shopchat benchmarks, {results['date']}: {results['machine']['cores']} cores, {results['machine']['cpu']}")
     try:
         if not args.skip_search:
-            log(f"\n[1/2] knowledge-base search at {', '.join(f'{n:,}' for n in args.sizes)} articles")
+            log(f"\n[1/3] knowledge-base search at {', '.join(f'{n:,}' for n in args.sizes)} articles")
             from bench.search import run_all
 
             results["search"] = run_all(args.sizes, args.live_budget_s, args.embed_budget_s, log=log)
         if not args.skip_roundtrip:
             model = args.model or train_model()
-            log(f"\n[2/2] bot round trip (model {model.name}); starting SQLite + Rasa + the app")
+            log(f"\n[2/3] bot round trip (model {model.name}); starting SQLite + Rasa + the app")
             results["roundtrip"] = run_roundtrip(args, model)
+        if not args.skip_routing:
+            from bench import offer_latency, routing
+
+            log(f"\n[3/3] routing: {args.routing_agents} agents online, {args.routing_queued} chats queued")
+            results["routing"] = routing.run(args.routing_agents, args.routing_queued,
+                                             100 if args.quick else 300, log=log)
+            log(f"\n      queue -> offer on the agent's console socket, {args.routing_agents} agents")
+            results["offer_latency"] = offer_latency.run(args.routing_agents, 50 if args.quick else 200, log=log)
     except KeyboardInterrupt:
         log("\ninterrupted: everything started was stopped")
         return 130
