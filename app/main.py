@@ -2,6 +2,7 @@
 the Socket.IO namespaces and the HTTP routes into one ASGI app."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from contextlib import asynccontextmanager
 
@@ -10,6 +11,7 @@ from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
 
+from accounts.web import make_router as make_accounts_router
 from app.context import AppContext
 from app.db import make_engine, make_sessionmaker
 from app import static
@@ -17,6 +19,9 @@ from app.settings import Settings
 from bot.actions import make_router as make_action_router
 from bot.rasa_client import RasaClient
 from chat.visitor_ns import VisitorNamespace
+from handoff import timers as handoff_timers
+from handoff.agent_ns import AgentNamespace
+from handoff.console_api import make_router as make_console_router
 from knowledge_base.service import LiveIndex
 
 log = logging.getLogger(__name__)
@@ -29,8 +34,11 @@ MAX_FRAME_BYTES = 2_000_000
 def build_context(settings: Settings) -> AppContext:
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
+    # With Redis, an emit from any process reaches sockets connected to every process.
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="asgi",
+        client_manager=manager,
         cors_allowed_origins=settings.socket_origins(),
         max_http_buffer_size=MAX_FRAME_BYTES,
         ping_interval=10,
@@ -54,7 +62,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     async def lifespan(_app: FastAPI):
         await ctx.kb.refresh(force=True)
         log.info("knowledge base loaded: %d published articles", len(ctx.kb.index))
+        timers = asyncio.create_task(handoff_timers.run(ctx))
         yield
+        timers.cancel()
         await ctx.rasa.aclose()
         await ctx.engine.dispose()
 
@@ -78,9 +88,12 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         return RedirectResponse("/demo/")
 
     api.include_router(make_action_router(ctx.kb, settings.action_token))
+    api.include_router(make_accounts_router(ctx))
+    api.include_router(make_console_router(ctx))
     static.mount(api, settings)
 
     ctx.sio.register_namespace(VisitorNamespace(ctx))
+    ctx.sio.register_namespace(AgentNamespace(ctx))
     asgi = socketio.ASGIApp(ctx.sio, other_asgi_app=api)
     asgi.ctx = ctx  # for tests and the CLI
     return asgi

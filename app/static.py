@@ -2,7 +2,7 @@
 widget needs (the loader is re-checked on every page view; versioned chat files are immutable)."""
 from __future__ import annotations
 
-from fastapi import FastAPI, Request
+from fastapi import FastAPI, Request, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
 
@@ -13,15 +13,33 @@ def mount(api: FastAPI, settings: Settings) -> None:
     api.add_middleware(GZipMiddleware, minimum_size=500)
     api.mount("/widget", StaticFiles(directory=ROOT / "widget" / "dist", check_dir=False), name="widget")
     api.mount("/demo", StaticFiles(directory=ROOT / "widget" / "demo", html=True, check_dir=False), name="demo")
+    # The agent console: a static page (it asks /api/me and goes to /login when logged out).
+    api.mount("/console", StaticFiles(directory=ROOT / "widget" / "dist" / "console", html=True, check_dir=False),
+              name="console")
     chat_csp = (
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
         f"frame-ancestors {settings.frame_ancestors}"
     )
+    console_csp = (
+        "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
+        "form-action 'self'; frame-ancestors 'none'"
+    )
 
     @api.middleware("http")
     async def widget_headers(request: Request, call_next):
-        response = await call_next(request)
         path = request.url.path
+        if path.startswith("/widget/console/"):  # the console is served at /console/ only
+            return Response(status_code=404)
+        response = await call_next(request)
+        if path.startswith("/console/") and response.status_code == 200:
+            # Never framed (clickjacking), never cached unless versioned.
+            immutable = "v" in request.query_params and not path.endswith((".html", "/"))
+            response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
+            response.headers["Content-Security-Policy"] = console_csp
+            response.headers["X-Frame-Options"] = "DENY"
+            response.headers["Referrer-Policy"] = "same-origin"
+            response.headers["X-Content-Type-Options"] = "nosniff"
+            return response
         if not path.startswith("/widget/") or response.status_code != 200:
             return response
         if "v" in request.query_params:

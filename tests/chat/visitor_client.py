@@ -1,11 +1,23 @@
-"""A real python-socketio visitor client that records every event it receives."""
+"""The visitor's side of the tests: a real python-socketio visitor client that records every event
+it receives, and a real SMTP server (a separate process) that keeps the e-mails a visitor gets."""
 from __future__ import annotations
 
 import asyncio
+import email
+import email.policy
+import mailbox
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import socketio
 
-EVENTS = ("session_confirm", "session_state", "bot_uttered", "visitor_uttered", "bot_typing", "handoff", "error")
+from app.settings import ROOT
+
+EVENTS = ("session_confirm", "session_state", "bot_uttered", "visitor_uttered", "bot_typing", "agent_typing",
+          "handoff", "error")
 
 
 class Visitor:
@@ -22,12 +34,16 @@ class Visitor:
             self.events.append((name, data))
         return record
 
-    async def connect(self, session_id: str | None = None) -> dict:
+    async def connect(self, session_id: str | None = None, **extra) -> dict:
         await self.sio.connect(self.url, headers=self.headers, transports=["websocket"])
-        ack = await self.sio.call("session_request", {"session_id": session_id}, timeout=10)
+        ack = await self.sio.call("session_request", {"session_id": session_id, **extra}, timeout=10)
         if ack and ack.get("ok"):
             self.session_id = ack["session_id"]
+            self.conversation_id = ack["conversation_id"]
         return ack
+
+    async def call(self, event: str, payload: object = None) -> dict:
+        return await self.sio.call(event, {} if payload is None else payload, timeout=10)
 
     async def say(self, text: str, client_id: str | None = None, **extra) -> dict:
         payload = {"message": text, "session_id": self.session_id, **extra}
@@ -54,3 +70,70 @@ class Visitor:
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
+
+
+class SmtpSink:
+    """A real SMTP server: aiosmtpd's own Mailbox handler in a process of its own, saving every
+    message it accepts into a Maildir (with the envelope in X-MailFrom / X-RcptTo)."""
+
+    def __init__(self, directory: Path):
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.dir = directory
+        self.proc: subprocess.Popen | None = None
+
+    def env(self) -> dict:
+        """The app's settings for this server."""
+        return {"SHOPCHAT_SMTP_HOST": "127.0.0.1", "SHOPCHAT_SMTP_PORT": str(self.port),
+                "SHOPCHAT_SMTP_FROM": "help@pinecone.test", "SHOPCHAT_SMTP_STARTTLS": "false"}
+
+    def start(self) -> "SmtpSink":
+        self.log = open(ROOT / ".run" / f"test-smtp-{self.port}.log", "ab")
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{self.port}",
+             "-c", "aiosmtpd.handlers.Mailbox", str(self.dir)],
+            stdout=self.log, stderr=subprocess.STDOUT)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"the SMTP server exited; see {self.log.name}")
+            try:
+                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
+                    return self
+            except OSError:
+                time.sleep(0.05)
+        raise TimeoutError("the SMTP server did not start")
+
+    def messages(self) -> list[email.message.EmailMessage]:
+        if not (self.dir / "new").exists():  # the server makes the Maildir on start
+            return []
+        box = mailbox.Maildir(self.dir, factory=None, create=False)
+        out = []
+        for key in box.keys():
+            with box.get_file(key) as f:
+                out.append(email.message_from_binary_file(f, policy=email.policy.default))
+        return sorted(out, key=lambda m: m["Date"].datetime if m["Date"] else 0)
+
+    async def wait_for(self, count: int = 1, timeout: float = 10.0, pred=lambda m: True) -> list:
+        deadline = time.monotonic() + timeout
+        while True:
+            found = [m for m in self.messages() if pred(m)]
+            if len(found) >= count:
+                return found
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"waited for {count} e-mails; got {len(found)}")
+            await asyncio.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(10)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+
+
+def body(msg) -> str:
+    return msg.get_body(preferencelist=("plain",)).get_content()

@@ -1,4 +1,5 @@
-// Builds widget/dist/: loader.js, chat.html, chat.js, chat.css (run: npm run build).
+// Builds widget/dist/: loader.js, chat.html, chat.js, chat.css, and the agent console in dist/console/
+// (index.html, console.js, console.css; served at /console/) (run: npm run build).
 import { build, transform } from "esbuild";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -51,4 +52,28 @@ await writeFile(dist("chat.js"), chatJs);
 await writeFile(dist("chat.css"), chatCss);
 await writeFile(dist("chat.html"), chatHtml + "\n");
 await writeFile(dist("loader.js"), loader.outputFiles[0].text);
-console.log(`built dist/ (version ${v})`);
+// the agent console (served by the app at /console/): its own bundle, versioned the same way
+const consoleBuild = await build({
+  entryPoints: [src("console.js")],
+  bundle: true,
+  minify: true,
+  format: "iife",
+  platform: "browser",
+  target: ["es2018"],
+  legalComments: "none",
+  write: false,
+});
+const consoleJs = consoleBuild.outputFiles[0].text;
+const consoleCss = (await transform(await readFile(src("console.css"), "utf8"), { loader: "css", minify: true })).code;
+const cv = hash(consoleJs, consoleCss);
+const consoleHtml = (await readFile(src("console.html"), "utf8"))
+  .replace('href="console.css"', `href="console.css?v=${cv}"`)
+  .replace('src="console.js"', `src="console.js?v=${cv}"`)
+  .replace(/>\s+</g, "><")
+  .trim();
+await mkdir(dist("console"));
+await writeFile(dist("console/console.js"), consoleJs);
+await writeFile(dist("console/console.css"), consoleCss);
+await writeFile(dist("console/index.html"), consoleHtml + "\n");
+
+console.log(`built dist/ (version ${v}, console ${cv})`);

@@ -1,12 +1,17 @@
 // The chat UI inside the iframe (CHAT-HOST/widget/chat.html). Speaks docs/protocol.md.
 import { io } from "socket.io-client";
 import { markdown } from "./markdown.js";
-import { pickLang, strings } from "./i18n.js";
+import { fill, pickLang, strings } from "./i18n.js";
 
 const NS = "shopchat";
 const SID_KEY = "shopchat.sid";
+const VID_KEY = "shopchat.vid";
 const OUTBOX_KEY = "shopchat.outbox";
 const MAX_LEN = 2000;
+const TYPING_MS = 300; // the draft goes to the agent at most this often
+// The server's rules for the offline form (chat/visitor_ns.py check_offline_message, handoff/mailer.py).
+const EMAIL_RE =
+  /^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{4,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+(?:[A-Za-z]{2,63}|xn--[A-Za-z0-9-]{1,59})$/;
 const ACK_MS = 15000;
 const RETRY_MS = 2000;
 const SESSION_ERRORS = ["unknown_session", "no_session", "session_mismatch"];
@@ -84,6 +89,10 @@ function uuid() {
   return h;
 }
 
+// The browser's long-lived visitor id (customer history, sticky routing): random, never personal.
+let vid = get(VID_KEY);
+if (!vid || !/^[A-Za-z0-9_-]{16,64}$/.test(vid)) put(VID_KEY, (vid = uuid()));
+
 // ---------------------------------------------------------------- DOM
 const log = $("log");
 const scroller = $("scroll");
@@ -94,6 +103,16 @@ const empty = $("empty");
 const form = $("form");
 const input = $("input");
 const counter = $("count");
+const live$ = $("live");
+const btext = $("btext");
+const leaveBtn = $("leave");
+const endBtn = $("end");
+const confirmBar = $("confirm");
+const offForm = $("off");
+const offOk = $("offok");
+const rateForm = $("rate");
+const thanks = $("thanks");
+const ended = $("ended");
 
 d.documentElement.lang = lang;
 for (const e of d.querySelectorAll("[data-t]")) e.textContent = T[e.dataset.t];
@@ -128,10 +147,12 @@ const byCid = new Map(); // client_id -> row (visitor messages)
 let qrBox = null;
 let typingTimer = 0;
 
+const str = (v) => (typeof v === "string" && v ? v : "");
+
 function row(m) {
   const who = m.sender === "visitor" ? "me" : m.sender === "system" ? "sys" : m.sender === "agent" ? "agent" : "bot";
   const r = h("div", "row " + who);
-  if (who === "agent") r.appendChild(h("div", "who", typeof m.sender_name === "string" ? m.sender_name : T.agent));
+  if (who === "agent") r.appendChild(h("div", "who", str(m.agent_name) || str(m.sender_name) || T.agent));
   const b = h("div", "msg");
   const text = typeof m.display === "string" && m.display ? m.display : m.text;
   if (who === "me" || who === "sys") b.textContent = text == null ? "" : String(text);
@@ -198,7 +219,7 @@ function after(force) {
   qrBox = null;
   const last = log.lastElementChild;
   const e = last && bySeq.get(+last.dataset.seq);
-  const qr = e && e.m.sender !== "visitor" && Array.isArray(e.m.quick_replies) ? e.m.quick_replies : [];
+  const qr = e && e.m.sender !== "visitor" && hs !== "closed" && Array.isArray(e.m.quick_replies) ? e.m.quick_replies : [];
   for (const q of qr.slice(0, 12)) {
     if (!q || typeof q.title !== "string" || !q.title) continue;
     if (!qrBox) {
@@ -218,6 +239,7 @@ function after(force) {
   }
   if (qrBox) last.appendChild(qrBox);
   empty.hidden = !!log.firstElementChild;
+  showEnd();
   toBottom(force);
   if (!visible) toParent({ type: "unread", count: unread });
 }
@@ -230,8 +252,9 @@ function forgetTranscript() {
   after();
 }
 
-function showTyping(on) {
+function showTyping(on, agent) {
   clearTimeout(typingTimer);
+  $("tlabel").textContent = agent ? fill(T.agentTyping, { name: agentName || T.agent }) : T.typing;
   typing.hidden = !on;
   if (on) {
     typingTimer = setTimeout(() => showTyping(false), 30000); // never spin forever
@@ -239,8 +262,89 @@ function showTyping(on) {
   }
 }
 
-function setState(state) {
-  banner.hidden = !(state === "requested" || state === "queued");
+// ---------------------------------------------------------------- handoff: banner, offline form, end, rating
+// hs: what the server last said (docs/protocol.md, `handoff`): bot | requested | queued | assigned |
+// offline | closed. The conversation's own state names (session_state.state) map onto it.
+let hs = "bot";
+let agentName = null;
+let queue = null; // {position, estimated_wait_s}
+let messageLeft = false; // an offline message was left in this offline episode
+let rated = false;
+let sentTo = ""; // the e-mail of the offline message sent from this page
+const STATES = { offline_form: "offline", rated: "closed", ended: "closed" };
+
+function say(text) {
+  // the polite live region: screen readers announce changes of the banner and the chat's end
+  if (text && live$.textContent !== text) live$.textContent = text;
+}
+
+function applyHandoff(s) {
+  if (typeof s === "string") s = { state: s, rated: s === "rated" };
+  if (!s || typeof s !== "object" || typeof s.state !== "string") return;
+  const before = hs;
+  const st = STATES[s.state] || s.state;
+  if (["bot", "requested", "queued", "assigned", "offline", "closed"].indexOf(st) < 0) return;
+  hs = st;
+  if (st === "assigned") agentName = s.agent && str(s.agent.name) ? s.agent.name : null;
+  if (st === "queued") queue = s.position > 0 ? s : queue && before === "queued" ? queue : null;
+  if (st === "offline") messageLeft = before === "offline" && messageLeft ? true : !!s.message_left;
+  if (st === "closed") rated = !!s.rated;
+  if (st !== "assigned") showTyping(false);
+  if (st !== before && before === "closed") resetEnd();
+  render(before);
+  after(); // quick replies go away once the chat has ended
+}
+
+function render(before) {
+  const st = hs;
+  let text = "";
+  if (st === "requested") text = T.waiting;
+  else if (st === "queued") {
+    if (queue) {
+      const est = +queue.estimated_wait_s;
+      text =
+        fill(T.queuePos, { n: queue.position }) +
+        (est > 0 ? (est < 60 ? T.queueSoon : fill(T.queueEst, { m: Math.round(est / 60) })) : ".") +
+        T.meanwhile;
+    } else text = T.waiting;
+  } else if (st === "assigned") text = agentName ? fill(T.withAgent, { name: agentName }) : T.withTeam;
+  else if (st === "offline") text = messageLeft ? T.offLeft : T.offline;
+  btext.textContent = text;
+  banner.hidden = !text;
+  leaveBtn.hidden = st !== "queued";
+  say(text || (st === "closed" && before !== "closed" ? (rated ? T.ended : T.endedAsk) : st === "bot" && before && before !== "bot" && before !== "closed" ? T.backToBot : ""));
+
+  const open = st !== "closed";
+  showEnd();
+  if (!open) confirmBar.hidden = true;
+  offForm.hidden = st !== "offline" || messageLeft;
+  offOk.hidden = st !== "offline" || !messageLeft;
+  if (!offOk.hidden)
+    offOk.textContent = sentTo ? fill(T.offSent, { email: sentTo }) + (offOk.dataset.mail ? T.offSentMail : "") : T.offLeft;
+  rateForm.hidden = open || rated;
+  thanks.hidden = open || !rated;
+  form.hidden = !open;
+  ended.hidden = open;
+  // the composer went away under the visitor's fingers: keep the focus in the chat (never take it
+  // from the shop's page: only when this frame has it)
+  if (!open && before !== "closed" && d.hasFocus() && (d.activeElement === input || d.activeElement === d.body))
+    (rated ? $("newchat") : $("s1")).focus();
+  toBottom();
+}
+
+function showEnd() {
+  // "End chat" once there is something to end
+  endBtn.hidden = hs === "closed" || (hs === "bot" && !bySeq.size);
+}
+
+function resetEnd() {
+  // a new conversation: forget the last one's offline form and rating
+  messageLeft = rated = false;
+  sentTo = "";
+  delete offOk.dataset.mail;
+  rateForm.reset();
+  paintStars();
+  for (const id of ["rateE", "offE", "onameE", "oemailE", "omsgE"]) $(id).textContent = "";
 }
 
 // ---------------------------------------------------------------- the host page (loader)
@@ -287,7 +391,7 @@ let sendingCid = null;
 let sessionRetries = 0;
 
 function requestSession() {
-  socket.emit("session_request", { session_id: sid || null, page, language: lang });
+  socket.emit("session_request", { session_id: sid || null, page, language: lang, visitor_id: vid });
 }
 
 function sessionError(code) {
@@ -336,11 +440,15 @@ socket.on("session_confirm", (id) => {
 
 socket.on("session_state", (s) => {
   if (!s || typeof s !== "object") return;
-  setState(s.state);
+  applyHandoff(s.handoff || s.state);
   if (ready && !resyncing && +s.last_seq > maxSeq) resync();
 });
 
-socket.on("handoff", (s) => s && setState(s.state));
+socket.on("handoff", applyHandoff);
+socket.on("agent_typing", (t) => {
+  if (t && str(t.agent_name)) agentName = t.agent_name;
+  showTyping(!!(t && t.typing), true);
+});
 
 socket.on("error", (e) => {
   if (e && typeof e === "object") sessionError(e.code);
@@ -381,7 +489,6 @@ function resync() {
     for (const m of msgs) show(m, initialSynced);
     initialSynced = true;
     log.removeAttribute("aria-busy");
-    if (ack.state) setState(ack.state);
     after();
     if (!ready) {
       ready = true;
@@ -482,11 +589,174 @@ function send() {
   input.value = "";
   resize();
   submit(text);
+  sendTyping();
   input.focus();
 }
+
+// The draft, live, for the agent: only while a person is (about to be) there, throttled.
+let typingAt = 0;
+let typingLater = 0;
+let lastDraft = "";
+function sendTyping() {
+  clearTimeout(typingLater);
+  if (!ready || (hs !== "queued" && hs !== "assigned")) return;
+  const draft = input.value.slice(0, MAX_LEN);
+  if (draft === lastDraft) return;
+  const wait = typingAt + TYPING_MS - Date.now();
+  if (wait > 0) return void (typingLater = setTimeout(sendTyping, wait));
+  typingAt = Date.now();
+  lastDraft = draft;
+  socket.emit("typing", { draft });
+}
+input.addEventListener("input", sendTyping);
+
+// ---------------------------------------------------------------- end, leave, offline form, rating
+function act(event, payload, done) {
+  // an action with an ack; done(ack) on success, done(null, error) otherwise
+  if (!ready) return done(null, { code: "offline" });
+  socket.timeout(ACK_MS).emit(event, payload, (err, ack) => {
+    if (!err && ack && ack.ok) done(ack);
+    else done(null, (ack && ack.error) || { code: err ? "timeout" : "error" });
+  });
+}
+
+endBtn.onclick = () => {
+  confirmBar.hidden = false;
+  $("cfyes").focus();
+};
+function cancelEnd() {
+  confirmBar.hidden = true;
+  endBtn.focus();
+}
+$("cfno").onclick = cancelEnd;
+confirmBar.addEventListener("keydown", (e) => {
+  if (e.key === "Escape") {
+    e.stopPropagation();
+    cancelEnd();
+  }
+});
+$("cfyes").onclick = () => {
+  confirmBar.hidden = true;
+  act("end_chat", {}, (ack, err) => {
+    if (ack || (err && err.code === "not_open")) {
+      applyHandoff({ state: "closed", rated: rated });
+      const first = rateForm.querySelector("input");
+      if (!rateForm.hidden && first) first.focus();
+    }
+  });
+};
+leaveBtn.onclick = () => act("leave_queue", {}, (ack) => ack && (applyHandoff(ack.state), input.focus()));
+$("offno").onclick = () => act("leave_queue", {}, (ack) => ack && (applyHandoff(ack.state), input.focus()));
+
+function fieldError(field, msg) {
+  const e = $(field.id + "E");
+  e.textContent = msg || "";
+  if (msg) field.setAttribute("aria-invalid", "true");
+  else field.removeAttribute("aria-invalid");
+  return !msg;
+}
+
+offForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const name = $("oname");
+  const email = $("oemail");
+  const msg = $("omsg");
+  const mail = email.value.trim();
+  const okName = fieldError(name, name.value.length > 100 ? T.nameLong : "");
+  const okMail = fieldError(email, mail.length > 254 || !EMAIL_RE.test(mail) || mail.includes("..") ? T.bad_email : "");
+  const okMsg = fieldError(msg, !msg.value.trim() ? T.needMsg : msg.value.length > 4000 ? T.msgLong : "");
+  $("offE").textContent = "";
+  if (!(okName && okMail && okMsg)) return void (okName ? (okMail ? msg : email) : name).focus();
+  const btn = $("offsend");
+  btn.disabled = true;
+  act("offline_message", { name: name.value.trim(), email: mail, message: msg.value }, (ack, err) => {
+    btn.disabled = false;
+    if (!ack) {
+      const c = err.code;
+      if (c === "bad_email") return void (fieldError(email, T.bad_email), email.focus());
+      if (c === "empty_message" || c === "message_too_long")
+        return void (fieldError(msg, c === "empty_message" ? T.needMsg : T.msgLong), msg.focus());
+      $("offE").textContent = c === "rate_limited" ? T.offLimit : T.notSent + (err.message || T.error);
+      return;
+    }
+    sentTo = mail;
+    if (ack.email_confirmation) offOk.dataset.mail = "1";
+    offForm.reset();
+    messageLeft = true;
+    render(hs);
+    offOk.focus();
+  });
+});
+
+// five radio buttons drawn as stars: arrow keys move, Space/click chooses
+const starsBox = $("stars");
+for (let n = 1; n <= 5; n++) {
+  const i = h("input", "sr");
+  i.type = "radio";
+  i.name = "stars";
+  i.id = "s" + n;
+  i.value = n;
+  const l = h("label", "");
+  l.htmlFor = i.id;
+  l.appendChild(h("span", "", "★")).setAttribute("aria-hidden", "true");
+  l.appendChild(h("span", "sr", fill(T.star, { n })));
+  starsBox.append(i, l);
+}
+function chosen() {
+  const c = rateForm.querySelector("input:checked");
+  return c ? +c.value : 0;
+}
+function paintStars() {
+  const n = chosen();
+  for (const l of starsBox.querySelectorAll("label")) l.classList.toggle("on", +l.htmlFor.slice(1) <= n);
+}
+starsBox.addEventListener("change", () => {
+  paintStars();
+  $("rateE").textContent = "";
+});
+rateForm.addEventListener("submit", (e) => {
+  e.preventDefault();
+  const stars = chosen();
+  if (!stars) return void (($("rateE").textContent = T.needStars), $("s1").focus());
+  const btn = $("ratesend");
+  btn.disabled = true;
+  const comment = $("rcom").value.trim();
+  act("rate", comment ? { stars, comment } : { stars }, (ack, err) => {
+    btn.disabled = false;
+    if (ack || err.code === "already_rated") {
+      rated = true;
+      render(hs);
+      $("newchat").focus();
+    } else $("rateE").textContent = T.notSent + (err.message || T.error);
+  });
+});
+
+// A new conversation (after the end): a new session on the same connection.
+function newChat(id) {
+  gen++; // callbacks of the old conversation are ignored
+  ready = false;
+  sendingCid = null;
+  resyncing = 0;
+  forgetTranscript();
+  sid = id || null;
+  if (!id) put(SID_KEY, null);
+  hs = "bot";
+  resetEnd();
+  render("closed");
+  if (socket.connected) requestSession();
+}
+$("newchat").onclick = () => {
+  newChat();
+  input.focus();
+};
+// another tab of this visitor started a new chat: follow it
+window.addEventListener("storage", (e) => {
+  if (e.key === SID_KEY && e.newValue && e.newValue !== sid) newChat(e.newValue);
+});
 
 // ---------------------------------------------------------------- start
 log.setAttribute("aria-busy", "true"); // don't read the whole history aloud while it loads
 for (const item of outbox()) pendingRow(item); // unsent messages from before a reload
+render();
 after(true);
 toParent({ type: "ready" });
