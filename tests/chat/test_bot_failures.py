@@ -1,0 +1,53 @@
+"""The issue's "the bot fails to answer twice in a row" rule: the app starts the handoff by itself
+(here with Rasa down, so the local path; with Rasa the same reason goes through its name form,
+tests/integration)."""
+from __future__ import annotations
+
+import pytest
+
+from tests.chat.visitor_client import Visitor
+from tests.conftest import load_demo
+from tests.support import LiveApp
+
+NONSENSE = ["qwxz plorb vantic", "zzkq frumble yorp", "blarg wibble snoot"]
+
+
+@pytest.fixture
+def app(sqlite_url):
+    load_demo(sqlite_url)
+    live = LiveApp(sqlite_url).start()
+    yield live
+    live.stop()
+
+
+async def _turn(v: Visitor, text: str, n: int) -> None:
+    assert (await v.say(text, client_id=f"c{n}"))["ok"]
+    # The bot's turn is over when its typing indicator went off for the n-th time.
+    await v.wait_for("bot_typing", pred=lambda d: d.get("typing") is False, count=n)
+
+
+async def test_two_fallbacks_in_a_row_start_the_handoff(app):
+    v = Visitor(app.url)
+    try:
+        assert (await v.connect())["ok"]
+        await _turn(v, NONSENSE[0], 1)
+        assert v.of("handoff") == [], "one fallback is not enough"
+        await _turn(v, NONSENSE[1], 2)
+        [requested] = await v.wait_for("handoff", pred=lambda d: d.get("state") == "requested")
+        assert requested["reason"] == "bot_failed"
+        # Nobody is online in this test: the visitor is offered the contact form.
+        await v.wait_for("handoff", pred=lambda d: d.get("state") == "offline")
+    finally:
+        await v.close()
+
+
+async def test_a_good_answer_in_between_resets_the_count(app):
+    v = Visitor(app.url)
+    try:
+        assert (await v.connect())["ok"]
+        await _turn(v, NONSENSE[0], 1)
+        await _turn(v, "which payment methods do you accept", 2)
+        await _turn(v, NONSENSE[2], 3)
+        assert v.of("handoff") == []
+    finally:
+        await v.close()
