@@ -20,7 +20,7 @@ import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from sqlalchemy import insert
+from sqlalchemy import insert, text
 
 from handoff import routing
 
@@ -59,6 +59,10 @@ async def _fill(sm, agents: int, queued: int, now: datetime) -> None:
         await db.execute(insert(Conversation), convs)
         await db.execute(insert(Assignment), assigns)
         await db.execute(insert(QueueEntry), entries)
+        await db.commit()
+    # Statistics as a running database has them (autovacuum), so plans are not guessed for empty tables.
+    async with sm() as db:
+        await db.execute(text("ANALYZE"))
         await db.commit()
 
 

@@ -565,11 +565,11 @@ async def _eligible(db: AsyncSession, settings: RoutingSettings, now: datetime, 
          .where(User.active.is_(True), User.role.in_(CHAT_ROLES), User.status == "online",
                 User.accepting_chats.is_(True),
                 User.last_heartbeat_at >= now - timedelta(seconds=settings.presence_timeout_s),
-                or_(User.last_assigned_at.is_(None), User.last_assigned_at <= breathed)))
+                or_(User.last_assigned_at.is_(None), User.last_assigned_at <= breathed),
+                running + pending < User.max_chats))
     if target_ids is not None:
         q = q.where(User.id.in_(target_ids))
-    out = [Candidate(a, p, m, r, n, aware(t)) for a, p, m, r, n, t in await db.execute(q)]
-    return [c for c in out if c.free > 0]
+    return [Candidate(a, p, m, r, n, aware(t)) for a, p, m, r, n, t in await db.execute(q)]
 
 
 def _ts(c: Candidate) -> float:
@@ -591,9 +591,10 @@ def pick(strategy: str, candidates: list[Candidate], rng: random.Random | None =
     return [min(candidates, key=lambda c: (c.load, _ts(c), c.id))]  # average utilization
 
 
-async def _sticky_agent(db: AsyncSession, conversation_id: str, visitor_id: str | None,
-                        email: str | None) -> int | None:
+async def _sticky_agent(db: AsyncSession, conversation_id: str) -> int | None:
     """The agent who last served this visitor (same browser or same e-mail)."""
+    visitor_id, email = (await db.execute(select(Conversation.visitor_id, Conversation.visitor_email)
+                                          .where(Conversation.id == conversation_id))).one()
     keys = []
     if visitor_id:
         keys.append(Conversation.visitor_id == visitor_id)
@@ -619,7 +620,7 @@ async def _offer(db: AsyncSession, conversation_id: str, agent_id: int, round_: 
 
 # Waiting chats are read this many at a time: a pass usually ends within the first batch, because
 # free slots run out long before a long queue does.
-QUEUE_BATCH = 32
+QUEUE_BATCH = 16
 
 
 async def _route_queue(db: AsyncSession, settings: RoutingSettings, now: datetime,
@@ -657,9 +658,6 @@ async def _route_entries(db: AsyncSession, entries: list[QueueEntry], candidates
             ringing.add(cid)
         elif round_ == entry_round[cid]:
             tried.setdefault(cid, set()).add(aid)
-    visitors = {cid: (vid, email) for cid, vid, email in await db.execute(
-        select(Conversation.id, Conversation.visitor_id, Conversation.visitor_email)
-        .where(Conversation.id.in_(list(entry_round))))}
     routing_time = timedelta(seconds=settings.routing_time_s)
     for entry in entries:
         live = [c for c in candidates.values() if c.free > 0]
@@ -677,7 +675,7 @@ async def _route_entries(db: AsyncSession, entries: list[QueueEntry], candidates
                 continue
             entry.round += 1
             fresh = live
-        sticky = await _sticky_agent(db, cid, *visitors.get(cid, (None, None)))
+        sticky = await _sticky_agent(db, cid)
         if sticky is not None and any(c.id == sticky for c in fresh):
             chosen, kind = [candidates[sticky]], "sticky"
         else:
