@@ -73,6 +73,13 @@ async def measure(url: str, db_url: str, tokens: list[str], chats: int) -> list[
                           transports=["websocket"])
         await sio.call("heartbeat", {"status": "online"}, namespace="/agent")
         clients.append(sio)
+    async def heartbeats():  # as open consoles do, or agents go offline after 30 s
+        while True:
+            await asyncio.sleep(10)
+            for c in clients:
+                await c.emit("heartbeat", {"status": "online"}, namespace="/agent")
+
+    beating = asyncio.create_task(heartbeats())
     engine = make_engine(db_url)
     sm = make_sessionmaker(engine)
     latencies = []
@@ -97,6 +104,7 @@ async def measure(url: str, db_url: str, tokens: list[str], chats: int) -> list[
             await agent.call("close", {"conversation_id": cid}, namespace="/agent", timeout=10)
             await visitor.disconnect()
     finally:
+        beating.cancel()
         for c in clients:
             await c.disconnect()
         await engine.dispose()

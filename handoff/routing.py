@@ -418,6 +418,20 @@ async def note_activity(db: AsyncSession, conversation_id: str, *, sender: str, 
 async def heartbeat(db: AsyncSession, agent_id: int, *, status: str, now: datetime) -> Effects:
     """The console is open (every few seconds). Going online or coming back drains the queue;
     going away withdraws the agent's offers."""
+    timeout = (await get_settings(db))["presence_timeout_s"]
+    await db.commit()  # SQLite: the write below must start its own transaction, not upgrade a read
+    # The usual case, nothing changes: a plain UPDATE, without the routing lock, so hundreds of open
+    # consoles do not queue up behind each other and in front of routing decisions.
+    same = await db.execute(
+        update(User).where(User.id == agent_id, User.status == status,
+                           User.last_heartbeat_at >= now - timedelta(seconds=timeout))
+        .values(last_heartbeat_at=now).returning(User.id)
+        # No in-Python evaluation of the WHERE against loaded objects (SQLite's naive datetimes).
+        .execution_options(synchronize_session=False))
+    if same.first() is not None:
+        await db.commit()
+        return Effects()
+    await db.rollback()
     settings = await _lock(db)
     effects = Effects()
     agent = await db.get(User, agent_id, populate_existing=True)
@@ -495,6 +509,7 @@ async def tick(db: AsyncSession, *, now: datetime) -> Effects:
         update(Assignment).where(Assignment.ended_at.is_(None), Assignment.inactive.is_(False),
                                  Assignment.last_activity_at <= quiet)
         .values(inactive=True).returning(Assignment.conversation_id, Assignment.agent_id)
+        .execution_options(synchronize_session=False)
     )
     for conversation_id, agent_id in result.all():
         effects.released.append((conversation_id, agent_id, "inactive"))
