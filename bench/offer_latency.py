@@ -73,10 +73,12 @@ async def measure(url: str, db_url: str, tokens: list[str], chats: int) -> list[
                           transports=["websocket"])
         await sio.call("heartbeat", {"status": "online"}, namespace="/agent")
         clients.append(sio)
-    async def heartbeats():  # as open consoles do, or agents go offline after 30 s
+    async def heartbeats():
+        """Every console heartbeats every 10 s (or its agent goes offline after 30 s). Consoles
+        opened at different moments are spread over those 10 s, so the beats are too."""
         while True:
-            await asyncio.sleep(10)
             for c in clients:
+                await asyncio.sleep(10 / len(clients))
                 await c.emit("heartbeat", {"status": "online"}, namespace="/agent")
 
     beating = asyncio.create_task(heartbeats())
