@@ -114,6 +114,24 @@ async def update_settings(db: AsyncSession, values: dict, *, now: datetime) -> t
     return {f: getattr(row, f) for f in SETTING_FIELDS}, effects
 
 
+async def _route_and_commit(db: AsyncSession, settings: RoutingSettings, now: datetime, effects: Effects) -> Effects:
+    """The end of a decision that may have freed a slot or queued a chat: route, then commit."""
+    await db.flush()
+    effects.merge(await _route_queue(db, settings, now))
+    await db.commit()
+    return effects
+
+
+async def _my_offer(db: AsyncSession, offer_id: int, agent_id: int) -> Offer:
+    """The agent's own offer, still ringing."""
+    offer = await db.get(Offer, offer_id, populate_existing=True)
+    if offer is None or offer.agent_id != agent_id:
+        raise RoutingError("not_your_offer", "this offer is not yours")
+    if offer.status != "pending":
+        raise RoutingError("offer_gone", "this chat is no longer offered to you")
+    return offer
+
+
 # ---- state changes ----------------------------------------------------------------------------
 
 async def _set_state(db: AsyncSession, conv: Conversation, to_state: str, *, actor: str, reason: str,
@@ -186,10 +204,7 @@ async def enqueue(db: AsyncSession, conversation_id: str, *, reason: str, actor:
     await _set_state(db, conv, "queued", actor=actor, reason=reason, now=now, effects=effects)
     await _enqueue_row(db, conv, reason=reason, now=now, at_head=at_head)
     effects.queue_changed = True
-    await db.flush()
-    effects.merge(await _route_queue(db, settings, now))
-    await db.commit()
-    return effects
+    return await _route_and_commit(db, settings, now, effects)
 
 
 async def leave_queue(db: AsyncSession, conversation_id: str, *, now: datetime) -> Effects:
@@ -212,10 +227,8 @@ async def accept(db: AsyncSession, offer_id: int, agent_id: int, *, now: datetim
     """The agent accepts an offer. Exactly one accept per chat wins; the others get `offer_gone`."""
     settings = await _lock(db)
     effects = Effects()
-    offer = await db.get(Offer, offer_id, populate_existing=True)
-    if offer is None or offer.agent_id != agent_id:
-        raise RoutingError("not_your_offer", "this offer is not yours")
-    if offer.status != "pending" or aware(offer.expires_at) <= now:
+    offer = await _my_offer(db, offer_id, agent_id)
+    if aware(offer.expires_at) <= now:  # rang out; the next tick records the miss
         raise RoutingError("offer_gone", "this chat is no longer offered to you")
     agent = await db.get(User, agent_id, populate_existing=True)
     if await _running(db, agent_id) >= agent.max_chats:
@@ -233,10 +246,7 @@ async def accept(db: AsyncSession, offer_id: int, agent_id: int, *, now: datetim
     if entry is not None:
         await db.delete(entry)
         effects.queue_changed = True
-    await db.flush()
-    effects.merge(await _route_queue(db, settings, now))
-    await db.commit()
-    return effects
+    return await _route_and_commit(db, settings, now, effects)
 
 
 async def _assign(db: AsyncSession, conv: Conversation, agent: User, *, queued_at: datetime | None,
@@ -253,16 +263,9 @@ async def decline(db: AsyncSession, offer_id: int, agent_id: int, *, now: dateti
     """Counts like a miss without waiting; the chat goes to the next agent."""
     settings = await _lock(db)
     effects = Effects()
-    offer = await db.get(Offer, offer_id, populate_existing=True)
-    if offer is None or offer.agent_id != agent_id:
-        raise RoutingError("not_your_offer", "this offer is not yours")
-    if offer.status != "pending":
-        raise RoutingError("offer_gone", "this chat is no longer offered to you")
+    offer = await _my_offer(db, offer_id, agent_id)
     await _refuse(db, offer, "declined", now, effects)
-    await db.flush()
-    effects.merge(await _route_queue(db, settings, now))
-    await db.commit()
-    return effects
+    return await _route_and_commit(db, settings, now, effects)
 
 
 async def _refuse(db: AsyncSession, offer: Offer, status: str, now: datetime, effects: Effects) -> None:
@@ -306,10 +309,7 @@ async def take_over(db: AsyncSession, conversation_id: str, agent_id: int, *, no
     if entry is not None:
         await db.delete(entry)
         effects.queue_changed = True
-    await db.flush()
-    effects.merge(await _route_queue(db, settings, now))
-    await db.commit()
-    return effects
+    return await _route_and_commit(db, settings, now, effects)
 
 
 async def _owned(db: AsyncSession, conversation_id: str, agent_id: int, is_admin: bool) -> Conversation:
@@ -349,10 +349,7 @@ async def transfer(db: AsyncSession, conversation_id: str, agent_id: int, *, to_
         effects.offers.append(await _offer(db, conv.id, to_agent_id, 1, "transfer", settings, now,
                                            from_agent_id=conv.agent_id))
     effects.queue_changed = True
-    await db.flush()
-    effects.merge(await _route_queue(db, settings, now))
-    await db.commit()
-    return effects
+    return await _route_and_commit(db, settings, now, effects)
 
 
 async def return_to_bot(db: AsyncSession, conversation_id: str, agent_id: int, *, now: datetime,
@@ -366,10 +363,7 @@ async def return_to_bot(db: AsyncSession, conversation_id: str, agent_id: int, *
     await _end_assignment(db, conv, why="returned to bot", now=now, effects=effects)
     conv.bot_failures = 0
     await _set_state(db, conv, "bot", actor=f"agent:{agent_id}", reason="returned to bot", now=now, effects=effects)
-    await db.flush()
-    effects.merge(await _route_queue(db, settings, now))
-    await db.commit()
-    return effects
+    return await _route_and_commit(db, settings, now, effects)
 
 
 async def _cancel_transfer(db: AsyncSession, conv: Conversation, now: datetime, effects: Effects) -> None:
@@ -393,10 +387,7 @@ async def close(db: AsyncSession, conversation_id: str, *, actor: str, now: date
     await _end_assignment(db, conv, why="closed", now=now, effects=effects)
     conv.closed_at = now
     await _set_state(db, conv, "closed", actor=actor, reason=reason, now=now, effects=effects)
-    await db.flush()
-    effects.merge(await _route_queue(db, settings, now))
-    await db.commit()
-    return effects
+    return await _route_and_commit(db, settings, now, effects)
 
 
 async def note_activity(db: AsyncSession, conversation_id: str, *, sender: str, now: datetime) -> bool:
@@ -456,10 +447,7 @@ async def sign_off(db: AsyncSession, agent_id: int, *, now: datetime) -> Effects
     agent.status = "offline"
     agent.last_heartbeat_at = now - timedelta(seconds=settings.presence_timeout_s)
     await _withdraw_agent_offers(db, agent_id, now, effects)
-    await db.flush()
-    effects.merge(await _route_queue(db, settings, now))
-    await db.commit()
-    return effects
+    return await _route_and_commit(db, settings, now, effects)
 
 
 async def _withdraw_agent_offers(db: AsyncSession, agent_id: int, now: datetime, effects: Effects) -> None:
@@ -533,10 +521,7 @@ async def tick(db: AsyncSession, *, now: datetime) -> Effects:
             await _set_state(db, conv, "offline_form", actor="system", reason="no agent online", now=now,
                              effects=effects)
             effects.queue_changed = True
-    await db.flush()
-    effects.merge(await _route_queue(db, settings, now))
-    await db.commit()
-    return effects
+    return await _route_and_commit(db, settings, now, effects)
 
 
 # ---- the routing pass -------------------------------------------------------------------------
