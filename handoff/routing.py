@@ -80,8 +80,7 @@ async def _lock(db: AsyncSession) -> RoutingSettings:
 
 
 async def get_settings(db: AsyncSession) -> dict:
-    row = await db.get(RoutingSettings, 1)
-    row = row or RoutingSettings(id=1, **{f: RoutingSettings.__table__.c[f].default.arg for f in SETTING_FIELDS})
+    row = await db.get(RoutingSettings, 1)  # the migration creates it
     return {f: getattr(row, f) for f in SETTING_FIELDS}
 
 
@@ -176,8 +175,7 @@ async def _withdraw_offers(db: AsyncSession, conversation_id: str, *, status: st
         effects.withdrawn.append((offer, status))
 
 
-async def online_agent_count(db: AsyncSession, settings: RoutingSettings | dict, now: datetime) -> int:
-    timeout = settings["presence_timeout_s"] if isinstance(settings, dict) else settings.presence_timeout_s
+async def online_agent_count(db: AsyncSession, timeout: int, now: datetime) -> int:
     return await db.scalar(
         select(func.count()).select_from(User).where(
             User.active.is_(True), User.role.in_(CHAT_ROLES), User.status == "online",
@@ -196,7 +194,7 @@ async def enqueue(db: AsyncSession, conversation_id: str, *, reason: str, actor:
         await db.commit()
         return effects
     conv.handoff_reason = reason
-    if await online_agent_count(db, settings, now) == 0:
+    if await online_agent_count(db, settings.presence_timeout_s, now) == 0:
         await _set_state(db, conv, "offline_form", actor=actor, reason=f"{reason}; no agent online",
                          now=now, effects=effects)
         await db.commit()
@@ -512,7 +510,7 @@ async def tick(db: AsyncSession, *, now: datetime) -> Effects:
                          effects=effects)
         effects.queue_changed = True
     # Nobody online at all: waiting chats get the offline form too.
-    if await online_agent_count(db, settings, now) == 0:
+    if await online_agent_count(db, settings.presence_timeout_s, now) == 0:
         for entry in list(await db.scalars(select(QueueEntry).where(QueueEntry.target_agent_id.is_(None)))):
             conv = await db.get(Conversation, entry.conversation_id, populate_existing=True)
             if conv.state != "queued":
@@ -693,7 +691,7 @@ async def queue_positions(db: AsyncSession, *, now: datetime) -> list[dict]:
         .order_by(QueueEntry.priority.desc(), QueueEntry.sort_at, QueueEntry.conversation_id)))
     typical = await typical_wait_s(db, now=now)
     settings = await get_settings(db)
-    agents = max(1, await online_agent_count(db, settings, now))
+    agents = max(1, await online_agent_count(db, settings["presence_timeout_s"], now))
     out = []
     for i, e in enumerate(entries, start=1):
         waited = (now - aware(e.queued_at)).total_seconds()
