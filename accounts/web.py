@@ -30,6 +30,7 @@ CSRF_HEADER = "x-requested-with"
 CSRF_VALUE = "shopchat"
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 DEFAULT_NEXT = "/console/"
+EDITOR_HOME = "/editor/"
 MAX_BODY = 20_000
 STATUS = {"bad_field": 422, "duplicate_email": 409, "not_found": 404, "last_admin": 409}
 CREATE_FIELDS = ("email", "display_name", "role", "password", "max_chats", "priority", "accepting_chats")
@@ -117,19 +118,19 @@ def same_origin(request: Request) -> bool:
     return parts.netloc == request.headers.get("host") or (parts.scheme, parts.netloc) == (own.scheme, own.netloc)
 
 
-async def read_body(request: Request) -> bytes:
+async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
     size, chunks = 0, []
     async for chunk in request.stream():
         size += len(chunk)
-        if size > MAX_BODY:
-            raise ApiError(413, "too_large", f"the request body is over {MAX_BODY // 1000} KB")
+        if size > limit:
+            raise ApiError(413, "too_large", f"the request body is over {limit // 1000} KB")
         chunks.append(chunk)
     return b"".join(chunks)
 
 
-async def json_object(request: Request) -> dict:
+async def json_object(request: Request, limit: int = MAX_BODY) -> dict:
     try:
-        data = json.loads(await read_body(request))
+        data = json.loads(await read_body(request, limit))
     except ValueError:
         raise ApiError(400, "bad_json", "the body must be JSON") from None
     if not isinstance(data, dict):
@@ -252,6 +253,8 @@ def make_router(ctx) -> APIRouter:
                 return login_page(next_path=next_path, email=email, error=exc.message, status=status)
             await service.end_session(db, request.cookies.get(COOKIE))  # a previous login in this browser
             token = await service.create_session(db, user.id, now=now)
+        if user.role == "editor" and next_path == DEFAULT_NEXT:
+            next_path = EDITOR_HOME  # editors cannot use the agent console
         response = RedirectResponse(next_path, status_code=303)
         set_session_cookie(response, request, token)
         return response

@@ -46,10 +46,10 @@ async def _with_db(database_url: str, work):
         await engine.dispose()
 
 
-def import_kb(database_url: str, path: str, replace: bool) -> dict[str, int]:
+def import_kb(database_url: str, path: str, replace: bool) -> dict:
     """Check the whole file first; an invalid file imports nothing (raises ImportError_)."""
     from knowledge_base.importer import load_file
-    from knowledge_base.service import import_articles
+    from knowledge_base.transfer import import_articles
 
     articles = load_file(path)
     return asyncio.run(_with_db(database_url, lambda db: import_articles(db, articles, replace=replace)))
@@ -92,7 +92,9 @@ def load_demo(database_url: str) -> str:
     from accounts.models import User
     from accounts.service import create_user
     from knowledge_base.importer import load_file
-    from knowledge_base.service import article_count, import_articles, import_canned
+    from knowledge_base.canned import import_canned
+    from knowledge_base.service import article_count
+    from knowledge_base.transfer import import_articles
 
     async def work(db):
         canned = yaml.safe_load((DEMO_DIR / "canned_responses.yaml").read_text(encoding="utf-8"))
@@ -101,7 +103,7 @@ def load_demo(database_url: str) -> str:
             said = ["knowledge base not empty: demo articles left out"]
         else:
             counts = await import_articles(db, load_file(DEMO_DIR / "articles.yaml"), replace=False)
-            said = [f"demo knowledge base loaded: {counts['added']} articles, {len(canned)} canned responses"]
+            said = [f"demo knowledge base loaded: {len(counts['added'])} articles, {len(canned)} canned responses"]
         if await db.scalar(select(func.count()).select_from(User)):
             said.append("accounts exist: demo logins left out")
         else:
@@ -178,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError_ as exc:
             print(f"import refused, nothing imported: {exc}", file=sys.stderr)
             return 2
-        print(f"imported {args.file}: {counts['added']} added, {counts['updated']} updated, {counts['removed']} removed")
+        print(f"imported {args.file}: {len(counts['added'])} added, {len(counts['changed'])} updated, "
+              f"{len(counts['removed'])} moved to the trash, {counts['unchanged']} unchanged")
     elif args.command == "load-demo":
         migrate(settings.database_url)
         print(load_demo(settings.database_url))

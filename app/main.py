@@ -22,6 +22,7 @@ from chat.visitor_ns import VisitorNamespace
 from handoff import timers as handoff_timers
 from handoff.agent_ns import AgentNamespace
 from handoff.console_api import make_router as make_console_router
+from knowledge_base.editor_api import make_router as make_editor_router
 from knowledge_base.service import LiveIndex
 
 log = logging.getLogger(__name__)
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(make_action_router(ctx.kb, settings.action_token))
     api.include_router(make_accounts_router(ctx))
     api.include_router(make_console_router(ctx))
+    api.include_router(make_editor_router(ctx))
     static.mount(api, settings)
 
     ctx.sio.register_namespace(VisitorNamespace(ctx))

@@ -180,7 +180,7 @@ async def _publish_and_find(kb, sm, k: int) -> dict:
     until it is the top hit. Returns the import time, the time from the commit to the first search
     that finds it, and the slowest single search meanwhile (the one that waited for the rebuild)."""
     from knowledge_base.importer import ArticleIn
-    from knowledge_base.service import import_articles
+    from knowledge_base.transfer import import_articles
 
     word = f"zorblax{k}"
     new = ArticleIn(title=f"Gift wrapping with {word} paper", category="Orders", tags=("gift-wrap",),

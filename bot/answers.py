@@ -46,6 +46,9 @@ class Reply:
     handoff: str | None = None
     # With HANDOFF_QUEUE: {"name", "email", "order_number"}, each a string or None (unknown/skipped)
     visitor: dict | None = None
+    # With a fallback: the best article the bot considered and rejected ({"article_id", "title",
+    # "score"}), for the editors' knowledge gaps; never shown to the visitor.
+    tried: dict | None = None
 
     def extras(self) -> dict:
         """What a message carries besides its text (docs/protocol.md). Only what the visitor's
@@ -71,6 +74,8 @@ class Reply:
             out["handoff_reason"] = self.handoff_reason
         if self.visitor is not None:
             out["visitor"] = {k: self.visitor.get(k) for k in VISITOR_KEYS}
+        if self.tried:
+            out["tried"] = self.tried
         return out
 
     @classmethod
@@ -87,6 +92,7 @@ class Reply:
             handoff_reason=reason if isinstance(reason, str) and reason else None,
             handoff=handoff if handoff in HANDOFF_STATES else None,
             visitor={k: _str_or_none(visitor.get(k)) for k in VISITOR_KEYS} if isinstance(visitor, dict) else None,
+            tried=c.get("tried") if isinstance(c.get("tried"), dict) else None,
         )
 
 
@@ -129,6 +135,8 @@ def not_sure(suggestions: list[Hit]) -> Reply:
              "delivery, return or payment in a few words? Or talk to a person.",
         quick_replies=quick,
         fallback=True,
+        tried={"article_id": suggestions[0].article_id, "title": suggestions[0].title,
+               "score": round(suggestions[0].score, 3)} if suggestions else None,
     )
 
 

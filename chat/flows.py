@@ -12,6 +12,7 @@ from app.db import utcnow
 from chat import service
 from chat.models import Conversation, Message
 from handoff import notify, routing
+from knowledge_base import gaps
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +55,13 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message) ->
                 await service.mark_answered(db, msg.id)
                 return
         await ctx.sio.emit("bot_typing", {"typing": True}, room=room(conversation_id))
+        verdict = gaps.feedback_of(msg.text, msg.payload)
+        if verdict:  # an answer to "Did that answer your question?"
+            async with ctx.sessionmaker() as db:
+                await gaps.note_feedback(db, conversation_id, msg.seq, verdict)
         replies = await _bot_replies(ctx, conversation_id, msg.payload or msg.text)
+        if not verdict:
+            await _log_question(ctx, conversation_id, msg, replies)
         for reply in replies:
             await _deliver(ctx, conversation_id, reply)
         failures = 0
@@ -70,6 +77,18 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message) ->
             for reply in await _bot_replies(ctx, conversation_id, BOT_FAILED_HANDOFF, fallback_reason="bot_failed"):
                 await _deliver(ctx, conversation_id, reply)
         await ctx.sio.emit("bot_typing", {"typing": False}, room=room(conversation_id))
+
+
+async def _log_question(ctx: AppContext, conversation_id: str, msg: Message, replies: list[Reply]) -> None:
+    """The question and how the knowledge base served it (knowledge gaps, article usefulness)."""
+    for r in replies:
+        if r.kb or r.fallback:
+            found = r.kb or r.tried or {}
+            async with ctx.sessionmaker() as db:
+                await gaps.record(db, conversation_id, msg.seq, msg.text, article_id=found.get("article_id"),
+                                  score=found.get("score"), fallback=r.fallback,
+                                  from_button=(msg.payload or "").startswith("/ask_question"))
+            return
 
 
 async def _bot_replies(ctx: AppContext, conversation_id: str, text: str,
@@ -90,16 +109,7 @@ def reply_from_rasa(message: dict) -> Reply | None:
     the domain's canned responses send `text` and `buttons`."""
     custom = message.get("custom")
     if isinstance(custom, dict) and isinstance(custom.get("shopchat"), dict):
-        c = custom["shopchat"]
-        return Reply(
-            text=str(c.get("text", "")),
-            quick_replies=list(c.get("quick_replies") or []),
-            kb=c.get("kb"),
-            fallback=bool(c.get("fallback")),
-            handoff=c.get("handoff") if c.get("handoff") in ("requested", "queue") else None,
-            handoff_reason=c.get("handoff_reason"),
-            visitor=c.get("visitor") if isinstance(c.get("visitor"), dict) else None,
-        )
+        return Reply.from_shopchat(custom["shopchat"])
     text = message.get("text")
     if not isinstance(text, str) or not text:
         return None
@@ -155,4 +165,5 @@ async def start_handoff(ctx: AppContext, conversation_id: str, *, reason: str, b
     async with ctx.sessionmaker() as db:
         effects = await routing.enqueue(db, conversation_id, reason=reason, actor="visitor"
                                         if reason in ("visitor_asked", "button") else "bot", now=utcnow())
+        await gaps.note_handoff(db, conversation_id)
     await notify.publish(ctx, effects)

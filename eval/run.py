@@ -22,7 +22,7 @@ import yaml
 
 from app.db import Base, all_models, make_engine, make_sessionmaker
 from bot.answers import is_confident, looks_like_handoff
-from knowledge_base import service
+from knowledge_base import service, transfer
 from knowledge_base.importer import load_file
 from knowledge_base.search import Doc, SearchIndex
 
@@ -35,7 +35,7 @@ async def load_docs(kb_path: str) -> list[Doc]:
         async with engine.begin() as conn:
             await conn.run_sync(Base.metadata.create_all)
         async with make_sessionmaker(engine)() as db:
-            await service.import_articles(db, load_file(kb_path), replace=True)
+            await transfer.import_articles(db, load_file(kb_path), replace=True)
             docs = await service.published_docs(db)
         await engine.dispose()
     return docs

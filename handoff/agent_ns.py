@@ -27,6 +27,7 @@ from handoff import notify, routing
 from handoff.models import Assignment, Offer
 from handoff.notify import AGENT_NS, AGENTS_ROOM, agent_room, chat_room, iso, visitor_room
 from handoff.routing import RoutingError
+from knowledge_base import gaps
 
 log = logging.getLogger(__name__)
 
@@ -440,6 +441,7 @@ class AgentNamespace(socketio.AsyncNamespace):
         async with self.ctx.sessionmaker() as db:
             user = await self._user(sid, db)
             effects = await routing.take_over(db, cid, user.id, now=utcnow())
+            await gaps.note_handoff(db, cid)  # the bot had not served this visitor well enough
         await self._publish(effects)
         return {"ok": True, "conversation_id": cid}
 

@@ -2,21 +2,31 @@
 holding a list of articles. Checking is all-or-nothing: one bad field rejects the whole file."""
 from __future__ import annotations
 
+import csv
+import io
 import json
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import yaml
 
 from knowledge_base.models import STATUSES
 
+FORMATS = ("json", "yaml", "csv")
+# CSV: one row per article with these columns; phrasings and tags separated by "|".
+CSV_COLUMNS = ("title", "body", "category", "questions", "tags", "language", "status")
+CSV_LIST_SEPARATOR = "|"
 REQUIRED = {"title": str, "body": str, "category": str, "questions": list, "tags": list}
 OPTIONAL = {"language": str, "status": str}
 LIMITS = {"title": 200, "category": 100, "body": 100_000, "language": 16}
 
 
 class ImportError_(ValueError):
-    """The file is not a valid knowledge base; the message names the article and field."""
+    """The file is not a valid knowledge base; the message names the article (or line) and field."""
+
+    def __init__(self, message: str, field: str | None = None):
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -32,68 +42,140 @@ class ArticleIn:
 
 def load_file(path: str | Path) -> list[ArticleIn]:
     path = Path(path)
+    fmt = {".json": "json", ".yaml": "yaml", ".yml": "yaml", ".csv": "csv"}.get(path.suffix.lower())
+    if fmt is None:
+        raise ImportError_(f"{path}: unknown file type; use .json, .yaml, .yml or .csv")
     try:
-        raw = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        raw = path.read_bytes()
+    except OSError as exc:
         raise ImportError_(f"{path}: cannot read the file ({exc})") from exc
     try:
-        if path.suffix.lower() == ".json":
-            data = json.loads(raw)
-        elif path.suffix.lower() in (".yaml", ".yml"):
-            data = yaml.safe_load(raw)
-        else:
-            raise ImportError_(f"{path}: unknown file type; use .json, .yaml or .yml")
-    except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ImportError_(f"{path}: not valid {path.suffix[1:].upper()}: {exc}") from exc
+        return parse_bytes(raw, fmt)
+    except ImportError_ as exc:
+        raise ImportError_(f"{path}: {exc}", exc.field) from None
+
+
+def parse_bytes(raw: bytes, fmt: str) -> list[ArticleIn]:
+    """A whole file in one of FORMATS, checked; errors name the line or the article and field."""
+    if fmt not in FORMATS:
+        raise ImportError_(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise ImportError_(f"the file is not UTF-8 text (byte {exc.start})") from None
+    if fmt == "csv":
+        return _parse_csv(text)
+    try:
+        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+    except json.JSONDecodeError as exc:
+        raise ImportError_(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}: " if mark is not None else ""
+        raise ImportError_(f"{where}not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
     return parse_articles(data)
 
 
-def parse_articles(data: object) -> list[ArticleIn]:
+def _parse_csv(text: str) -> list[ArticleIn]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise ImportError_("line 1: the file is empty; the first line must name the columns")
+        header = [h.strip().lower() for h in header]
+        missing = [c for c in ("title", "body", "category") if c not in header]
+        unknown = [c for c in header if c not in CSV_COLUMNS]
+        if unknown or missing:
+            raise ImportError_(f"line 1: unknown column {unknown[0]!r}" if unknown else f"line 1: column {missing[0]!r} is missing",
+                               (unknown or missing)[0])
+        rows, labels = [], []
+        start = reader.line_num + 1
+        for row in reader:
+            if any(cell.strip() for cell in row):
+                if len(row) != len(header):
+                    raise ImportError_(f"line {start}: {len(row)} values for {len(header)} columns")
+                item: dict = dict(zip(header, row))
+                for name in ("questions", "tags"):
+                    item[name] = [x.strip() for x in item.get(name, "").split(CSV_LIST_SEPARATOR) if x.strip()]
+                for name in ("language", "status"):
+                    if name in item and not item[name].strip():
+                        del item[name]  # an empty cell means the default
+                rows.append(item)
+                labels.append(f"line {start}")
+            start = reader.line_num + 1
+    except csv.Error as exc:
+        raise ImportError_(f"line {reader.line_num}: not valid CSV: {exc}") from None
+    return parse_articles(rows, labels)
+
+
+def dump(articles: list[ArticleIn], fmt: str) -> str:
+    """The knowledge base as a file parse_bytes reads back to the same articles."""
+    items = [{**asdict(a), "questions": list(a.questions), "tags": list(a.tags)} for a in articles]
+    if fmt == "json":
+        return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
+    if fmt == "yaml":
+        return yaml.safe_dump(items, allow_unicode=True, sort_keys=False, width=100)
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(CSV_COLUMNS)
+        for item in items:
+            writer.writerow([CSV_LIST_SEPARATOR.join(item[c]) if isinstance(item[c], list) else item[c]
+                             for c in CSV_COLUMNS])
+        return out.getvalue()
+    raise ImportError_(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
+
+
+def parse_articles(data: object, labels: list[str] | None = None) -> list[ArticleIn]:
+    """Check a list of article objects; `labels` name them in errors (default "article N")."""
     if not isinstance(data, list):
         raise ImportError_("the file must hold a list of articles")
     out: list[ArticleIn] = []
-    seen: dict[tuple[str, str], int] = {}
+    seen: dict[tuple[str, str], str] = {}
     for i, item in enumerate(data, start=1):
-        article = _check_article(i, item)
+        label = labels[i - 1] if labels else f"article {i}"
+        article = check_article(item, label)
         key = (article.title.casefold(), article.language)
         if key in seen:
-            raise ImportError_(f"article {i} ({article.title!r}): field 'title': same title and language as article {seen[key]}")
-        seen[key] = i
+            raise ImportError_(f"{label} ({article.title!r}): field 'title': same title and language as {seen[key]}",
+                               "title")
+        seen[key] = label
         out.append(article)
     return out
 
 
-def _check_article(i: int, item: object) -> ArticleIn:
-    where = f"article {i}"
+def check_article(item: object, label: str = "the article") -> ArticleIn:
+    """One article object checked (the editor's API uses it too); the error names `label` and the field."""
+    where = label
     if not isinstance(item, dict):
         raise ImportError_(f"{where}: must be an object with title, body, category, questions, tags")
     if isinstance(item.get("title"), str) and item["title"].strip():
-        where = f"article {i} ({item['title'].strip()!r})"
+        where = f"{label} ({item['title'].strip()!r})"
     unknown = sorted(set(item) - set(REQUIRED) - set(OPTIONAL))
     if unknown:
-        raise ImportError_(f"{where}: unknown field {unknown[0]!r}")
+        raise ImportError_(f"{where}: unknown field {unknown[0]!r}", unknown[0])
     for name, kind in {**REQUIRED, **OPTIONAL}.items():
         if name not in item:
             if name in REQUIRED:
-                raise ImportError_(f"{where}: field {name!r} is missing")
+                raise ImportError_(f"{where}: field {name!r} is missing", name)
             continue
         value = item[name]
         if not isinstance(value, kind):
-            raise ImportError_(f"{where}: field {name!r} must be a {'list of strings' if kind is list else 'string'}")
+            raise ImportError_(f"{where}: field {name!r} must be a {'list of strings' if kind is list else 'string'}", name)
         if kind is str:
             if not value.strip():
-                raise ImportError_(f"{where}: field {name!r} is empty")
+                raise ImportError_(f"{where}: field {name!r} is empty", name)
             if len(value) > LIMITS.get(name, 10_000):
-                raise ImportError_(f"{where}: field {name!r} is longer than {LIMITS[name]} characters")
+                raise ImportError_(f"{where}: field {name!r} is longer than {LIMITS[name]} characters", name)
         else:
             for j, entry in enumerate(value, start=1):
                 if not isinstance(entry, str) or not entry.strip():
-                    raise ImportError_(f"{where}: field {name!r} item {j} must be a non-empty string")
+                    raise ImportError_(f"{where}: field {name!r} item {j} must be a non-empty string", name)
                 if len(entry) > 500:
-                    raise ImportError_(f"{where}: field {name!r} item {j} is longer than 500 characters")
+                    raise ImportError_(f"{where}: field {name!r} item {j} is longer than 500 characters", name)
     status = item.get("status", "published")
     if status not in STATUSES:
-        raise ImportError_(f"{where}: field 'status' must be one of {', '.join(STATUSES)}")
+        raise ImportError_(f"{where}: field 'status' must be one of {', '.join(STATUSES)}", "status")
     return ArticleIn(
         title=item["title"].strip(),
         body=item["body"].strip(),

@@ -4,11 +4,10 @@ from __future__ import annotations
 import asyncio
 import time
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from knowledge_base.importer import ArticleIn
-from knowledge_base.models import Article, CannedResponse, KbVersion
+from knowledge_base.models import Article, KbVersion
 from knowledge_base.search import Doc, Hit, SearchIndex
 
 
@@ -23,48 +22,14 @@ async def current_version(db: AsyncSession) -> int:
     return await db.scalar(select(KbVersion.version).where(KbVersion.id == 1)) or 0
 
 
-async def import_articles(db: AsyncSession, articles: list[ArticleIn], *, replace: bool) -> dict[str, int]:
-    """Add the articles, updating those with the same title and language; with `replace`, the
-    file becomes the whole knowledge base. One transaction: all or nothing."""
-    counts = {"added": 0, "updated": 0, "removed": 0}
-    if replace:
-        result = await db.execute(delete(Article))
-        counts["removed"] = result.rowcount or 0
-    existing = {} if replace else {(a.title.casefold(), a.language): a for a in await db.scalars(select(Article))}
-    for a in articles:
-        fields = dict(title=a.title, body=a.body, category=a.category, questions=list(a.questions),
-                      tags=list(a.tags), language=a.language, status=a.status)
-        row = existing.get((a.title.casefold(), a.language))
-        if row is None:
-            db.add(Article(**fields))
-            counts["added"] += 1
-        else:
-            for k, v in fields.items():
-                setattr(row, k, v)
-            counts["updated"] += 1
-    await bump_version(db)
-    await db.commit()
-    return counts
-
-
 async def article_count(db: AsyncSession) -> int:
     return len((await db.scalars(select(Article.id))).all())
 
 
 async def published_docs(db: AsyncSession) -> list[Doc]:
-    rows = await db.scalars(select(Article).where(Article.status == "published").order_by(Article.id))
+    rows = await db.scalars(select(Article).where(Article.status == "published", Article.deleted_at.is_(None))
+                            .order_by(Article.id))
     return [Doc(a.id, a.title, a.body, a.category, tuple(a.questions), tuple(a.tags), a.language) for a in rows]
-
-
-async def import_canned(db: AsyncSession, items: list[dict]) -> int:
-    """Upsert canned responses by shortcut."""
-    existing = {c.shortcut: c for c in await db.scalars(select(CannedResponse))}
-    for item in items:
-        row = existing.get(item["shortcut"]) or CannedResponse(shortcut=item["shortcut"])
-        row.title, row.text, row.category = item["title"], item["text"], item.get("category", "General")
-        db.add(row)
-    await db.commit()
-    return len(items)
 
 
 class LiveIndex:

@@ -3,7 +3,8 @@ from sqlalchemy import update
 from knowledge_base.importer import parse_articles
 from knowledge_base.models import Article
 from knowledge_base.search import ANSWER_THRESHOLD, Doc, SearchIndex
-from knowledge_base.service import LiveIndex, import_articles
+from knowledge_base.service import LiveIndex
+from knowledge_base.transfer import import_articles
 
 DOCS = [
     Doc(1, "Delivery times", "Standard delivery takes 1-2 working days in the Netherlands.", "Shipping",
