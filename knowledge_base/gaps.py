@@ -23,9 +23,11 @@ from knowledge_base.text import fold, is_stopword, term, words
 
 # An answer scoring under this counts as low confidence: the bot answered, but barely.
 LOW_CONFIDENCE = ANSWER_THRESHOLD + 0.1
-# Two questions are in one group when their meanings (MiniLM cosine) or their stemmed words
-# (rapidfuzz token-set ratio) are this close; groups are the connected questions.
-SAME_MEANING = 0.72
+# Questions are grouped when their meanings (MiniLM cosine) or their stemmed words (rapidfuzz
+# token-set ratio, at least SAME_WORDS) are close (measured on paraphrases: 0.5-0.85 for the
+# same need, under 0.3 across needs).
+SAME_MEANING = 0.5
+GROUP_MEAN = 0.4
 SAME_WORDS = 80
 MAX_QUESTIONS = 3000  # the newest gap questions of the period that are grouped
 # What a visitor types to say an answer did not help (the "No" button sends /deny).
@@ -101,33 +103,44 @@ def _signature(text: str) -> str:
     return " ".join(sorted({term(w) for w in words(fold(text)) if not is_stopword(w)}))
 
 
+def similarities(texts: list[str], model=None) -> np.ndarray:
+    """Pairwise closeness in [0, 1]: MiniLM cosine, or word overlap when that is high (typos,
+    reordered words; and the only signal without the model)."""
+    sigs = [_signature(t) or fold(t) for t in texts]
+    words_close = process.cdist(sigs, sigs, scorer=fuzz.token_set_ratio, score_cutoff=SAME_WORDS, workers=1) / 100.0
+    if model is None:
+        return words_close
+    from knowledge_base.semantic import _QUERY_VECTORS
+
+    vectors = _QUERY_VECTORS.encode(model, texts)
+    return np.maximum(vectors @ vectors.T, words_close)
+
+
 def cluster(texts: list[str], model=None) -> list[int]:
-    """A group number per text: single-linkage over "same meaning or same words"."""
+    """A group number per text. Agglomerative: the closest pairs first (Kruskal order); two groups
+    join through a pair at least SAME_MEANING close, and only while the joined group's members stay
+    GROUP_MEAN close on average (no chains from loyalty points to pickup points)."""
     n = len(texts)
-    parent = list(range(n))
-
-    def find(i: int) -> int:
-        while parent[i] != i:
-            parent[i] = parent[parent[i]]
-            i = parent[i]
-        return i
-
-    def link(pairs) -> None:
-        for i, j in zip(*pairs):
-            if i < j:
-                parent[find(i)] = find(j)
-
-    if n:
-        sigs = [_signature(t) or fold(t) for t in texts]
-        words_close = process.cdist(sigs, sigs, scorer=fuzz.token_set_ratio, score_cutoff=SAME_WORDS, workers=1)
-        link(np.nonzero(words_close))
-        if model is not None:
-            from knowledge_base.semantic import _QUERY_VECTORS
-
-            vectors = _QUERY_VECTORS.encode(model, texts)
-            link(np.nonzero(vectors @ vectors.T >= SAME_MEANING))
+    if n == 0:
+        return []
+    sims = similarities(texts, model)
+    members = {i: [i] for i in range(n)}
+    owner = list(range(n))
+    pairs = np.argwhere(np.triu(sims >= SAME_MEANING, k=1))
+    order = np.argsort(-sims[pairs[:, 0], pairs[:, 1]], kind="stable") if len(pairs) else []
+    for k in order:
+        a, b = owner[pairs[k][0]], owner[pairs[k][1]]
+        if a == b:
+            continue
+        if sims[np.ix_(members[a], members[b])].mean() < GROUP_MEAN:
+            continue
+        if len(members[a]) < len(members[b]):
+            a, b = b, a
+        for i in members[b]:
+            owner[i] = a
+        members[a] += members.pop(b)
     roots: dict[int, int] = {}
-    return [roots.setdefault(find(i), len(roots)) for i in range(n)]
+    return [roots.setdefault(owner[i], len(roots)) for i in range(n)]
 
 
 def _model():
