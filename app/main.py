@@ -64,8 +64,10 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await ctx.kb.refresh(force=True)
         log.info("knowledge base loaded: %d published articles", len(ctx.kb.index))
         timers = asyncio.create_task(handoff_timers.run(ctx))
+        kb_watcher = asyncio.create_task(ctx.kb.watch())
         yield
         timers.cancel()
+        kb_watcher.cancel()
         await ctx.rasa.aclose()
         await ctx.engine.dispose()
 

@@ -24,6 +24,7 @@ import math
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Sequence
 
 import numpy as np
@@ -80,6 +81,14 @@ def terms(text: str, language: str = "en", broad_weight: float = 0.5) -> Counter
     return out
 
 
+@lru_cache(maxsize=300_000)
+def _analysed(text: str, language: str) -> tuple[Counter, tuple[str, ...]]:
+    """An article field's index terms and its surface words. Cached: a rebuild after one article
+    changed re-analyses only that article's texts (the analysis is most of the build time).
+    Callers must not change the Counter."""
+    return terms(text, language), tuple(words(text))
+
+
 def pairs(heads: list[str]) -> list[str]:
     """Neighbouring words as one term, in either order ("shipping costs", "cost of shipping")."""
     return ["+".join(sorted(p)) for p in zip(heads, heads[1:]) if p[0] != p[1]]
@@ -122,8 +131,8 @@ class _LanguageIndex:
                 text = " ".join(v.replace("-", " ") for v in value) if isinstance(value, tuple) else value
                 if name == "body":
                     text = _clean_body(text, titles - {doc.title.casefold()})
-                surface.update(words(text))
-                tfs[name] = terms(text, language)
+                tfs[name], seen = _analysed(text, language)
+                surface.update(seen)
             field_tf.append(tfs)
         avg = {f: (sum(sum(t[f].values()) for t in field_tf) / n or 1.0) for f in self.FIELDS}
 
@@ -149,7 +158,7 @@ class _LanguageIndex:
         for doc in docs:
             vectors = []
             for phrase in (doc.title, *doc.questions):
-                vec = {t: min(c, 1.0) * self.idf[t] for t, c in terms(phrase, language).items() if t in self.idf}
+                vec = {t: min(c, 1.0) * self.idf[t] for t, c in _analysed(phrase, language)[0].items() if t in self.idf}
                 norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
                 vectors.append({t: v / norm for t, v in vec.items()})
             self.phrases.append(vectors)

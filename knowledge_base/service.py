@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 
 from sqlalchemy import select, update
@@ -9,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from knowledge_base.models import Article, KbVersion
 from knowledge_base.search import Doc, Hit, SearchIndex
+
+log = logging.getLogger(__name__)
 
 
 async def bump_version(db: AsyncSession) -> None:
@@ -33,11 +36,13 @@ async def published_docs(db: AsyncSession) -> list[Doc]:
 
 
 class LiveIndex:
-    """The search index of one process. Before a search it checks (at most every
-    `check_every_s`) the database's knowledge-base version and rebuilds when another process,
-    the CLI or an editor changed articles: changes reach the bot without a restart."""
+    """The search index of one process. A watcher (`watch`, started with the app) checks the
+    database's knowledge-base version every `check_every_s` and rebuilds in a thread when another
+    process, the CLI or an editor changed articles: changes reach the bot without a restart.
+    Searches never wait for a rebuild (they use the previous index until the new one is swapped
+    in), except the very first one; an editor's change in this process is awaited (`refresh(force=True)`)."""
 
-    def __init__(self, sessionmaker: async_sessionmaker, check_every_s: float = 0.5):
+    def __init__(self, sessionmaker: async_sessionmaker, check_every_s: float = 0.25):
         self._sessionmaker = sessionmaker
         self._check_every_s = check_every_s
         self._index = SearchIndex([])
@@ -45,6 +50,7 @@ class LiveIndex:
         self._version = -1
         self._checked_at = 0.0
         self._lock = asyncio.Lock()
+        self._pending: asyncio.Task | None = None
 
     async def refresh(self, force: bool = False) -> None:
         now = time.monotonic()
@@ -58,17 +64,32 @@ class LiveIndex:
                 if force or version != self._version:
                     docs = await published_docs(db)
                     # Building is CPU work; keep the event loop free for other visitors.
-                    self._index = await asyncio.to_thread(SearchIndex, docs)
-                    self._docs = {d.id: d for d in docs}
-                    self._version = version
+                    index = await asyncio.to_thread(SearchIndex, docs)
+                    self._index, self._docs, self._version = index, {d.id: d for d in docs}, version
             self._checked_at = time.monotonic()
 
+    async def watch(self) -> None:
+        """Run for the app's lifetime: pick up other processes' changes within about a second."""
+        while True:
+            try:
+                await self.refresh()
+            except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher
+                log.exception("knowledge-base refresh failed; retrying")
+            await asyncio.sleep(self._check_every_s)
+
+    async def _current(self) -> None:
+        if self._version < 0:
+            await self.refresh()  # nothing to answer from yet
+        elif self._pending is None or self._pending.done():
+            # Without a watcher (scripts, tests) a search still notices changes, without waiting.
+            self._pending = asyncio.create_task(self.refresh())
+
     async def search(self, query: str, k: int = 3) -> list[Hit]:
-        await self.refresh()
+        await self._current()
         return self._index.search(query, k=k)
 
     async def doc(self, article_id: int) -> Doc | None:
-        await self.refresh()
+        await self._current()
         return self._docs.get(article_id)
 
     @property

@@ -56,6 +56,7 @@ async def test_live_index_sees_changes_made_by_another_process(sessionmaker):
                                 "questions": ["Can I pay with PayPal?"], "tags": []}])
     async with sessionmaker() as db:
         await import_articles(db, articles, replace=False)
+    await live.refresh()  # what the app's watcher does every 0.25 s
     hits = await live.search("can i pay with paypal")
     assert hits and hits[0].title == "Payment methods"
     async with sessionmaker() as db:  # unpublishing removes it from the answers
@@ -64,4 +65,5 @@ async def test_live_index_sees_changes_made_by_another_process(sessionmaker):
         await db.execute(update(Article).values(status="draft"))
         await bump_version(db)
         await db.commit()
+    await live.refresh()
     assert await live.search("can i pay with paypal") == []
