@@ -34,9 +34,11 @@ def run(settings: Settings, model: Path) -> int:
     base = settings.base_url
     password = demo_password()
     login = f"{'':35}log in as {DEMO_USERS[1][0]} / {password} (admin: {DEMO_USERS[0][0]})\n" if password else ""
+    editor = f"{'':35}log in as {DEMO_USERS[3][0]} / {password}\n" if password else ""
     print(
         f"\n  Demo shop with the chat widget:  {base}/demo/\n"
         f"  Agent console:                   {base}/console/\n{login}"
+        f"  Knowledge-base editor:           {base}/editor/\n{editor}"
         f"  Health:                          {base}/health\n"
         f"  Embed on your shop:              <script src=\"{base}/widget/loader.js\" async></script>\n"
         f"  Stop with Ctrl-C.\n",

@@ -22,6 +22,7 @@ from chat.visitor_ns import VisitorNamespace
 from handoff import timers as handoff_timers
 from handoff.agent_ns import AgentNamespace
 from handoff.console_api import make_router as make_console_router
+from knowledge_base import articles
 from knowledge_base.editor_api import make_router as make_editor_router
 from knowledge_base.service import LiveIndex
 
@@ -63,11 +64,11 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     async def lifespan(_app: FastAPI):
         await ctx.kb.refresh(force=True)
         log.info("knowledge base loaded: %d published articles", len(ctx.kb.index))
-        timers = asyncio.create_task(handoff_timers.run(ctx))
-        kb_watcher = asyncio.create_task(ctx.kb.watch())
+        background = [asyncio.create_task(handoff_timers.run(ctx)), asyncio.create_task(ctx.kb.watch()),
+                      asyncio.create_task(articles.purge_trash_forever(ctx.sessionmaker))]
         yield
-        timers.cancel()
-        kb_watcher.cancel()
+        for task in background:
+            task.cancel()
         await ctx.rasa.aclose()
         await ctx.engine.dispose()
 

@@ -3,7 +3,9 @@ against the revision the editor started from (no silent overwrite), audited, and
 knowledge-base version in the same transaction so every process's search picks it up."""
 from __future__ import annotations
 
+import asyncio
 import difflib
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -14,6 +16,8 @@ from app.db import utcnow
 from knowledge_base.importer import ArticleIn, ImportError_, check_article
 from knowledge_base.models import Article, ArticleRevision, AuditEntry
 from knowledge_base.service import bump_version
+
+log = logging.getLogger(__name__)
 
 TRASH_DAYS = 30
 CONTENT = ("title", "body", "category", "questions", "tags", "language", "status")
@@ -151,6 +155,17 @@ async def purge_trash(db: AsyncSession, now: datetime | None = None) -> int:
     if old:
         await db.commit()
     return len(old)
+
+
+async def purge_trash_forever(sessionmaker, every_s: float = 3600) -> None:
+    """Run for the app's lifetime (every process; purging twice is harmless)."""
+    while True:
+        try:
+            async with sessionmaker() as db:
+                await purge_trash(db)
+        except Exception:  # noqa: BLE001 - try again next time
+            log.exception("purging the knowledge-base trash failed")
+        await asyncio.sleep(every_s)
 
 
 async def revisions(db: AsyncSession, article_id: int) -> list[ArticleRevision]:
