@@ -78,6 +78,18 @@ class MiniLM:
             raise ModelUnavailable(f"{directory / 'tokenizer.json'} is not the pinned tokenizer; refusing it")
         self.w = {k: v for k, v in load_file(str(weights)).items()}
         self.layers = sum(1 for k in self.w if k.endswith("attention.self.query.weight"))
+        # Linear layers as (in, out) C-contiguous matrices, query/key/value fused into one. With the
+        # transposed view (`x @ W.T` on a 3-D x) numpy took a slow path: 23 ms per question against
+        # 5 ms this way (same machine, same load; identical vectors to 1e-6).
+        for i in range(self.layers):
+            p = f"encoder.layer.{i}."
+            qkv = [p + f"attention.self.{n}" for n in ("query", "key", "value")]
+            self.w[p + "qkv.w"] = np.ascontiguousarray(np.concatenate([self.w[n + ".weight"] for n in qkv]).T)
+            self.w[p + "qkv.b"] = np.concatenate([self.w[n + ".bias"] for n in qkv])
+            for n in qkv:
+                del self.w[n + ".weight"], self.w[n + ".bias"]
+            for n in ("attention.output.dense", "intermediate.dense", "output.dense"):
+                self.w[p + n + ".wt"] = np.ascontiguousarray(self.w.pop(p + n + ".weight").T)
         self.tok = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tok.enable_truncation(MAX_TOKENS)
         self.tok.no_padding()
@@ -114,11 +126,12 @@ class MiniLM:
             p = f"encoder.layer.{i}."
 
             def lin(t, name):
-                return t @ w[p + name + ".weight"].T + w[p + name + ".bias"]
+                return t @ w[p + name + ".wt"] + w[p + name + ".bias"]
 
-            q = lin(x, "attention.self.query").reshape(b, n, heads, hd).transpose(0, 2, 1, 3)
-            k = lin(x, "attention.self.key").reshape(b, n, heads, hd).transpose(0, 2, 3, 1)
-            v = lin(x, "attention.self.value").reshape(b, n, heads, hd).transpose(0, 2, 1, 3)
+            qkv = (x @ w[p + "qkv.w"] + w[p + "qkv.b"]).reshape(b, n, 3, heads, hd)
+            q = qkv[:, :, 0].transpose(0, 2, 1, 3)
+            k = qkv[:, :, 1].transpose(0, 2, 3, 1)
+            v = qkv[:, :, 2].transpose(0, 2, 1, 3)
             scores = (q @ k) / math.sqrt(hd) + bias
             scores = np.exp(scores - scores.max(-1, keepdims=True))
             scores /= scores.sum(-1, keepdims=True)
