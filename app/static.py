@@ -8,19 +8,26 @@ from fastapi.staticfiles import StaticFiles
 
 from app.settings import ROOT, Settings
 
+# The staff's pages, each built into widget/dist/<page>/ and served at /<page>/ only.
+PAGES = ("console", "editor")
+PAGE_PREFIXES = tuple(f"/{page}/" for page in PAGES)
+HIDDEN_PREFIXES = tuple(f"/widget/{page}/" for page in PAGES)
+
 
 def mount(api: FastAPI, settings: Settings) -> None:
     api.add_middleware(GZipMiddleware, minimum_size=500)
     api.mount("/widget", StaticFiles(directory=ROOT / "widget" / "dist", check_dir=False), name="widget")
     api.mount("/demo", StaticFiles(directory=ROOT / "widget" / "demo", html=True, check_dir=False), name="demo")
-    # The agent console: a static page (it asks /api/me and goes to /login when logged out).
-    api.mount("/console", StaticFiles(directory=ROOT / "widget" / "dist" / "console", html=True, check_dir=False),
-              name="console")
+    # The agent console and the knowledge-base editor: static pages (they ask /api/me and go to
+    # /login when logged out).
+    for page in PAGES:
+        api.mount(f"/{page}", StaticFiles(directory=ROOT / "widget" / "dist" / page, html=True, check_dir=False),
+                  name=page)
     chat_csp = (
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
         f"frame-ancestors {settings.frame_ancestors}"
     )
-    console_csp = (
+    page_csp = (
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
         "form-action 'self'; frame-ancestors 'none'"
     )
@@ -28,14 +35,14 @@ def mount(api: FastAPI, settings: Settings) -> None:
     @api.middleware("http")
     async def widget_headers(request: Request, call_next):
         path = request.url.path
-        if path.startswith("/widget/console/"):  # the console is served at /console/ only
+        if path.startswith(HIDDEN_PREFIXES):  # served at /<page>/ only
             return Response(status_code=404)
         response = await call_next(request)
-        if path.startswith("/console/") and response.status_code == 200:
+        if path.startswith(PAGE_PREFIXES) and response.status_code == 200:
             # Never framed (clickjacking), never cached unless versioned.
             immutable = "v" in request.query_params and not path.endswith((".html", "/"))
             response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
-            response.headers["Content-Security-Policy"] = console_csp
+            response.headers["Content-Security-Policy"] = page_csp
             response.headers["X-Frame-Options"] = "DENY"
             response.headers["Referrer-Policy"] = "same-origin"
             response.headers["X-Content-Type-Options"] = "nosniff"

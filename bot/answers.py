@@ -104,13 +104,20 @@ def is_confident(hits: list[Hit], intent: str | None = None, intent_confidence: 
     """Answer with the top article only when it is both a good match and clearly ahead of the
     runner-up: a close second means the question is ambiguous or the right article is missing, and
     a wrong answer costs more than an honest "I'm not sure" (docs/answer-quality.md)."""
-    if not hits:
-        return False
+    return bool(hits) and decision(hits, intent, intent_confidence)["answers"]
+
+
+def decision(hits: list[Hit], intent: str | None = None, intent_confidence: float = 0.0) -> dict:
+    """The numbers behind is_confident, for editors ("try the bot"): the top score, its lead over
+    the runner-up, score + MARGIN_WEIGHT * lead, and the threshold that sum must reach."""
     threshold = ANSWER_THRESHOLD
     if intent == "out_of_scope" and intent_confidence >= OUT_OF_SCOPE_CONFIDENCE:
         threshold += OUT_OF_SCOPE_MARGIN
-    margin = hits[0].score - (hits[1].score if len(hits) > 1 else 0.0)
-    return hits[0].score + MARGIN_WEIGHT * margin >= threshold
+    top = hits[0].score if hits else 0.0
+    lead = top - (hits[1].score if len(hits) > 1 else 0.0)
+    effective = top + MARGIN_WEIGHT * lead
+    return {"score": round(top, 4), "lead": round(lead, 4), "effective": round(effective, 4),
+            "threshold": round(threshold, 4), "answers": bool(hits) and effective >= threshold}
 
 
 def answer_from_kb(doc: Doc, hit_score: float, related: list[Hit]) -> Reply:

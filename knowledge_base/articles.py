@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import difflib
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -238,7 +238,10 @@ async def user_names(db: AsyncSession, ids) -> dict[int, str]:
 
 
 def iso(t: datetime | None) -> str | None:
-    return t.isoformat() if t else None
+    """UTC, with its zone even where the database hands back a naive time (SQLite)."""
+    if t is None:
+        return None
+    return (t if t.tzinfo else t.replace(tzinfo=timezone.utc)).isoformat()
 
 
 def who(user_id: int | None, names: dict[int, str]) -> dict | None:

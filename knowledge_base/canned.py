@@ -6,7 +6,7 @@ import re
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from knowledge_base.articles import ArticleError, audit
+from knowledge_base.articles import ArticleError, audit, iso
 from knowledge_base.models import CannedResponse
 
 SHORTCUT = re.compile(r"^[a-z0-9_-]{1,50}$")
@@ -39,7 +39,7 @@ def check(data: object) -> dict:
 
 def canned_json(c: CannedResponse) -> dict:
     return {"id": c.id, "shortcut": c.shortcut, "title": c.title, "category": c.category, "text": c.text,
-            "updated_at": c.updated_at.isoformat() if c.updated_at else None}
+            "updated_at": iso(c.updated_at)}
 
 
 async def _unique(db: AsyncSession, shortcut: str, canned_id: int | None) -> None:

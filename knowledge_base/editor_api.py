@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from accounts.models import User
 from accounts.web import ApiError, ApiRoute, json_object, read_body, require_roles
+from bot.answers import decision
 from bot.brain import answer_question
 from bot.rasa_client import RasaUnavailable
 from knowledge_base import articles, canned, gaps, transfer
@@ -226,8 +227,9 @@ def make_router(ctx) -> APIRouter:
         reply = await answer_question(ctx.kb, text, intent=intent and intent["name"],
                                       confidence=intent["confidence"] if intent else 0.0)
         hits = await ctx.kb.search(text, k=5)
+        why = decision(hits[:3], intent and intent["name"], intent["confidence"] if intent else 0.0)
         return {"answered": reply.kb is not None, "fallback": reply.fallback, "threshold": ANSWER_THRESHOLD,
-                "intent": intent, "answer": reply.kb,
+                "decision": why, "intent": intent, "answer": reply.kb,
                 "hits": [{"article_id": h.article_id, "title": h.title, "score": round(h.score, 3)} for h in hits],
                 "reply": {"text": reply.text, "quick_replies": [{"title": q.get("title"), "payload": q.get("payload")}
                                                                for q in reply.quick_replies]}}

@@ -313,6 +313,8 @@ async def test_try_the_bot_uses_the_bots_own_answer(app, erin):
         assert r["reply"]["text"] == expected.text and r["fallback"] == expected.fallback
         assert r["answer"] == expected.kb
         assert r["hits"] and r["threshold"] > 0
+        d = r["decision"]
+        assert d["answers"] == (not expected.fallback) and (d["effective"] >= d["threshold"]) == d["answers"]
     wrapped = (await erin.post("/api/kb/try", json={"text": "could you wrap my order as a present"})).json()
     assert wrapped["answered"] and wrapped["answer"]["title"] == "Gift wrapping"
     assert (await erin.post("/api/kb/try", json={"text": ""})).status_code == 422

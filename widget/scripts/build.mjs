@@ -1,5 +1,6 @@
-// Builds widget/dist/: loader.js, chat.html, chat.js, chat.css, and the agent console in dist/console/
-// (index.html, console.js, console.css; served at /console/) (run: npm run build).
+// Builds widget/dist/: loader.js, chat.html, chat.js, chat.css, the agent console in dist/console/
+// (index.html, console.js, console.css; served at /console/) and the knowledge-base editor in
+// dist/editor/ (index.html, editor.js, editor.css; served at /editor/) (run: npm run build).
 import { build, transform } from "esbuild";
 import { createHash } from "node:crypto";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
@@ -52,28 +53,34 @@ await writeFile(dist("chat.js"), chatJs);
 await writeFile(dist("chat.css"), chatCss);
 await writeFile(dist("chat.html"), chatHtml + "\n");
 await writeFile(dist("loader.js"), loader.outputFiles[0].text);
-// the agent console (served by the app at /console/): its own bundle, versioned the same way
-const consoleBuild = await build({
-  entryPoints: [src("console.js")],
-  bundle: true,
-  minify: true,
-  format: "iife",
-  platform: "browser",
-  target: ["es2018"],
-  legalComments: "none",
-  write: false,
-});
-const consoleJs = consoleBuild.outputFiles[0].text;
-const consoleCss = (await transform(await readFile(src("console.css"), "utf8"), { loader: "css", minify: true })).code;
-const cv = hash(consoleJs, consoleCss);
-const consoleHtml = (await readFile(src("console.html"), "utf8"))
-  .replace('href="console.css"', `href="console.css?v=${cv}"`)
-  .replace('src="console.js"', `src="console.js?v=${cv}"`)
-  .replace(/>\s+</g, "><")
-  .trim();
-await mkdir(dist("console"));
-await writeFile(dist("console/console.js"), consoleJs);
-await writeFile(dist("console/console.css"), consoleCss);
-await writeFile(dist("console/index.html"), consoleHtml + "\n");
+// The agent console (served by the app at /console/) and the knowledge-base editor (/editor/): each
+// its own bundle in dist/<page>/ (index.html, <page>.js, <page>.css), versioned like the chat files.
+async function buildPage(name) {
+  const out = await build({
+    entryPoints: [src(`${name}.js`)],
+    bundle: true,
+    minify: true,
+    format: "iife",
+    platform: "browser",
+    target: ["es2018"],
+    legalComments: "none",
+    write: false,
+  });
+  const js = out.outputFiles[0].text;
+  const css = (await transform(await readFile(src(`${name}.css`), "utf8"), { loader: "css", minify: true })).code;
+  const pv = hash(js, css);
+  const html = (await readFile(src(`${name}.html`), "utf8"))
+    .replace(`href="${name}.css"`, `href="${name}.css?v=${pv}"`)
+    .replace(`src="${name}.js"`, `src="${name}.js?v=${pv}"`)
+    .replace(/>\s+</g, "><")
+    .trim();
+  await mkdir(dist(name));
+  await writeFile(dist(`${name}/${name}.js`), js);
+  await writeFile(dist(`${name}/${name}.css`), css);
+  await writeFile(dist(`${name}/index.html`), html + "\n");
+  return pv;
+}
+const cv = await buildPage("console");
+const ev = await buildPage("editor");
 
-console.log(`built dist/ (version ${v}, console ${cv})`);
+console.log(`built dist/ (version ${v}, console ${cv}, editor ${ev})`);

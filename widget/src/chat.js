@@ -583,6 +583,9 @@ form.addEventListener("submit", (e) => {
   e.preventDefault();
   send();
 });
+// chat.html ships the box disabled so that nothing typed before this script runs is lost to a
+// default form submit; from here on Enter sends.
+input.disabled = false;
 function send() {
   const text = input.value;
   if (!text.trim() || text.length > MAX_LEN) return resize();

@@ -3,9 +3,9 @@
 // Every text that comes from a visitor or the server is set with textContent, never as HTML.
 import { io } from "socket.io-client";
 import { markdown } from "./markdown.js";
+import { $, clear, h, logOut, makeApi, str, toast, when, whoAmI } from "./ui.js";
 
 const d = document;
-const $ = (id) => d.getElementById(id);
 const HEARTBEAT_MS = 10000;
 const ACK_MS = 15000;
 const TYPING_IDLE_MS = 3000;
@@ -13,30 +13,6 @@ const DRAFT_HIDE_MS = 8000;
 const OVERVIEW_MS = 5000;
 const MAX_LEN = 2000;
 const BASE_TITLE = d.title;
-
-// ---------------------------------------------------------------- small DOM helpers
-function h(tag, props, ...kids) {
-  const e = d.createElement(tag);
-  for (const [k, v] of Object.entries(props || {})) {
-    if (v == null || v === false) continue;
-    if (k === "class") e.className = v;
-    else if (k === "text") e.textContent = String(v);
-    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
-    else if (k === "dataset") Object.assign(e.dataset, v);
-    else if (k in e && typeof v !== "string") e[k] = v;
-    else e.setAttribute(k, v === true ? "" : String(v));
-  }
-  for (const kid of kids.flat()) {
-    if (kid == null || kid === false) continue;
-    e.appendChild(typeof kid === "string" || typeof kid === "number" ? d.createTextNode(String(kid)) : kid);
-  }
-  return e;
-}
-const clear = (e) => {
-  while (e.firstChild) e.removeChild(e.firstChild);
-  return e;
-};
-const str = (v, fallback = "") => (typeof v === "string" && v ? v : fallback);
 
 function uuid() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -59,10 +35,6 @@ function dur(s) {
 function clock(iso) {
   const t = new Date(iso);
   return isNaN(t) ? "" : t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
-}
-function when(iso) {
-  const t = new Date(iso);
-  return isNaN(t) ? "" : t.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
 }
 const STATE_LABEL = {
   bot: "with the bot",
@@ -87,13 +59,7 @@ function stateBadge(state) {
   return h("span", { class: "state s-" + str(state, "unknown"), text: STATE_LABEL[state] || str(state, "?") });
 }
 
-// ---------------------------------------------------------------- toasts, sound, title
-function toast(text, kind) {
-  const t = h("div", { class: "toast " + (kind || ""), text });
-  $("toasts").appendChild(t);
-  setTimeout(() => t.remove(), 6000);
-}
-
+// ---------------------------------------------------------------- sound, title
 let audio = null;
 function unlockAudio() {
   try {
@@ -145,37 +111,10 @@ d.addEventListener("visibilitychange", () => {
 });
 
 // ---------------------------------------------------------------- HTTP
-class ApiError extends Error {
-  constructor(err, status) {
-    super((err && err.message) || "request failed");
-    this.code = (err && err.code) || "http_" + status;
-  }
-}
 function toLogin() {
   location.replace("/login?next=/console/");
 }
-async function api(method, path, body) {
-  const headers = { "X-Requested-With": "shopchat", Accept: "application/json" };
-  if (body !== undefined) headers["Content-Type"] = "application/json";
-  const r = await fetch(path, {
-    method,
-    headers,
-    credentials: "same-origin",
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  if (r.status === 401) {
-    toLogin();
-    throw new ApiError({ code: "not_logged_in", message: "log in again" }, 401);
-  }
-  let data = null;
-  try {
-    data = await r.json();
-  } catch (e) {
-    data = null;
-  }
-  if (!r.ok) throw new ApiError(data && data.error, r.status);
-  return data || {};
-}
+const api = makeApi(toLogin);
 
 // ---------------------------------------------------------------- state
 let me = null;
@@ -298,11 +237,7 @@ $("accepting").addEventListener("change", async (e) => {
 });
 $("logout").addEventListener("click", async () => {
   if (sock.connected) await call("sign_off");
-  try {
-    await fetch("/logout", { method: "POST", credentials: "same-origin", headers: { "X-Requested-With": "shopchat" } });
-  } finally {
-    location.replace("/login");
-  }
+  await logOut();
 });
 
 // ---------------------------------------------------------------- navigation
@@ -1397,13 +1332,13 @@ $("settings").addEventListener("submit", async (e) => {
 async function boot() {
   let user;
   try {
-    const r = await fetch("/api/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (r.status === 401) return toLogin();
-    user = await r.json();
+    user = await whoAmI();
+    if (!user) return toLogin();
   } catch (e) {
     $("boot").textContent = "Cannot reach the server. Reload the page to try again.";
     return;
   }
+  if (user.role === "editor") return location.replace("/editor/"); // editors work in the knowledge-base editor
   if (user.role !== "agent" && user.role !== "admin") {
     $("boot").textContent = "The agent console is for agents and admins. Your account edits the knowledge base.";
     return;
