@@ -69,6 +69,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         yield
         for task in background:
             task.cancel()
+        await asyncio.gather(*background, return_exceptions=True)  # let them leave their sessions
         await ctx.rasa.aclose()
         await ctx.engine.dispose()
 

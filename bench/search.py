@@ -343,6 +343,7 @@ async def _measure(n: int, tmp: Path, live_budget_s: float, publishes: int, embe
             watcher = asyncio.create_task(kb.watch())  # as the app runs it
             runs = [await _publish_and_find(kb, sm, k) for k in range(publishes)]
             watcher.cancel()
+            await asyncio.gather(watcher, return_exceptions=True)
             out["live"] = {"load_s": time.perf_counter() - t - sum(r["publish_s"] + r["pickup_s"] for r in runs),
                            **{key: statistics.median(r[key] for r in runs) for key in runs[0]},
                            "publishes": publishes}

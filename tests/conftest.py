@@ -49,6 +49,26 @@ def load_demo(url: str) -> None:
     _load(url)
 
 
+def _live_demo(url: str):
+    load_demo(url)
+    live = LiveApp(url).start()
+    yield live
+    live.stop()
+
+
+@pytest.fixture
+def demo_app(sqlite_url):
+    """The app as its own process on a fresh SQLite database with the demo content; Rasa is down
+    (nothing listens at its URL), so the bot answers from the knowledge base itself."""
+    yield from _live_demo(sqlite_url)
+
+
+@pytest.fixture
+def demo_app_each_db(db_url):
+    """demo_app on SQLite and on PostgreSQL."""
+    yield from _live_demo(db_url)
+
+
 # ---- the real Rasa server, once per test session ------------------------------------------
 
 RASA_APP_PORT = free_port()

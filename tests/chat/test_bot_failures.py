@@ -6,18 +6,13 @@ from __future__ import annotations
 import pytest
 
 from tests.chat.visitor_client import Visitor
-from tests.conftest import load_demo
-from tests.support import LiveApp
 
 NONSENSE = ["qwxz plorb vantic", "zzkq frumble yorp", "blarg wibble snoot"]
 
 
 @pytest.fixture
-def app(sqlite_url):
-    load_demo(sqlite_url)
-    live = LiveApp(sqlite_url).start()
-    yield live
-    live.stop()
+def app(demo_app):
+    return demo_app
 
 
 async def _turn(v: Visitor, text: str, n: int) -> None:

@@ -13,11 +13,8 @@ from tests.support import LiveApp
 
 
 @pytest.fixture
-def app(db_url):
-    load_demo(db_url)
-    live = LiveApp(db_url).start()
-    yield live
-    live.stop()
+def app(demo_app_each_db):
+    return demo_app_each_db
 
 
 @pytest.fixture

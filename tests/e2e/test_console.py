@@ -3,9 +3,7 @@ whole handoff from "Talk to a person" to the rating in the ranking. The app runs
 bot answers from the knowledge base and queues at once), in a database of its own."""
 from __future__ import annotations
 
-import asyncio
 import re
-import shutil
 
 import pytest
 from playwright.async_api import expect
@@ -13,25 +11,18 @@ from sqlalchemy import update
 
 from accounts.service import create_user
 from app.db import make_engine, make_sessionmaker
-from app.settings import ROOT
 from chat.models import Conversation
 from tests.chat.visitor_client import Visitor
-from tests.conftest import load_demo
-from tests.e2e.conftest import shot
-from tests.support import LiveApp
+from tests.e2e.conftest import docs_shot, new_page
 
 PW = "console test password"
 HOSTILE = "<img src=x onerror=alert(1)>"
 HOSTILE_NAME = '<b onmouseover=alert(2)>Eve</b>'
-DOCS_IMG = ROOT / "docs" / "img"
 
 
 @pytest.fixture
-def app(sqlite_url):
-    load_demo(sqlite_url)
-    live = LiveApp(sqlite_url).start()
-    yield live
-    live.stop()
+def app(demo_app):
+    return demo_app
 
 
 @pytest.fixture
@@ -44,23 +35,6 @@ async def db(app):
             await create_user(s, email=email, display_name=name, role=role, password=PW)
     yield sm
     await engine.dispose()
-
-
-async def console_shot(page, name: str) -> None:
-    """Into .run/screenshots (like every e2e shot) and docs/img (the README shows them)."""
-    await shot(page, f"console-{name}")
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / ".run" / "screenshots" / f"console-{name}.png", DOCS_IMG / f"console-{name}.png")
-
-
-async def new_page(browser, width=1366, height=860):
-    context = await browser.new_context(viewport={"width": width, "height": height})
-    page = await context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda dlg: (page.dialogs.append(dlg.message), asyncio.ensure_future(dlg.dismiss())))
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    return page
 
 
 async def log_in(page, app, email: str):
@@ -124,7 +98,7 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
     await expect(offer).to_be_visible(timeout=10000)
     await expect(offer.locator(".oname")).to_have_text("Maria Jensen")
     await expect(offer.locator(".count")).to_have_text(re.compile(r"^\d+ s$"))
-    await console_shot(nora, "offer")
+    await docs_shot(nora, "console-offer")
     await offer.get_by_role("button", name="Accept").click()
     await expect(offer).to_have_count(0)
 
@@ -152,7 +126,7 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
     suggestion = pane(nora).locator(".ac li").first
     await expect(suggestion).to_contain_text("#hello")
     await expect(widget(shopper).locator("#typing")).to_be_visible()  # the agent is typing
-    await console_shot(nora, "canned")
+    await docs_shot(nora, "console-canned")
     await composer.press("Enter")  # picks the suggestion
     await expect(composer).to_have_value(re.compile(r"^Hi Maria Jensen, I'm Nora from "))
     await composer.press("Enter")  # sends
@@ -183,7 +157,7 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
     await jonas.say("Size M please", client_id="j3")
     await expect(nora.locator(".tab", has_text="Jonas Weber").locator(".badge")).to_have_text("1")
     await expect(log).not_to_contain_text("scarf")
-    await console_shot(nora, "chat")
+    await docs_shot(nora, "console-chat")
 
     # Transfer to Omar, who accepts in his own console.
     omar = await new_page(browser)
@@ -235,7 +209,7 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
     await expect(cells.nth(4)).to_have_text("1")  # ratings
     await expect(cells.nth(5)).to_have_text("1")  # chats handled
     await expect(pia.locator("#ranking tbody tr", has_text="Nora").locator("td").nth(5)).to_have_text("2")
-    await console_shot(pia, "ratings")
+    await docs_shot(pia, "console-ratings")
 
     # Admin: routing settings and agents.
     await pia.locator('.nav button[data-view="admin"]').click()
@@ -249,7 +223,7 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
     await omar_row.get_by_label("Priority").fill("5")
     await omar_row.get_by_role("button", name="Save").click()
     await expect(pia.locator(".toast", has_text="Saved Omar")).to_be_visible()
-    await console_shot(pia, "admin")
+    await docs_shot(pia, "console-admin")
 
     # The overview: who is on the site, where, since when, from where; hostile fields stay text.
     browsing = Visitor(app.url)
@@ -266,7 +240,7 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
     await expect(live).to_contain_text("with the bot")
     await live.get_by_role("button", name="View").click()
     await expect(pia.locator("#ov-viewer .m-visitor")).to_contain_text("delivery to germany")
-    await console_shot(pia, "overview")
+    await docs_shot(pia, "console-overview")
     await live.get_by_role("button", name="Take over").click()  # still with the bot: an agent takes it
     await expect(pia.locator(".tab.on")).to_be_visible()
     await expect(pane(pia).locator(".log .m-visitor")).to_contain_text("delivery to germany")
@@ -286,7 +260,7 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
     await viewer.get_by_role("button", name="Send reply").click()
     await expect(viewer.locator(".msgline")).to_contain_text("Reply stored")
     await expect(viewer.locator(".m-agent")).to_contain_text("call you tomorrow")
-    await console_shot(pia, "tickets")
+    await docs_shot(pia, "console-tickets")
 
     # History: search past conversations by what was said.
     await pia.locator('.nav button[data-view="history"]').click()
@@ -297,7 +271,7 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
     await result.click()
     await expect(pia.locator("#hist-viewer .m-agent").first).to_contain_text("I'm Nora")
     await expect(pia.locator("#hist-viewer .rated")).to_contain_text("Quick and kind")
-    await console_shot(pia, "history")
+    await docs_shot(pia, "console-history")
 
     for page in (nora, omar, pia):
         await no_markup_ran(page)

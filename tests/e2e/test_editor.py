@@ -8,7 +8,6 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import shutil
 
 import httpx
 import pytest
@@ -21,10 +20,9 @@ from app.settings import ROOT
 from tests import support
 from tests.chat.visitor_client import Visitor
 from tests.conftest import load_demo
-from tests.e2e.conftest import shot
+from tests.e2e.conftest import docs_shot, new_page
 
 PW = "editor test password"
-DOCS_IMG = ROOT / "docs" / "img"
 EDNA, FAY, AGNES = "edna@editor.test", "fay@editor.test", "agnes@editor.test"
 HOSTILE_BODY = ("Careful now.\n\n<script>alert(1)</script>\n\n[x](javascript:alert(1))\n\n"
                 "<img src=x onerror=alert(1)>")
@@ -47,23 +45,6 @@ async def app(demo_db):
     live = support.LiveApp(demo_db).start()
     yield live
     live.stop()
-
-
-async def editor_shot(page, name: str) -> None:
-    """Into .run/screenshots (like every e2e shot) and docs/img (the docs show them)."""
-    await shot(page, f"editor-{name}")
-    DOCS_IMG.mkdir(parents=True, exist_ok=True)
-    shutil.copy(ROOT / ".run" / "screenshots" / f"editor-{name}.png", DOCS_IMG / f"editor-{name}.png")
-
-
-async def new_page(browser, width=1366, height=900):
-    context = await browser.new_context(viewport={"width": width, "height": height})
-    page = await context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda dlg: (page.dialogs.append(dlg.message), asyncio.ensure_future(dlg.dismiss())))
-    page.errors = []
-    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    return page
 
 
 async def log_in(page, app, email: str, landing: str = "/editor/"):
@@ -196,7 +177,7 @@ async def test_an_editor_publishes_an_article_and_a_visitor_gets_it_at_once(app,
     await expect(ed.locator("#a-dirty")).to_be_hidden()
     await expect(form(ed).get_by_role("button", name="Unpublish")).to_be_visible()
     await expect(ed.locator("#a-list .result", has_text="Gift wrapping")).to_be_visible()
-    await editor_shot(ed, "articles")
+    await docs_shot(ed, "editor-articles")
 
     # A visitor asks in other words and gets it, without a restart.
     shopper = await new_page(browser, 1100, 800)
@@ -213,7 +194,7 @@ async def test_an_editor_publishes_an_article_and_a_visitor_gets_it_at_once(app,
     await expect(ed.locator("#try-hits tbody tr").first).to_contain_text("Gift wrapping")
     await expect(ed.locator("#try-reply strong")).to_have_text("gift wrapping")
     await expect(ed.locator("#try-reply .qr span").first).to_be_visible()
-    await editor_shot(ed, "try")
+    await docs_shot(ed, "editor-try")
 
     # Field errors show next to the field: a second article with the same title.
     await go(ed, "articles")
@@ -340,7 +321,7 @@ async def test_history_shows_the_diff_and_restores_a_revision(app, browser):
     await expect(body.locator(".d-insert")).to_have_text(["Second version of the line."])
     await expect(diff.locator('.dfield[data-field="tags"] .chip.add')).to_have_text(["+ vat-number"])
     await ed.locator("#history").scroll_into_view_if_needed()
-    await editor_shot(ed, "history")
+    await docs_shot(ed, "editor-history")
 
     # Revision 1 against revision 3, then restore revision 1.
     await ed.locator("#h-from").select_option("1")
@@ -435,7 +416,7 @@ async def test_a_knowledge_gap_becomes_phrasings_and_the_question_is_answered(ap
     await card.get_by_role("button", name="Add as phrasings to…").click()
     await card.get_by_label("Find an article").fill("discount")
     await card.get_by_label("Article", exact=True).select_option(label="Discount codes (en)")
-    await editor_shot(ed, "gaps")
+    await docs_shot(ed, "editor-gaps")
     await card.get_by_role("button", name="Add phrasings").click()
     await expect(ed.locator(".card", has_text="loyalty")).to_have_count(0)
 

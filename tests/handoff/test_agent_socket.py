@@ -14,8 +14,6 @@ from accounts.models import User
 from app.db import make_engine, make_sessionmaker, utcnow
 from handoff import routing
 from tests.chat.visitor_client import Visitor
-from tests.conftest import load_demo
-from tests.support import LiveApp
 
 COOKIE = "shopchat_session"
 CSRF = {"X-Requested-With": "shopchat"}
@@ -99,11 +97,8 @@ class Staff:
 
 
 @pytest.fixture
-def app(db_url):
-    load_demo(db_url)
-    live = LiveApp(db_url).start()
-    yield live
-    live.stop()
+def app(demo_app_each_db):
+    return demo_app_each_db
 
 
 @pytest.fixture

@@ -13,8 +13,6 @@ from chat import service as chat_service
 from knowledge_base.gaps import _model, cluster
 from knowledge_base.models import KbQuestion
 from tests.chat.visitor_client import Visitor
-from tests.conftest import load_demo
-from tests.support import LiveApp
 
 PW = "gap test password"
 LOYALTY = ["do you have a loyalty program", "is there a rewards scheme for regular customers",
@@ -38,11 +36,8 @@ def test_without_the_model_close_wordings_still_group():
 
 
 @pytest.fixture
-def app(sqlite_url):
-    load_demo(sqlite_url)
-    live = LiveApp(sqlite_url).start()
-    yield live
-    live.stop()
+def app(demo_app):
+    return demo_app
 
 
 @pytest.fixture
