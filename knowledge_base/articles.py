@@ -75,13 +75,14 @@ async def get(db: AsyncSession, article_id: int) -> Article:
 
 
 async def create(db: AsyncSession, data: ArticleIn, user_id: int | None, *, action: str = "created",
-                 commit: bool = True) -> Article:
+                 commit: bool = True, seq: int | None = None) -> Article:
+    """`seq`: the kb_version of a bigger change this is part of (an import); bumped here otherwise."""
     await _check_title(db, data.title, data.language, None)
-    a = Article(**content(data), revision=1, updated_by_id=user_id)
+    a = Article(**content(data), revision=1, updated_by_id=user_id,
+                change_seq=seq if seq is not None else await bump_version(db))
     db.add(a)
     await db.flush()
     await snapshot(db, a, action, user_id)
-    await bump_version(db)
     if commit:
         await db.commit()
     return a
@@ -94,7 +95,7 @@ def _action_for(before: str, after: str) -> str:
 
 
 async def save(db: AsyncSession, article_id: int, data: ArticleIn, base_revision: object, user_id: int | None,
-               *, action: str | None = None, commit: bool = True) -> Article:
+               *, action: str | None = None, commit: bool = True, seq: int | None = None) -> Article:
     """Replace the article's content, if nobody saved since `base_revision`. The compare-and-set is
     one UPDATE ... WHERE revision = base, so two simultaneous saves cannot both win."""
     if not isinstance(base_revision, int) or isinstance(base_revision, bool):
@@ -104,9 +105,11 @@ async def save(db: AsyncSession, article_id: int, data: ArticleIn, base_revision
         raise ArticleError(409, "in_trash", "the article is in the trash; restore it first")
     await _check_title(db, data.title, data.language, article_id)
     before = a.status
+    seq = seq if seq is not None else await bump_version(db)
     done = await db.execute(
         update(Article).where(Article.id == article_id, Article.revision == base_revision)
-        .values(**content(data), revision=Article.revision + 1, updated_by_id=user_id, updated_at=utcnow())
+        .values(**content(data), revision=Article.revision + 1, updated_by_id=user_id, updated_at=utcnow(),
+                change_seq=seq)
         .execution_options(synchronize_session=False))
     if done.rowcount != 1:
         await db.rollback()
@@ -115,7 +118,6 @@ async def save(db: AsyncSession, article_id: int, data: ArticleIn, base_revision
                            f"{current.revision}, yours was {base_revision}); nothing was overwritten", current=current)
     await db.refresh(a)
     await snapshot(db, a, action or _action_for(before, a.status), user_id)
-    await bump_version(db)
     if commit:
         await db.commit()
     return a
@@ -129,9 +131,9 @@ async def _set_deleted(db: AsyncSession, article_id: int, user_id: int | None, d
     a.deleted_at = utcnow() if deleted else None
     a.revision += 1
     a.updated_by_id = user_id
+    a.change_seq = await bump_version(db)
     await db.flush()
     await snapshot(db, a, "deleted" if deleted else "restored", user_id)
-    await bump_version(db)
     await db.commit()
     return a
 

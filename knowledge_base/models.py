@@ -30,6 +30,9 @@ class Article(Base):
     # from an older one is refused (docs/editor.md, conflicts).
     revision: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The kb_version of the article's last change: a search index built at version V catches up by
+    # reading the articles whose change_seq is above V (knowledge_base.service.LiveIndex).
+    change_seq: Mapped[int] = mapped_column(Integer, default=0, server_default="0", index=True)
     # In the trash since then (the bot ignores it); purged 30 days later.
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

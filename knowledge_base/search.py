@@ -23,7 +23,7 @@ import heapq
 import math
 import re
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Sequence
 
@@ -54,6 +54,8 @@ class Hit:
     article_id: int
     title: str
     score: float
+    # The ranking score (Hit.score is the confidence): merges hits of two indexes (LiveIndex).
+    rank: float = field(default=0.0, compare=False)
 
 
 def related(t: str, language: str = "en") -> list[tuple[str, bool]]:
@@ -118,7 +120,9 @@ class _LanguageIndex:
     CANDIDATES = 100  # articles whose phrasings are compared with the question, best coverage first
     BROADER = 0.5  # weight of a query word's broader terms ("coat" -> clothes, item)
 
-    def __init__(self, docs: list[Doc], language: str):
+    def __init__(self, docs: list[Doc], language: str, base: "_LanguageIndex | None" = None):
+        """With `base`, a small index of recently changed articles scored with the big one's
+        statistics (idf, field lengths, vocabulary), so its scores compare with the base's."""
         self.language, self.docs = language, docs
         n = len(docs)
         field_tf: list[dict[str, Counter]] = []
@@ -134,7 +138,8 @@ class _LanguageIndex:
                 tfs[name], seen = _analysed(text, language)
                 surface.update(seen)
             field_tf.append(tfs)
-        avg = {f: (sum(sum(t[f].values()) for t in field_tf) / n or 1.0) for f in self.FIELDS}
+        avg = base.avg if base else {f: (sum(sum(t[f].values()) for t in field_tf) / n or 1.0) for f in self.FIELDS}
+        self.avg = avg
 
         df: Counter = Counter()
         doc_tf: list[Counter] = []
@@ -146,8 +151,12 @@ class _LanguageIndex:
                     pseudo[t] += weight * c / norm
             doc_tf.append(pseudo)
             df.update(pseudo.keys())
-        self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
-        self.unknown_idf = math.log(1 + (n - 0.5) / 1.5)  # a word no article has weighs like a rare one
+        if base:  # a word only the new articles use weighs like a rare one of the base
+            self.unknown_idf = base.unknown_idf
+            self.idf = base.idf | {t: base.unknown_idf for t in df if t not in base.idf}
+        else:
+            self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
+            self.unknown_idf = math.log(1 + (n - 0.5) / 1.5)  # a word no article has weighs like a rare one
         self.doc_post: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for i, pseudo in enumerate(doc_tf):
             for t, f in pseudo.items():
@@ -164,6 +173,15 @@ class _LanguageIndex:
             self.phrases.append(vectors)
 
         # Typo correction: words the articles and the synonym lists use, most frequent first.
+        if base:
+            self.vocab_by_letter = {k: list(v) for k, v in base.vocab_by_letter.items()}
+            for w in surface:
+                if w.isalpha() and w not in base.vocab_words:
+                    self.vocab_by_letter.setdefault(w[0], []).append(w)
+            self.vocab_words = base.vocab_words | {w for w in surface if w.isalpha() and not is_stopword(w, language)}
+            self.known = self.idf.keys()
+            self.corrections = {}
+            return
         for group in GROUPS.get(language[:2], ()):
             surface.update(group)
         surface.update(STOPWORDS.get(language[:2], ()))
@@ -279,7 +297,8 @@ class SearchIndex:
     CONFIDENCE_LEXICAL = 0.5
     EMBED_CORRECTED = True  # embed the typo-corrected question (False: as typed; for eval.tune --ablate)
 
-    def __init__(self, docs: Sequence[Doc], model="default"):
+    def __init__(self, docs: Sequence[Doc], model="default", base: "SearchIndex | None" = None):
+        """`base`: build a delta index of changed articles on the statistics of `base` (LiveIndex)."""
         if model == "default":
             from knowledge_base.semantic import load_model
 
@@ -287,7 +306,8 @@ class SearchIndex:
         by_language: dict[str, list[Doc]] = defaultdict(list)
         for doc in docs:
             by_language[doc.language or "en"].append(doc)
-        self._indexes = {lang: _LanguageIndex(ds, lang) for lang, ds in by_language.items()}
+        self._indexes = {lang: _LanguageIndex(ds, lang, base._indexes.get(lang) if base else None)
+                         for lang, ds in by_language.items()}
         self._semantic = {}
         if model is not None:
             from knowledge_base.semantic import LANGUAGES, SemanticIndex
@@ -319,4 +339,4 @@ class SearchIndex:
             c = self.CONFIDENCE_LEXICAL
             scored += [(float(rank[i]), float(c * lex[i] + (1 - c) * sem[i]), index.docs[i]) for i in top]
         best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[2].id))
-        return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4)) for _, conf, doc in best]
+        return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4), rank) for rank, conf, doc in best]

@@ -14,11 +14,17 @@ from knowledge_base.search import Doc, Hit, SearchIndex
 log = logging.getLogger(__name__)
 
 
-async def bump_version(db: AsyncSession) -> None:
-    """Call inside every transaction that changes articles."""
-    updated = await db.execute(update(KbVersion).where(KbVersion.id == 1).values(version=KbVersion.version + 1))
-    if updated.rowcount == 0:
+async def bump_version(db: AsyncSession) -> int:
+    """Call inside every transaction that changes articles, and stamp the changed articles'
+    change_seq with the number it returns. The UPDATE locks the row until the commit, so versions
+    are committed in order."""
+    new = await db.scalar(update(KbVersion).where(KbVersion.id == 1).values(version=KbVersion.version + 1)
+                          .returning(KbVersion.version))
+    if new is None:
         db.add(KbVersion(id=1, version=1))
+        await db.flush()
+        new = 1
+    return new
 
 
 async def current_version(db: AsyncSession) -> int:
@@ -29,23 +35,43 @@ async def article_count(db: AsyncSession) -> int:
     return len((await db.scalars(select(Article.id))).all())
 
 
+def as_doc(a: Article) -> Doc:
+    return Doc(a.id, a.title, a.body, a.category, tuple(a.questions), tuple(a.tags), a.language)
+
+
 async def published_docs(db: AsyncSession) -> list[Doc]:
     rows = await db.scalars(select(Article).where(Article.status == "published", Article.deleted_at.is_(None))
                             .order_by(Article.id))
-    return [Doc(a.id, a.title, a.body, a.category, tuple(a.questions), tuple(a.tags), a.language) for a in rows]
+    return [as_doc(a) for a in rows]
+
+
+async def changes_since(db: AsyncSession, version: int) -> dict[int, Doc | None]:
+    """Articles changed after `version`: the article as the bot should see it, or None (draft,
+    trash)."""
+    rows = await db.scalars(select(Article).where(Article.change_seq > version))
+    return {a.id: as_doc(a) if a.status == "published" and a.deleted_at is None else None for a in rows}
 
 
 class LiveIndex:
-    """The search index of one process. A watcher (`watch`, started with the app) checks the
-    database's knowledge-base version every `check_every_s` and rebuilds in a thread when another
-    process, the CLI or an editor changed articles: changes reach the bot without a restart.
-    Searches never wait for a rebuild (they use the previous index until the new one is swapped
-    in), except the very first one; an editor's change in this process is awaited (`refresh(force=True)`)."""
+    """The search index of one process, kept current without a restart. A watcher (`watch`, started
+    with the app) checks the database's knowledge-base version every `check_every_s`; when another
+    process, the CLI or an editor changed articles, the changed ones (kb_articles.change_seq) go into
+    a small delta index built on the big one's statistics, searched next to it, with their old
+    versions masked in the big one: a change costs about one article's indexing, whatever the size
+    of the knowledge base. Past FOLD_AT changed articles (or a change it cannot see, such as a
+    direct UPDATE without change_seq) the whole index is rebuilt in a thread. Searches never wait:
+    they use the state of the moment; only the very first one waits for the first build. An editor's
+    change in this process is awaited (`refresh(force=True)`) before the editor is answered."""
+
+    FOLD_AT = 200
 
     def __init__(self, sessionmaker: async_sessionmaker, check_every_s: float = 0.25):
         self._sessionmaker = sessionmaker
         self._check_every_s = check_every_s
-        self._index = SearchIndex([])
+        # (base index, ids masked in it, delta index or None), swapped as a whole
+        self._state: tuple[SearchIndex, frozenset[int], SearchIndex | None] = (SearchIndex([]), frozenset(), None)
+        self._base_ids: frozenset[int] = frozenset()
+        self._changed: dict[int, Doc | None] = {}  # since the base was built
         self._docs: dict[int, Doc] = {}
         self._version = -1
         self._checked_at = 0.0
@@ -53,20 +79,40 @@ class LiveIndex:
         self._pending: asyncio.Task | None = None
 
     async def refresh(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._checked_at < self._check_every_s:
+        """Catch up with the database (`force`: now, whatever the time since the last check)."""
+        if not force and time.monotonic() - self._checked_at < self._check_every_s:
             return
         async with self._lock:
             if not force and time.monotonic() - self._checked_at < self._check_every_s:
                 return
             async with self._sessionmaker() as db:
                 version = await current_version(db)
-                if force or version != self._version:
-                    docs = await published_docs(db)
-                    # Building is CPU work; keep the event loop free for other visitors.
-                    index = await asyncio.to_thread(SearchIndex, docs)
-                    self._index, self._docs, self._version = index, {d.id: d for d in docs}, version
+                if version != self._version:
+                    changed = await changes_since(db, self._version) if self._version >= 0 else {}
+                    if changed and len(self._changed.keys() | changed.keys()) <= self.FOLD_AT:
+                        await self._apply(changed)
+                    else:
+                        await self._rebuild(await published_docs(db))
+                    self._version = version
             self._checked_at = time.monotonic()
+
+    async def _rebuild(self, docs: list[Doc]) -> None:
+        # Building is CPU work; keep the event loop free for other visitors.
+        index = await asyncio.to_thread(SearchIndex, docs)
+        self._state, self._base_ids, self._changed = (index, frozenset(), None), frozenset(d.id for d in docs), {}
+        self._docs = {d.id: d for d in docs}
+
+    async def _apply(self, changed: dict[int, Doc | None]) -> None:
+        self._changed.update(changed)
+        base = self._state[0]
+        live = [d for d in self._changed.values() if d is not None]
+        delta = await asyncio.to_thread(SearchIndex, live, base=base) if live else None
+        self._state = (base, frozenset(self._changed.keys() & self._base_ids), delta)
+        for article_id, doc in changed.items():
+            if doc is None:
+                self._docs.pop(article_id, None)
+            else:
+                self._docs[article_id] = doc
 
     async def watch(self) -> None:
         """Run for the app's lifetime: pick up other processes' changes within about a second."""
@@ -86,7 +132,11 @@ class LiveIndex:
 
     async def search(self, query: str, k: int = 3) -> list[Hit]:
         await self._current()
-        return self._index.search(query, k=k)
+        base, masked, delta = self._state
+        hits = [h for h in base.search(query, k=k + len(masked)) if h.article_id not in masked][:k]
+        if delta is not None:
+            hits = sorted(hits + delta.search(query, k=k), key=lambda h: (-h.rank, h.article_id))[:k]
+        return hits
 
     async def doc(self, article_id: int) -> Doc | None:
         await self._current()
@@ -94,4 +144,4 @@ class LiveIndex:
 
     @property
     def index(self) -> SearchIndex:
-        return self._index
+        return self._state[0]

@@ -43,23 +43,24 @@ async def import_articles(db: AsyncSession, incoming: list[ArticleIn], *, replac
     plan["removed"] = [a.title for a in gone]
     if dry_run:
         return plan
+    seq = await bump_version(db)  # one version for the whole import
     for row, new in work:
         if row is None:
-            await articles.create(db, new, user_id, action="imported", commit=False)
+            await articles.create(db, new, user_id, action="imported", commit=False, seq=seq)
             continue
         row.deleted_at = None
         await db.flush()
-        await articles.save(db, row.id, new, row.revision, user_id, action="imported", commit=False)
+        await articles.save(db, row.id, new, row.revision, user_id, action="imported", commit=False, seq=seq)
     for a in gone:
         a.deleted_at = utcnow()
         a.revision += 1
         a.updated_by_id = user_id
+        a.change_seq = seq
         await db.flush()
         await articles.snapshot(db, a, "deleted", user_id)
     await articles.audit(db, user_id, "imported", "import", None,
                          f"{'replace' if replace else 'merge'}: {len(plan['added'])} added, "
                          f"{len(plan['changed'])} changed, {len(plan['removed'])} moved to the trash")
-    await bump_version(db)
     await db.commit()
     return plan
 

@@ -1,4 +1,4 @@
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from knowledge_base.importer import parse_articles
 from knowledge_base.models import Article
@@ -67,3 +67,39 @@ async def test_live_index_sees_changes_made_by_another_process(sessionmaker):
         await db.commit()
     await live.refresh()
     assert await live.search("can i pay with paypal") == []
+
+
+async def test_live_index_applies_a_few_changes_as_a_delta_that_scores_like_a_rebuild(sessionmaker):
+    """A change reaches search as a small delta index on the big one's statistics (no full rebuild);
+    what it answers, and with what confidence, matches a fresh build of the same articles."""
+    from app.settings import ROOT
+    from knowledge_base import articles
+    from knowledge_base.importer import load_file
+    from knowledge_base.service import published_docs
+
+    async with sessionmaker() as db:
+        await import_articles(db, load_file(ROOT / "knowledge_base" / "demo" / "articles.yaml"), replace=False)
+    live = LiveIndex(sessionmaker, check_every_s=0)
+    await live.refresh()
+    base = live.index
+    gift = parse_articles([{"title": "Gift wrapping", "category": "Orders", "tags": ["gifts"],
+                            "questions": ["Can you gift wrap my order?"],
+                            "body": "Add gift wrapping at checkout for EUR 3.50: recycled paper and a card."}])[0]
+    async with sessionmaker() as db:
+        created = await articles.create(db, gift, None)
+        delivery = await db.scalar(select(Article).where(Article.title == "Delivery times"))
+        await articles.save(db, delivery.id, articles.checked({**articles.content(delivery), "status": "draft"}),
+                            delivery.revision, None)
+    await live.refresh()
+    assert live.index is base, "two changes: a delta, not a rebuild"
+    questions = ["could you wrap my present", "how long does delivery take", "can I return a gift"]
+    async with sessionmaker() as db:
+        fresh = SearchIndex(await published_docs(db))
+    for q in questions:
+        got, want = await live.search(q), fresh.search(q, k=3)
+        assert [h.article_id for h in got[:1]] == [h.article_id for h in want[:1]], q
+        assert abs(got[0].score - want[0].score) < 0.05, (q, got[0], want[0])
+    got = await live.search("could you wrap my present")
+    assert got[0].article_id == created.id
+    assert delivery.id not in [h.article_id for h in await live.search("how long does delivery take", k=5)]
+    assert await live.doc(delivery.id) is None and (await live.doc(created.id)).title == "Gift wrapping"
