@@ -157,10 +157,16 @@ class _LanguageIndex:
         else:
             self.idf = {t: math.log(1 + (n - c + 0.5) / (c + 0.5)) for t, c in df.items()}
             self.unknown_idf = math.log(1 + (n - 0.5) / 1.5)  # a word no article has weighs like a rare one
-        self.doc_post: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        postings: dict[str, tuple[list[int], list[float]]] = defaultdict(lambda: ([], []))
         for i, pseudo in enumerate(doc_tf):
             for t, f in pseudo.items():
-                self.doc_post[t].append((i, f / (f + self.K1)))
+                ids, sats = postings[t]
+                ids.append(i)
+                sats.append(f / (f + self.K1))
+        # term -> (article numbers, BM25 saturation), as arrays: a question's coverage is a few
+        # vectorised additions instead of a Python loop over every posting (and far less memory).
+        self.doc_post: dict[str, tuple[np.ndarray, np.ndarray]] = {
+            t: (np.array(ids, dtype=np.int32), np.array(sats, dtype=np.float32)) for t, (ids, sats) in postings.items()}
 
         # Each phrasing (title, alternative questions) as its own small TF-IDF vector, unit length.
         self.phrases: list[list[dict[str, float]]] = []
@@ -267,16 +273,19 @@ class _LanguageIndex:
             return {}
         # Coverage through the inverted index. A term in nearly every article (tiny idf) can move no
         # score by more than a hair; skipping its long postings list keeps large knowledge bases fast.
-        coverage: dict[int, float] = defaultdict(float)
+        coverage = np.zeros(len(self.docs), dtype=np.float64)
         for t, w in qw.items():
-            if w >= 0.01 * total:
-                for i, sat in self.doc_post.get(t, ()):
-                    coverage[i] += w * sat
+            post = self.doc_post.get(t) if w >= 0.01 * total else None
+            if post is not None:
+                coverage[post[0]] += w * post[1]  # an article appears once per term: no collisions
+        covered = np.flatnonzero(coverage)
+        if len(covered) > self.CANDIDATES:
+            covered = covered[np.argpartition(-coverage[covered], self.CANDIDATES - 1)[:self.CANDIDATES]]
         # The phrasings only of the best-covered articles: coverage carries most of the score.
         q_norm = math.sqrt(sum(w * w for w in qw.values()))
         a = self.DOC_WEIGHT
         out = {}
-        for i, c in heapq.nlargest(self.CANDIDATES, coverage.items(), key=lambda x: x[1]):
+        for i, c in zip(covered.tolist(), coverage[covered].tolist()):
             best = max((sum(w * vec.get(t, 0.0) for t, w in qw.items()) for vec in self.phrases[i]), default=0.0)
             out[i] = a * c / total + (1 - a) * best / q_norm
         return out
