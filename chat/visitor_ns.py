@@ -332,6 +332,9 @@ class VisitorNamespace(socketio.AsyncNamespace):
                                     room=flows.room(conversation_id))
         emailing = mailer.enabled(self.ctx.settings)
         if emailing:
+            async with self.ctx.sessionmaker() as db:
+                emailing = await tickets.may_confirm(db, created.ticket)
+        if emailing:
             self._background(tickets.send_confirmation(self.ctx.settings, created.ticket, conv.language))
         return {"ok": True, "ticket_id": created.ticket.id, "id": created.message.id, "seq": created.message.seq,
                 "email_confirmation": emailing}

@@ -29,6 +29,11 @@ WINDOW = timedelta(hours=1)
 # The states in which the contact form is offered (the queue too: a visitor tired of waiting).
 FORM_STATES = ("offline_form", "queued")
 MAX_NAME, MAX_MESSAGE, MAX_REPLY = 100, 4000, 4000
+# Confirmation e-mails go to an address anyone can type: without a cap the contact form would let a
+# stranger mail-bomb a victim through the shop's SMTP server (new conversations each time). Per
+# window: this many to one address, this many in all. The tickets are stored either way.
+CONFIRMATIONS_PER_ADDRESS = 3
+CONFIRMATIONS_IN_ALL = 100
 
 
 class TicketError(Exception):
@@ -86,6 +91,19 @@ async def create(db: AsyncSession, conversation_id: str, *, name: str, email: st
                                        text=transcript_text(ticket),
                                        extra={"ticket": {"id": ticket.id, "email": email}})
     return Created(ticket, stored.message)
+
+
+async def may_confirm(db: AsyncSession, ticket: Ticket, now: datetime | None = None) -> bool:
+    """Whether this ticket may get its confirmation e-mail (the caps above, over the tickets of the
+    last WINDOW, this one included)."""
+    since = (now or utcnow()) - WINDOW
+    same = await db.scalar(select(func.count()).select_from(Ticket).where(
+        Ticket.created_at > since, func.lower(Ticket.email) == ticket.email.lower(), Ticket.id <= ticket.id))
+    if same > CONFIRMATIONS_PER_ADDRESS:
+        return False
+    every = await db.scalar(select(func.count()).select_from(Ticket).where(Ticket.created_at > since,
+                                                                           Ticket.id <= ticket.id))
+    return every <= CONFIRMATIONS_IN_ALL
 
 
 async def send_confirmation(settings: Settings, ticket: Ticket, language: str | None = None) -> bool:

@@ -199,3 +199,27 @@ def test_the_confirmation_carries_nothing_the_visitor_typed():
         assert "#7" in subject and "#7" in text and "spam" not in subject + text
     subject, text = mailer.reply(ticket, "We refunded you.", "Alex", "en")
     assert subject == "Re: your message (#7)" and "We refunded you." in text and "Alex" in text
+
+
+async def test_confirmation_emails_are_capped_per_address_and_in_all(sessionmaker, monkeypatch):
+    """A stranger opening new chats cannot mail-bomb an address through the shop's SMTP server:
+    the tickets are stored, the confirmations stop at the cap (per address, and in all)."""
+    allowed = []
+    for i in range(5):
+        cid = await new_chat(sessionmaker, "offline_form")
+        async with sessionmaker() as db:
+            created = await tickets.create(db, cid, name="", email="Victim@Example.com" if i % 2 else "victim@example.com",
+                                           message=f"spam {i}", now=T0 + timedelta(minutes=i))
+            allowed.append(await tickets.may_confirm(db, created.ticket, now=T0 + timedelta(minutes=i)))
+    assert allowed == [True, True, True, False, False]
+    async with sessionmaker() as db:  # an hour later the address may be confirmed again
+        assert await tickets.may_confirm(db, created.ticket, now=T0 + timedelta(minutes=65))
+    monkeypatch.setattr(tickets, "CONFIRMATIONS_IN_ALL", 6)
+    others = []
+    for i in range(3):
+        cid = await new_chat(sessionmaker, "offline_form")
+        async with sessionmaker() as db:
+            created = await tickets.create(db, cid, name="", email=f"person{i}@example.com", message="hello",
+                                           now=T0 + timedelta(minutes=10 + i))
+            others.append(await tickets.may_confirm(db, created.ticket, now=T0 + timedelta(minutes=10 + i)))
+    assert others == [True, False, False], "the 6th ticket of the hour is the last one confirmed"
