@@ -60,10 +60,10 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message) ->
             async with ctx.sessionmaker() as db:
                 await gaps.note_feedback(db, conversation_id, msg.seq, verdict)
         replies = await _bot_replies(ctx, conversation_id, msg.payload or msg.text)
-        if not verdict:
-            await _log_question(ctx, conversation_id, msg, replies)
         for reply in replies:
             await _deliver(ctx, conversation_id, reply)
+        if not verdict:  # after the answer went out: the log costs the visitor no time
+            await _log_question(ctx, conversation_id, msg, replies)
         failures = 0
         async with ctx.sessionmaker() as db:
             await service.mark_answered(db, msg.id)
