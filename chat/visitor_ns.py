@@ -327,6 +327,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
                 raise BadInput(exc.code, exc.message) from None
             conv = await db.get(Conversation, conversation_id, populate_existing=True)
         await flows.emit_message(self.ctx, created.message)  # every tab of the visitor, and agents
+        await notify.tickets_changed(self.ctx, created.ticket.id)
         if conv.state == "offline_form":
             await self.ctx.sio.emit("handoff", {"state": "offline", "message_left": True},
                                     room=flows.room(conversation_id))
@@ -347,9 +348,10 @@ class VisitorNamespace(socketio.AsyncNamespace):
         self._check_rate(sid)
         async with self.ctx.sessionmaker() as db:
             try:
-                await ratings.rate(db, conversation_id, stars=stars, comment=comment)
+                rating = await ratings.rate(db, conversation_id, stars=stars, comment=comment)
             except ratings.RatingError as exc:
                 raise BadInput(exc.code, exc.message) from None
+        await notify.rated(self.ctx, conversation_id, stars, rating.agent_id)
         # the visitor's other tabs stop asking for a rating
         await self.ctx.sio.emit("handoff", {"state": "closed", "rating_requested": False, "rated": True},
                                 room=flows.room(conversation_id))

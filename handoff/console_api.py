@@ -219,6 +219,7 @@ def make_router(ctx) -> APIRouter:
             except tickets.TicketError as exc:
                 raise ApiError(TICKET_STATUS.get(exc.code, 400), exc.code, exc.message, "text") from None
         await flows.emit_message(ctx, done.message)
+        await notify.tickets_changed(ctx, ticket_id)
         return {"ok": True, "ticket": tickets.ticket_dict(done.ticket), "emailed": done.emailed,
                 "message_seq": done.message.seq}
 
@@ -229,6 +230,7 @@ def make_router(ctx) -> APIRouter:
                 ticket = await tickets.close(db, ticket_id, user.id)
             except tickets.TicketError as exc:
                 raise ApiError(TICKET_STATUS.get(exc.code, 400), exc.code, exc.message) from None
+        await notify.tickets_changed(ctx, ticket_id)
         return {"ok": True, "ticket": tickets.ticket_dict(ticket)}
 
     # ---- ratings ---------------------------------------------------------------------------------

@@ -121,6 +121,17 @@ def _visitor_handoff(state: str, reason: str) -> dict | None:
     return None
 
 
+async def tickets_changed(ctx: AppContext, ticket_id: int) -> None:
+    """Offline messages changed (new, replied, closed): consoles refresh their list and badge."""
+    await ctx.sio.emit("tickets_changed", {"ticket_id": ticket_id}, room=AGENTS_ROOM, namespace=AGENT_NS)
+
+
+async def rated(ctx: AppContext, conversation_id: str, stars: int, agent_id: int | None) -> None:
+    """A visitor rated a chat: the agent's and the admins' rating views refresh."""
+    await ctx.sio.emit("rated", {"conversation_id": conversation_id, "stars": stars, "agent_id": agent_id},
+                       room=AGENTS_ROOM, namespace=AGENT_NS)
+
+
 async def publish_queue(ctx: AppContext) -> None:
     """Every waiting visitor gets their position and estimate; every console the queue."""
     async with ctx.sessionmaker() as db:

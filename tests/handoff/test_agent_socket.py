@@ -24,7 +24,7 @@ class Agent:
     """A console: a real Socket.IO client on /agent that records every event it receives."""
 
     EVENTS = ("offer", "offer_withdrawn", "transfer_failed", "chat_assigned", "chat_released", "chat_state",
-              "queue", "message", "visitor_typing", "error")
+              "queue", "message", "visitor_typing", "error", "tickets_changed", "rated")
 
     def __init__(self, url: str, token: str | None, headers: dict | None = None):
         self.url, self.token = url, token
@@ -476,6 +476,26 @@ async def test_console_api_history_search_canned_and_admin_only_settings(app, st
     _, editor_token = await staff.user("Erin", "editor")
     async with httpx.AsyncClient(base_url=app.url, cookies={COOKIE: editor_token}) as http:
         assert (await http.get("/api/console/overview")).status_code == 403
+
+
+async def test_consoles_hear_of_new_offline_messages_and_ratings_at_once(app, staff, clients):
+    away = await agent(app, staff, clients, "Away", online=False)  # nobody online: the offline form
+    v = await visitor(app, clients)
+    await ask_for_person(v)
+    await v.wait_for("handoff", pred=lambda h: h["state"] == "offline")
+    ack = await v.call("offline_message", {"email": "maria@example.com", "message": "Please call me back"})
+    assert ack["ok"], ack
+    [changed] = await away.wait_for("tickets_changed")
+    assert changed == {"ticket_id": ack["ticket_id"]}
+    # a rating reaches the consoles too (the agent whose chat it was, and the admins' ranking)
+    alex = await agent(app, staff, clients, "Alex")
+    v2, cid = await assigned_chat(app, clients, alex)
+    assert (await alex.call("close", {"conversation_id": cid}))["ok"]
+    await v2.wait_for("handoff", pred=lambda h: h["state"] == "closed")
+    assert (await v2.call("rate", {"stars": 5}))["ok"]
+    [rated] = await alex.wait_for("rated")
+    assert rated == {"conversation_id": cid, "stars": 5, "agent_id": alex.user_id}
+    assert (await away.wait_for("rated"))[0]["conversation_id"] == cid
 
 
 async def test_console_page_is_served_and_never_framed(app):

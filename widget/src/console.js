@@ -1130,6 +1130,8 @@ $("search").addEventListener("submit", async (e) => {
 });
 
 // ---------------------------------------------------------------- offline messages (tickets)
+// Live: an offline message arrived, or a colleague replied to or closed one.
+sock.on("tickets_changed", () => loadTickets());
 async function loadTickets() {
   const list = clear($("tickets"));
   try {
@@ -1210,6 +1212,15 @@ async function loadMyRating() {
     return null;
   }
 }
+// Live: a visitor rated a chat (mine: the header and the list; any: the admins' ranking).
+sock.on("rated", (r) => {
+  if (!r || !me) return;
+  if (r.agent_id === me.id) {
+    toast(`A visitor rated your chat ${"★".repeat(Math.max(1, Math.min(5, Number(r.stars) || 1)))}`);
+    if (view !== "ratings") loadMyRating();
+  }
+  if (view === "ratings") loadRatings();
+});
 async function loadRatings() {
   const r = await loadMyRating();
   if (r) {
