@@ -35,7 +35,7 @@ def pct(values: list[float], p: float) -> float:
 async def _fill(sm, agents: int, queued: int, now: datetime) -> None:
     from accounts.models import User
     from chat.models import Conversation
-    from handoff.models import Assignment, QueueEntry
+    from handoff.models import Assignment, Offer, QueueEntry
 
     async with sm() as db:
         await db.execute(insert(User), [
@@ -44,12 +44,15 @@ async def _fill(sm, agents: int, queued: int, now: datetime) -> None:
              "last_heartbeat_at": now, "last_assigned_at": now - timedelta(minutes=10),
              "active": True, "password_changed_at": now, "created_at": now} for i in range(agents)])
         ids = [r[0] for r in (await db.execute(User.__table__.select().with_only_columns(User.id))).all()]
-        convs, assigns, entries = [], [], []
+        convs, assigns, entries, offers = [], [], [], []
         for n, agent_id in enumerate(ids * 3):
             cid = uuid.uuid4().hex
             convs.append(_conv(cid, "assigned", agent_id, now))
             assigns.append({"conversation_id": cid, "agent_id": agent_id, "started_at": now,
                             "last_activity_at": now, "inactive": False})
+            # each running chat came from an accepted offer, as in a running database
+            offers.append({"conversation_id": cid, "agent_id": agent_id, "round": 1, "kind": "route",
+                           "created_at": now, "expires_at": now, "status": "accepted", "resolved_at": now})
         for i in range(queued):
             cid = uuid.uuid4().hex
             convs.append(_conv(cid, "queued", None, now))
@@ -58,6 +61,7 @@ async def _fill(sm, agents: int, queued: int, now: datetime) -> None:
                             "reason": "visitor_asked", "round": 1})
         await db.execute(insert(Conversation), convs)
         await db.execute(insert(Assignment), assigns)
+        await db.execute(insert(Offer), offers)
         await db.execute(insert(QueueEntry), entries)
         await db.commit()
     # Statistics as a running database has them (autovacuum), so plans are not guessed for empty tables.

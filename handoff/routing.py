@@ -589,10 +589,9 @@ def pick(strategy: str, candidates: list[Candidate], rng: random.Random | None =
     return [min(candidates, key=lambda c: (c.load, _ts(c), c.id))]  # average utilization
 
 
-async def _sticky_agent(db: AsyncSession, conversation_id: str) -> int | None:
+async def _sticky_agent(db: AsyncSession, conversation_id: str, visitor_id: str | None,
+                        email: str | None) -> int | None:
     """The agent who last served this visitor (same browser or same e-mail)."""
-    visitor_id, email = (await db.execute(select(Conversation.visitor_id, Conversation.visitor_email)
-                                          .where(Conversation.id == conversation_id))).one()
     keys = []
     if visitor_id:
         keys.append(Conversation.visitor_id == visitor_id)
@@ -629,20 +628,25 @@ async def _route_queue(db: AsyncSession, settings: RoutingSettings, now: datetim
     candidates = {c.id: c for c in await _eligible(db, settings, now)}
     offset = 0
     while any(c.free > 0 for c in candidates.values()):
-        entries = list(await db.scalars(
-            select(QueueEntry).where(QueueEntry.target_agent_id.is_(None))
+        # The visitor's browser id and e-mail come along (sticky routing) in the same statement.
+        rows = (await db.execute(
+            select(QueueEntry, Conversation.visitor_id, Conversation.visitor_email)
+            .join(Conversation, Conversation.id == QueueEntry.conversation_id)
+            .where(QueueEntry.target_agent_id.is_(None))
             .order_by(QueueEntry.priority.desc(), QueueEntry.sort_at, QueueEntry.conversation_id)
-            .offset(offset).limit(QUEUE_BATCH)))
-        if not entries:
+            .offset(offset).limit(QUEUE_BATCH))).all()
+        if not rows:
             break
-        offset += len(entries)
-        await _route_entries(db, entries, candidates, settings, now, rng, effects)
+        offset += len(rows)
+        visitors = {entry.conversation_id: (vid, email) for entry, vid, email in rows}
+        await _route_entries(db, [r[0] for r in rows], visitors, candidates, settings, now, rng, effects)
     if effects.offers:
         await db.flush()
     return effects
 
 
-async def _route_entries(db: AsyncSession, entries: list[QueueEntry], candidates: dict[int, Candidate],
+async def _route_entries(db: AsyncSession, entries: list[QueueEntry], visitors: dict[str, tuple],
+                         candidates: dict[int, Candidate],
                          settings: RoutingSettings, now: datetime, rng: random.Random | None,
                          effects: Effects) -> None:
     ringing: set[str] = set()
@@ -673,7 +677,7 @@ async def _route_entries(db: AsyncSession, entries: list[QueueEntry], candidates
                 continue
             entry.round += 1
             fresh = live
-        sticky = await _sticky_agent(db, cid)
+        sticky = await _sticky_agent(db, cid, *visitors[cid])
         if sticky is not None and any(c.id == sticky for c in fresh):
             chosen, kind = [candidates[sticky]], "sticky"
         else:
