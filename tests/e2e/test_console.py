@@ -91,6 +91,11 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
                         .values(visitor_name="Maria Jensen", visitor_email="maria@example.com",
                                 order_number="PC-1234"))
         await s.commit()
+    # Nora's console is in a background tab now: the title bar will call for her.
+    await nora.evaluate("""() => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => true});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
     await widget(shopper).get_by_role("button", name="Talk to a person").click()
 
     # The offer rings in Nora's console with a countdown.
@@ -98,6 +103,12 @@ async def test_handoff_from_the_widget_to_the_console_transfer_close_and_rating(
     await expect(offer).to_be_visible(timeout=10000)
     await expect(offer.locator(".oname")).to_have_text("Maria Jensen")
     await expect(offer.locator(".count")).to_have_text(re.compile(r"^\d+ s$"))
+    await expect(nora).to_have_title(re.compile(r"^\(1\) "))  # flashing "(1) New chat…"
+    await nora.evaluate("""() => {
+        Object.defineProperty(document, "hidden", {configurable: true, get: () => false});
+        document.dispatchEvent(new Event("visibilitychange"));
+    }""")
+    await expect(nora).to_have_title("Agent console · shopchat")  # back in front: the flashing stops
     await docs_shot(nora, "console-offer")
     await offer.get_by_role("button", name="Accept").click()
     await expect(offer).to_have_count(0)
