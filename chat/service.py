@@ -81,6 +81,10 @@ async def _next_seq(db: AsyncSession, conversation_id: str) -> int:
     )
 
 
+class NotOwner(Exception):
+    """The chat is not (or no longer) with the agent who tried to write in it."""
+
+
 async def add_message(
     db: AsyncSession,
     *,
@@ -91,14 +95,23 @@ async def add_message(
     extra: dict | None = None,
     client_id: str | None = None,
     agent_id: int | None = None,
+    owner_id: int | None = None,
 ) -> Stored:
     """Store a message with the next sequence number and commit. A client_id seen before in this
-    conversation stores nothing and returns the message stored the first time."""
+    conversation stores nothing and returns the message stored the first time. With `owner_id`,
+    only while the chat is assigned to that agent, checked under the conversation's row lock (so
+    a transfer or close committed meanwhile wins; raises NotOwner, nothing stored)."""
     if client_id is not None:
         existing = await _by_client_id(db, conversation_id, client_id)
         if existing is not None:
             return Stored(existing, duplicate=True)
-    seq = await _next_seq(db, conversation_id)
+    seq = await _next_seq(db, conversation_id)  # takes the conversation's row lock
+    if owner_id is not None:
+        owner = await db.scalar(select(Conversation.agent_id).where(Conversation.id == conversation_id,
+                                                                    Conversation.state == "assigned"))
+        if owner != owner_id:
+            await db.rollback()
+            raise NotOwner()
     msg = Message(
         conversation_id=conversation_id,
         seq=seq,

@@ -391,8 +391,12 @@ class AgentNamespace(socketio.AsyncNamespace):
         async with self.ctx.sessionmaker() as db:
             user = await self._user(sid, db)
             await self._writable(db, user, cid)
-            stored = await chat_service.add_message(db, conversation_id=cid, sender="agent", text=text,
-                                                    client_id=client_id, agent_id=user.id)
+            try:
+                stored = await chat_service.add_message(db, conversation_id=cid, sender="agent", text=text,
+                                                        client_id=client_id, agent_id=user.id,
+                                                        owner_id=None if user.role == "admin" else user.id)
+            except chat_service.NotOwner:
+                raise BadInput("not_owner", "this chat is not yours") from None
             if stored.duplicate and stored.message.sender != "agent":
                 raise BadInput("bad_payload", "this client_id belongs to another message")
             if not stored.duplicate:

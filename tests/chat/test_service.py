@@ -57,3 +57,31 @@ async def test_state_changes_are_recorded_with_actor_and_reason(sessionmaker):
         rows = list(await db.scalars(select(Transition).where(Transition.conversation_id == conv.id)))
     assert [(t.from_state, t.to_state, t.actor, t.reason) for t in rows] == [("bot", "queued", "visitor", "visitor_request")]
     assert rows[0].at is not None
+
+
+async def test_an_agent_message_is_stored_only_while_the_chat_is_theirs(sessionmaker):
+    """The owner is checked under the conversation's row lock, so a transfer or close that commits
+    between the console's check and the insert wins: nothing is stored for the former owner."""
+    import pytest
+
+    from accounts.models import User
+
+    async with sessionmaker() as db:
+        a, b = (User(email=f"{n}@own.test", display_name=n, role="agent", password_hash="x") for n in "ab")
+        db.add_all([a, b])
+        conv, _ = await service.create_conversation(db)
+        await db.flush()
+        conv.state, conv.agent_id = "assigned", a.id
+        await db.commit()
+    async with sessionmaker() as db:
+        stored = await service.add_message(db, conversation_id=conv.id, sender="agent", text="hi", owner_id=a.id)
+        assert stored.message.seq == 1
+    async with sessionmaker() as db:  # transferred to b meanwhile
+        await db.execute(service.update(Conversation).where(Conversation.id == conv.id).values(agent_id=b.id))
+        await db.commit()
+    async with sessionmaker() as db:
+        with pytest.raises(service.NotOwner):
+            await service.add_message(db, conversation_id=conv.id, sender="agent", text="late", owner_id=a.id)
+    async with sessionmaker() as db:
+        assert [m.text for m in await service.messages_after(db, conv.id, 0)] == ["hi"]
+        assert (await db.get(Conversation, conv.id)).last_seq == 1, "the sequence number was not used up"
