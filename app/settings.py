@@ -26,6 +26,10 @@ class Settings(BaseSettings):
     # Which sites may embed the chat iframe (CSP frame-ancestors), e.g. "https://shop.example".
     frame_ancestors: str = "*"
 
+    # The shop's name in agents' canned responses ({shop_name}). The default is the demo shop's,
+    # which bot/domain.yml's greetings also name: change both for your shop.
+    shop_name: str = "Pinecone & Co."
+
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_s: float = 3.0
     # Shared secret Rasa presents when it calls the app's custom-action endpoint.

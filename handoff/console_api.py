@@ -193,7 +193,7 @@ def make_router(ctx) -> APIRouter:
             rows = await db.scalars(select(CannedResponse).order_by(CannedResponse.category, CannedResponse.shortcut))
             return {"canned": [{"id": c.id, "shortcut": c.shortcut, "title": c.title, "category": c.category,
                                 "text": c.text} for c in rows],
-                    "shop_name": getattr(ctx.settings, "shop_name", None)}
+                    "shop_name": ctx.settings.shop_name}
 
     # ---- offline messages ----------------------------------------------------------------------
 
