@@ -204,19 +204,15 @@ async def _agent_reply(db: AsyncSession, members: list[KbQuestion]) -> str | Non
     return None
 
 
-class GapError(articles.ArticleError):
-    pass
-
-
 async def _open_questions(db: AsyncSession, ids: object) -> list[KbQuestion]:
     if not isinstance(ids, list) or not ids or len(ids) > MAX_QUESTIONS or \
             not all(isinstance(i, int) and not isinstance(i, bool) for i in ids):
-        raise GapError(422, "bad_field", "question_ids must be a non-empty list of question ids", "question_ids")
+        raise articles.ArticleError(422, "bad_field", "question_ids must be a non-empty list of question ids", "question_ids")
     rows = list(await db.scalars(select(KbQuestion).where(KbQuestion.id.in_(set(ids)))))
     if len(rows) != len(set(ids)):
-        raise GapError(404, "not_found", "some of these questions do not exist")
+        raise articles.ArticleError(404, "not_found", "some of these questions do not exist")
     if any(q.gap_status for q in rows):
-        raise GapError(409, "already_resolved", "this group was resolved or dismissed already; reload the list")
+        raise articles.ArticleError(409, "already_resolved", "this group was resolved or dismissed already; reload the list")
     return rows
 
 
@@ -243,14 +239,14 @@ async def add_phrasings(db: AsyncSession, ids: object, article_id: object, quest
     """The group's questions (or the ones the editor kept) become phrasings of an existing article."""
     rows = await _open_questions(db, ids)
     if not isinstance(article_id, int) or isinstance(article_id, bool):
-        raise GapError(422, "bad_field", "article_id must be an article's id", "article_id")
+        raise articles.ArticleError(422, "bad_field", "article_id must be an article's id", "article_id")
     if questions is None:
         questions = [q.text for q in rows]
     if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
-        raise GapError(422, "bad_field", "questions must be a list of strings", "questions")
+        raise articles.ArticleError(422, "bad_field", "questions must be a list of strings", "questions")
     a = await articles.get(db, article_id)
     if a.deleted_at is not None:
-        raise GapError(409, "in_trash", "that article is in the trash")
+        raise articles.ArticleError(409, "in_trash", "that article is in the trash")
     a, added = await articles.add_phrasings(db, article_id, questions, user_id, commit=False)
     await _resolve(db, rows, "resolved", a.id)
     await articles.audit(db, user_id, "gap_phrasings", "gaps", a.id,
