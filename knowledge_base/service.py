@@ -52,6 +52,12 @@ async def changes_since(db: AsyncSession, version: int) -> dict[int, Doc | None]
     return {a.id: as_doc(a) if a.status == "published" and a.deleted_at is None else None for a in rows}
 
 
+def _report_failure(task: asyncio.Task) -> None:
+    """A background refresh that failed (the next check retries): logged, never left unretrieved."""
+    if not task.cancelled() and task.exception() is not None:
+        log.warning("knowledge-base refresh failed: %s", task.exception())
+
+
 class LiveIndex:
     """The search index of one process, kept current without a restart. A watcher (`watch`, started
     with the app) checks the database's knowledge-base version every `check_every_s`; when another
@@ -129,6 +135,7 @@ class LiveIndex:
         elif self._pending is None or self._pending.done():
             # Without a watcher (scripts, tests) a search still notices changes, without waiting.
             self._pending = asyncio.create_task(self.refresh())
+            self._pending.add_done_callback(_report_failure)
 
     async def search(self, query: str, k: int = 3) -> list[Hit]:
         await self._current()
