@@ -13,33 +13,25 @@ from accounts import service as accounts
 from accounts.models import User
 from app.db import make_engine, make_sessionmaker, utcnow
 from handoff import routing
-from tests.chat.visitor_client import Visitor
+from tests.chat.visitor_client import Recorder, Visitor
 
 COOKIE = "shopchat_session"
 CSRF = {"X-Requested-With": "shopchat"}
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
-class Agent:
+class Agent(Recorder):
     """A console: a real Socket.IO client on /agent that records every event it receives."""
 
     EVENTS = ("offer", "offer_withdrawn", "transfer_failed", "chat_assigned", "chat_released", "chat_state",
               "queue", "message", "visitor_typing", "error", "tickets_changed", "rated")
 
     def __init__(self, url: str, token: str | None, headers: dict | None = None):
+        super().__init__(self.EVENTS, namespace="/agent")
         self.url, self.token = url, token
         self.headers = dict(headers or {})
         if token:
             self.headers["Cookie"] = f"{COOKIE}={token}"
-        self.sio = socketio.AsyncClient(reconnection=False)
-        self.events: list[tuple[str, object]] = []
-        for name in self.EVENTS:
-            self.sio.on(name, self._recorder(name), namespace="/agent")
-
-    def _recorder(self, name):
-        async def record(data=None):
-            self.events.append((name, data))
-        return record
 
     async def connect(self, **kw) -> "Agent":
         await self.sio.connect(self.url, headers=self.headers, namespaces=["/agent"], transports=["websocket"],
@@ -53,23 +45,6 @@ class Agent:
         ack = await self.call("heartbeat", {"status": "online"})
         assert ack["ok"], ack
         return self
-
-    def of(self, name: str) -> list:
-        return [d for n, d in self.events if n == name]
-
-    async def wait_for(self, name: str, count: int = 1, timeout: float = 10.0, pred=lambda d: True) -> list:
-        deadline = asyncio.get_running_loop().time() + timeout
-        while True:
-            found = [d for d in self.of(name) if pred(d)]
-            if len(found) >= count:
-                return found
-            if asyncio.get_running_loop().time() > deadline:
-                raise TimeoutError(f"waited for {count} {name!r}; got {self.events!r}")
-            await asyncio.sleep(0.02)
-
-    async def close(self) -> None:
-        if self.sio.connected:
-            await self.sio.disconnect()
 
 
 class Staff:
