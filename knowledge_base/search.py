@@ -34,6 +34,8 @@ from rapidfuzz.distance import OSA
 from knowledge_base.synonyms import GROUPS, PHRASES
 from knowledge_base.text import STOPWORDS, broader, fold, is_stopword, rewrite, synonym, term, words
 
+_UNSEEN = object()
+
 # The score above which the bot answers with the top article instead of saying "I'm not sure".
 ANSWER_THRESHOLD = 0.36
 
@@ -168,15 +170,25 @@ class _LanguageIndex:
         self.doc_post: dict[str, tuple[np.ndarray, np.ndarray]] = {
             t: (np.array(ids, dtype=np.int32), np.array(sats, dtype=np.float32)) for t, (ids, sats) in postings.items()}
 
-        # Each phrasing (title, alternative questions) as its own small TF-IDF vector, unit length.
-        self.phrases: list[list[dict[str, float]]] = []
+        # Each phrasing (title, alternative questions) as its own small TF-IDF vector, unit length,
+        # all in flat arrays: entry e is (term number, weight) of phrasing row phrase_row[e]; an
+        # article's rows, and so its entries, are contiguous (rows_from[i] .. rows_from[i + 1]).
+        self.term_number = {t: j for j, t in enumerate(self.idf)}
+        entry_term, entry_weight, entry_row, rows_from, entries_from = [], [], [], [0], [0]
         for doc in docs:
-            vectors = []
             for phrase in (doc.title, *doc.questions):
                 vec = {t: min(c, 1.0) * self.idf[t] for t, c in _analysed(phrase, language)[0].items() if t in self.idf}
                 norm = math.sqrt(sum(v * v for v in vec.values())) or 1.0
-                vectors.append({t: v / norm for t, v in vec.items()})
-            self.phrases.append(vectors)
+                entry_term += [self.term_number[t] for t in vec]
+                entry_weight += [v / norm for v in vec.values()]
+                entry_row += [len(entries_from) - 1] * len(vec)
+                entries_from.append(len(entry_term))
+            rows_from.append(len(entries_from) - 1)
+        self.entry_term = np.array(entry_term, dtype=np.int64)
+        self.entry_weight = np.array(entry_weight, dtype=np.float64)
+        self.entry_row = np.array(entry_row, dtype=np.int64)
+        self.rows_from = np.array(rows_from, dtype=np.int64)
+        self.entries_from = np.array(entries_from, dtype=np.int64)
 
         # Typo correction: words the articles and the synonym lists use, most frequent first.
         if base:
@@ -203,18 +215,21 @@ class _LanguageIndex:
         self.corrections: dict[str, str | None] = {}
 
     def correct(self, word: str) -> str | None:
-        if word not in self.corrections:
-            if len(self.corrections) > 50_000:  # visitors can type anything: keep the cache bounded
-                self.corrections.clear()
-            best = None
-            if len(word) >= 5 and word.isalpha():
-                max_edits = 1 if len(word) < 7 else 2
-                # Typos rarely hit the first letter; requiring it keeps corrections few and cheap.
-                found = process.extractOne(word, self.vocab_by_letter.get(word[0], ()), scorer=OSA.distance,
-                                           score_cutoff=max_edits)
-                best = found[0] if found else self._split(word)
-            self.corrections[word] = best
-        return self.corrections[word]
+        # Searches run in several threads: read once (a clear() may come between two reads).
+        cached = self.corrections.get(word, _UNSEEN)
+        if cached is not _UNSEEN:
+            return cached
+        if len(self.corrections) > 50_000:  # visitors can type anything: keep the cache bounded
+            self.corrections.clear()
+        best = None
+        if len(word) >= 5 and word.isalpha():
+            max_edits = 1 if len(word) < 7 else 2
+            # Typos rarely hit the first letter; requiring it keeps corrections few and cheap.
+            found = process.extractOne(word, self.vocab_by_letter.get(word[0], ()), scorer=OSA.distance,
+                                       score_cutoff=max_edits)
+            best = found[0] if found else self._split(word)
+        self.corrections[word] = best
+        return best
 
     def _split(self, word: str) -> str | None:
         """Two words typed as one: 'giftcard' -> 'gift card'."""
@@ -281,14 +296,36 @@ class _LanguageIndex:
         covered = np.flatnonzero(coverage)
         if len(covered) > self.CANDIDATES:
             covered = covered[np.argpartition(-coverage[covered], self.CANDIDATES - 1)[:self.CANDIDATES]]
-        # The phrasings only of the best-covered articles: coverage carries most of the score.
-        q_norm = math.sqrt(sum(w * w for w in qw.values()))
+        best = self._best_phrasing(qw, covered)
         a = self.DOC_WEIGHT
-        out = {}
-        for i, c in zip(covered.tolist(), coverage[covered].tolist()):
-            best = max((sum(w * vec.get(t, 0.0) for t, w in qw.items()) for vec in self.phrases[i]), default=0.0)
-            out[i] = a * c / total + (1 - a) * best / q_norm
-        return out
+        mixed = a * coverage[covered] / total + (1 - a) * best / math.sqrt(sum(w * w for w in qw.values()))
+        return dict(zip(covered.tolist(), mixed.tolist()))
+
+    def _best_phrasing(self, qw: dict[str, float], articles: np.ndarray) -> np.ndarray:
+        """Per article, the best dot product of the query's term weights with one of its phrasings'
+        unit vectors; vectorised over the phrasings of `articles` only (a hundred at most)."""
+        if not len(articles):
+            return np.zeros(0)
+        known = sorted((self.term_number[t], w) for t, w in qw.items() if t in self.term_number)
+        q_terms = np.array([t for t, _ in known] or [-1], dtype=np.int64)
+        q_weights = np.array([w for _, w in known] or [0.0], dtype=np.float64)
+        row_start, row_end = self.rows_from[articles], self.rows_from[articles + 1]
+        entries = _ranges(self.entries_from[row_start], self.entries_from[row_end])
+        at = np.minimum(np.searchsorted(q_terms, self.entry_term[entries]), len(q_terms) - 1)
+        contribution = np.where(q_terms[at] == self.entry_term[entries], q_weights[at], 0.0) * self.entry_weight[entries]
+        # Rows renumbered 0.. in the order of `articles`: each article's rows stay contiguous.
+        rows = row_end - row_start
+        local_start = np.cumsum(rows) - rows
+        local_row = self.entry_row[entries] - np.repeat(row_start - local_start, self.entries_from[row_end] - self.entries_from[row_start])
+        similarity = np.bincount(local_row, weights=contribution, minlength=int(rows.sum()))
+        return np.maximum.reduceat(similarity, local_start)
+
+
+def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """The concatenation of arange(start, end) for each pair, without a Python loop."""
+    lengths = ends - starts
+    offsets = np.cumsum(lengths) - lengths
+    return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
 
 
 class SearchIndex:

@@ -5,10 +5,12 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from collections import OrderedDict
 from typing import Sequence
 
 import numpy as np
+
 
 log = logging.getLogger(__name__)
 
@@ -18,23 +20,28 @@ LANGUAGES = ("en",)  # all-MiniLM-L6-v2 is an English model
 
 
 class _VectorCache:
-    """Text -> vector, shared by successive indexes so a rebuild embeds only new texts."""
+    """Text -> vector, shared by successive indexes so a rebuild embeds only new texts. Searches
+    run in worker threads (LiveIndex.search): the dictionary is touched under a lock, the model
+    runs outside it."""
 
     def __init__(self, limit: int):
         self.limit = limit
         self._data: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def encode(self, model, texts: Sequence[str]) -> np.ndarray:
-        missing = list(dict.fromkeys(t for t in texts if t not in self._data))
+        with self._lock:
+            known = {t: self._data[t] for t in texts if t in self._data}
+        missing = list(dict.fromkeys(t for t in texts if t not in known))
         if missing:
-            for t, v in zip(missing, model.encode(missing)):
-                self._data[t] = v
-        out = np.stack([self._data[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
-        for t in texts:
-            self._data.move_to_end(t)
-        while len(self._data) > self.limit:
-            self._data.popitem(last=False)
-        return out
+            known.update(zip(missing, model.encode(missing)))
+        with self._lock:
+            for t in texts:
+                self._data[t] = known[t]
+                self._data.move_to_end(t)
+            while len(self._data) > self.limit:
+                self._data.popitem(last=False)
+        return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
 
 _ARTICLE_VECTORS = _VectorCache(limit=2_000_000)
@@ -86,31 +93,36 @@ class SemanticIndex:
         self.n = len(docs)
         articles = _article_encoder(model)
         self.phr = _ARTICLE_VECTORS.encode(articles, phr_texts)
-        self.phr_starts, self.phr_has = _starts(phr_owner, self.n)
+        self.phr_groups = RowGroups(phr_owner, self.n)
         self.body = _ARTICLE_VECTORS.encode(articles, body_texts)
-        self.body_starts, self.body_has = _starts(body_owner, self.n)
+        self.body_groups = RowGroups(body_owner, self.n)
 
     def scores(self, query: str) -> np.ndarray:
         """Cosine similarity per article (index as in `docs`)."""
         q = _QUERY_VECTORS.encode(self.model, [query])[0]
-        best_phr = _best_per_owner(self.phr @ q, self.phr_starts, self.phr_has, self.n)
-        best_body = _best_per_owner(self.body @ q, self.body_starts, self.body_has, self.n)
+        best_phr = self.phr_groups.best(self.phr @ q)
+        best_body = self.body_groups.best(self.body @ q)
         # An article without body text counts its phrasings twice.
-        best_body = np.where(self.body_has, best_body, best_phr)
+        best_body = np.where(self.body_groups.has, best_body, best_phr)
         return PHRASING_SHARE * best_phr + (1 - PHRASING_SHARE) * best_body
 
 
-def _starts(owner: list[int], n: int) -> tuple[np.ndarray, np.ndarray]:
-    """Where each owner's rows begin (rows are grouped by owner, in order) and which owners have rows."""
-    owner_arr = np.asarray(owner, dtype=np.int64)
-    has = np.zeros(n, dtype=bool)
-    has[owner_arr] = True
-    return np.searchsorted(owner_arr, np.flatnonzero(has)), has
+class RowGroups:
+    """Rows (phrasings, passages) grouped by the article they belong to, an article's rows next to
+    each other: the best row per article in one vectorised pass."""
 
+    def __init__(self, owner: list[int], n: int):
+        """owner[row] = the article's number (0..n-1), non-decreasing."""
+        owner_arr = np.asarray(owner, dtype=np.int64)
+        self.n = n
+        self.has = np.zeros(n, dtype=bool)
+        self.has[owner_arr] = True
+        self.starts = np.searchsorted(owner_arr, np.flatnonzero(self.has))
 
-def _best_per_owner(sims: np.ndarray, starts: np.ndarray, has: np.ndarray, n: int) -> np.ndarray:
-    # maximum.reduceat over contiguous groups: one vectorised pass (ufunc.at is ~10x slower)
-    out = np.full(n, -1.0, dtype=np.float32)
-    if len(starts):
-        out[has] = np.maximum.reduceat(sims, starts)
-    return out
+    def best(self, values: np.ndarray, missing: float = -1.0) -> np.ndarray:
+        """The highest value per article; `missing` for an article without rows."""
+        # maximum.reduceat over contiguous groups: one vectorised pass (ufunc.at is ~10x slower)
+        out = np.full(self.n, missing, dtype=values.dtype)
+        if len(self.starts):
+            out[self.has] = np.maximum.reduceat(values, self.starts)
+        return out

@@ -139,7 +139,13 @@ class LiveIndex:
 
     async def search(self, query: str, k: int = 3) -> list[Hit]:
         await self._current()
-        base, masked, delta = self._state
+        # In a worker thread: the question's embedding (ONNX Runtime, most of a search) releases
+        # the GIL, so the event loop goes on storing and sending other visitors' messages meanwhile.
+        return await asyncio.to_thread(self._search, self._state, query, k)
+
+    @staticmethod
+    def _search(state: tuple[SearchIndex, frozenset[int], SearchIndex | None], query: str, k: int) -> list[Hit]:
+        base, masked, delta = state
         hits = [h for h in base.search(query, k=k + len(masked)) if h.article_id not in masked][:k]
         if delta is not None:
             hits = sorted(hits + delta.search(query, k=k), key=lambda h: (-h.rank, h.article_id))[:k]
