@@ -2,9 +2,12 @@
 widget needs (the loader is re-checked on every page view; versioned chat files are immutable)."""
 from __future__ import annotations
 
-from fastapi import FastAPI, Request, Response
+from urllib.parse import parse_qs
+
+from fastapi import FastAPI, Response
 from fastapi.middleware.gzip import GZipMiddleware
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 
 from app.settings import ROOT, Settings
 
@@ -32,28 +35,42 @@ def mount(api: FastAPI, settings: Settings) -> None:
         "form-action 'self'; frame-ancestors 'none'"
     )
 
-    @api.middleware("http")
-    async def widget_headers(request: Request, call_next):
-        path = request.url.path
+    api.add_middleware(StaticHeaders, chat_csp=chat_csp, page_csp=page_csp)
+
+
+class StaticHeaders:
+    """Cache and framing headers for the widget's files and the staff's pages. Plain ASGI (not
+    BaseHTTPMiddleware): every other request, Rasa's action calls above all, passes untouched."""
+
+    def __init__(self, app, chat_csp: str, page_csp: str):
+        self.app, self.chat_csp, self.page_csp = app, chat_csp, page_csp
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "") if scope["type"] == "http" else ""
         if path.startswith(HIDDEN_PREFIXES):  # served at /<page>/ only
-            return Response(status_code=404)
-        response = await call_next(request)
-        if path.startswith(PAGE_PREFIXES) and response.status_code == 200:
-            # Never framed (clickjacking), never cached unless versioned.
-            immutable = "v" in request.query_params and not path.endswith((".html", "/"))
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
-            response.headers["Content-Security-Policy"] = page_csp
-            response.headers["X-Frame-Options"] = "DENY"
-            response.headers["Referrer-Policy"] = "same-origin"
-            response.headers["X-Content-Type-Options"] = "nosniff"
-            return response
-        if not path.startswith("/widget/") or response.status_code != 200:
-            return response
-        if "v" in request.query_params:
-            response.headers["Cache-Control"] = "public, max-age=31536000, immutable"
-        else:
-            response.headers["Cache-Control"] = "no-cache"
-        if path.endswith(".html"):
-            response.headers["Content-Security-Policy"] = chat_csp
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        return response
+            await Response(status_code=404)(scope, receive, send)
+            return
+        page, widget = path.startswith(PAGE_PREFIXES), path.startswith("/widget/")
+        if not (page or widget):
+            await self.app(scope, receive, send)
+            return
+        versioned = "v" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start" and message["status"] == 200:
+                headers = MutableHeaders(raw=message["headers"])
+                if page:
+                    # Never framed (clickjacking), never cached unless versioned.
+                    immutable = versioned and not path.endswith((".html", "/"))
+                    headers["Cache-Control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
+                    headers["Content-Security-Policy"] = self.page_csp
+                    headers["X-Frame-Options"] = "DENY"
+                    headers["Referrer-Policy"] = "same-origin"
+                else:
+                    headers["Cache-Control"] = "public, max-age=31536000, immutable" if versioned else "no-cache"
+                    if path.endswith(".html"):
+                        headers["Content-Security-Policy"] = self.chat_csp
+                headers["X-Content-Type-Options"] = "nosniff"
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

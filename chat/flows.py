@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from app.context import AppContext
+from app.db import utcnow
 from bot.answers import Reply, handoff_started
 from bot.brain import reply_without_rasa
 from bot.rasa_client import RasaUnavailable
-from app.db import utcnow
 from chat import service
 from chat.models import Conversation, Message
 from handoff import notify, routing
@@ -52,7 +54,7 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message) ->
                 # A person owns the chat (or it ended): the bot is silent.
                 if conv.state == "assigned":
                     await routing.note_activity(db, conversation_id, sender="visitor", now=utcnow())
-                await service.mark_answered(db, msg.id)
+                await service.end_bot_turn(db, conversation_id, msg.id, failed=None)
                 return
         await ctx.sio.emit("bot_typing", {"typing": True}, room=room(conversation_id))
         verdict = gaps.feedback_of(msg.text, msg.payload)
@@ -62,32 +64,30 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message) ->
         replies = await _bot_replies(ctx, conversation_id, msg.payload or msg.text)
         for reply in replies:
             await _deliver(ctx, conversation_id, reply)
-        if not verdict:  # after the answer went out: the log costs the visitor no time
-            await _log_question(ctx, conversation_id, msg, replies)
-        failures = 0
+        # After the answer went out (the log costs the visitor no time), in one transaction.
         async with ctx.sessionmaker() as db:
-            await service.mark_answered(db, msg.id)
-            if replies and not any(r.handoff for r in replies):
-                failures = await service.count_bot_failure(db, conversation_id,
-                                                           failed=any(r.fallback for r in replies))
+            if not verdict:
+                _log_question(db, conversation_id, msg, replies)
+            counted = replies and not any(r.handoff for r in replies)
+            failures = await service.end_bot_turn(db, conversation_id, msg.id,
+                                                  failed=any(r.fallback for r in replies) if counted else None)
         if failures >= BOT_FAILURES_BEFORE_HANDOFF:
             # Two honest "I'm not sure" in a row: offer a person without being asked.
             async with ctx.sessionmaker() as db:
-                await service.count_bot_failure(db, conversation_id, failed=False)
+                await service.reset_bot_failures(db, conversation_id)
             for reply in await _bot_replies(ctx, conversation_id, BOT_FAILED_HANDOFF, fallback_reason="bot_failed"):
                 await _deliver(ctx, conversation_id, reply)
         await ctx.sio.emit("bot_typing", {"typing": False}, room=room(conversation_id))
 
 
-async def _log_question(ctx: AppContext, conversation_id: str, msg: Message, replies: list[Reply]) -> None:
+def _log_question(db: AsyncSession, conversation_id: str, msg: Message, replies: list[Reply]) -> None:
     """The question and how the knowledge base served it (knowledge gaps, article usefulness)."""
     for r in replies:
         if r.kb or r.fallback:
             found = r.kb or r.tried or {}
-            async with ctx.sessionmaker() as db:
-                await gaps.record(db, conversation_id, msg.seq, msg.text, article_id=found.get("article_id"),
-                                  score=found.get("score"), fallback=r.fallback,
-                                  from_button=(msg.payload or "").startswith("/ask_question"))
+            gaps.record(db, conversation_id, msg.seq, msg.text, article_id=found.get("article_id"),
+                        score=found.get("score"), fallback=r.fallback,
+                        from_button=(msg.payload or "").startswith("/ask_question"))
             return
 
 

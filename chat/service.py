@@ -141,11 +141,6 @@ async def _by_client_id(db: AsyncSession, conversation_id: str, client_id: str) 
     )
 
 
-async def mark_answered(db: AsyncSession, message_id: int) -> None:
-    await db.execute(update(Message).where(Message.id == message_id).values(answered=True))
-    await db.commit()
-
-
 async def messages_after(db: AsyncSession, conversation_id: str, after_seq: int, *,
                          include_notes: bool = False) -> list[Message]:
     """The transcript after a sequence number; agents' internal notes only when asked (agents)."""
@@ -170,14 +165,23 @@ async def set_state(
     return previous
 
 
-async def count_bot_failure(db: AsyncSession, conversation_id: str, failed: bool) -> int:
-    """Track bot fallbacks in a row (reset by any confident answer); returns the new count."""
-    values = {"bot_failures": Conversation.bot_failures + 1} if failed else {"bot_failures": 0}
-    count = await db.scalar(
-        update(Conversation).where(Conversation.id == conversation_id).values(**values).returning(Conversation.bot_failures)
-    )
+async def end_bot_turn(db: AsyncSession, conversation_id: str, message_id: int, *, failed: bool | None) -> int:
+    """The visitor's message is answered; with `failed` (the turn ended in an "I'm not sure" or
+    not; None: it ended otherwise, a handoff) count the bot's fallbacks in a row, reset by any
+    confident answer. Commits what the session holds (the question's log). Returns the count."""
+    await db.execute(update(Message).where(Message.id == message_id).values(answered=True))
+    count = 0
+    if failed is not None:
+        count = await db.scalar(
+            update(Conversation).where(Conversation.id == conversation_id)
+            .values(bot_failures=Conversation.bot_failures + 1 if failed else 0).returning(Conversation.bot_failures))
     await db.commit()
     return count
+
+
+async def reset_bot_failures(db: AsyncSession, conversation_id: str) -> None:
+    await db.execute(update(Conversation).where(Conversation.id == conversation_id).values(bot_failures=0))
+    await db.commit()
 
 
 def message_dict(msg: Message) -> dict:

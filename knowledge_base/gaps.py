@@ -42,11 +42,11 @@ def outcome_of(score: float | None, fallback: bool) -> str:
     return "low_confidence" if score is not None and score < LOW_CONFIDENCE else "answered"
 
 
-async def record(db: AsyncSession, conversation_id: str, seq: int, text: str, *, article_id: int | None,
-                 score: float | None, fallback: bool, from_button: bool) -> None:
+def record(db: AsyncSession, conversation_id: str, seq: int, text: str, *, article_id: int | None,
+           score: float | None, fallback: bool, from_button: bool) -> None:
+    """Added to the session; the caller commits (with the end of the bot's turn)."""
     db.add(KbQuestion(conversation_id=conversation_id, seq=seq, text=text[:2000], from_button=from_button,
                       article_id=article_id, score=score, outcome=outcome_of(score, fallback)))
-    await db.commit()
 
 
 def feedback_of(text: str, payload: str | None) -> str | None:
