@@ -103,3 +103,39 @@ async def test_live_index_applies_a_few_changes_as_a_delta_that_scores_like_a_re
     assert got[0].article_id == created.id
     assert delivery.id not in [h.article_id for h in await live.search("how long does delivery take", k=5)]
     assert await live.doc(delivery.id) is None and (await live.doc(created.id)).title == "Gift wrapping"
+
+
+def test_large_vector_matrices_score_in_int8_like_float32(monkeypatch):
+    import numpy as np
+
+    from knowledge_base.semantic import SemanticIndex, Similarities
+
+    rng = np.random.default_rng(3)
+    vectors = rng.standard_normal((3000, 384)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    monkeypatch.setattr(Similarities, "INT8_FROM", 1000)
+    big, small = Similarities(vectors), Similarities(vectors[:500])
+    assert big._session is not None and small._session is None
+    for _ in range(5):
+        q = vectors[rng.integers(3000)] + 0.3 * rng.standard_normal(384).astype(np.float32)
+        q /= np.linalg.norm(q)
+        exact = vectors @ q
+        got = big.dot(q)
+        assert got.dtype == np.float32 and got.shape == exact.shape
+        assert np.abs(got - exact).max() < 0.005
+        assert int(np.argmax(got)) == int(np.argmax(exact))
+        assert np.allclose(small.dot(q), exact[:500], atol=1e-6)
+
+    # Through a whole index: the same ranking with the int8 path as without it.
+    from knowledge_base.semantic import load_model
+
+    english = [d for d in DOCS if d.language == "en"]
+    monkeypatch.setattr(Similarities, "INT8_FROM", 2)
+    quantised = SemanticIndex(english, load_model())
+    monkeypatch.setattr(Similarities, "INT8_FROM", 10**9)
+    exact_index = SemanticIndex(english, load_model())
+    assert quantised.phr._session is not None and exact_index.phr._session is None
+    for question in ("how long till my stuff gets here", "can i get my money back", "do you take klarna"):
+        a, b = quantised.scores(question), exact_index.scores(question)
+        assert int(np.argmax(a)) == int(np.argmax(b))
+        assert np.abs(a - b).max() < 0.01
