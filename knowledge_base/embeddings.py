@@ -62,11 +62,10 @@ class MiniLM:
     and keeps float32 if they drift (`precision` says which runs)."""
 
     def __init__(self, directory: Path | None = None, precision: str = "int8"):
-        import onnxruntime as ort
         from safetensors.numpy import load_file
         from tokenizers import Tokenizer
 
-        from knowledge_base.minilm_graph import build_graph, quantised
+        from knowledge_base.minilm_graph import build_graph, quantised, session
 
         directory = directory or model_dir()
         weights = directory / "model.safetensors"
@@ -77,25 +76,17 @@ class MiniLM:
         self.tok = Tokenizer.from_file(str(directory / "tokenizer.json"))
         self.tok.enable_truncation(MAX_TOKENS)
         self.tok.no_padding()
-        options = ort.SessionOptions()
-        # One thread, as for BLAS (knowledge_base/__init__.py): the app runs many small requests at
-        # once, and hand-offs between threads cost more than they save on a dozen tokens.
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
-        options.log_severity_level = 3
-        # Without the arena, memory taken for a batch of long article texts goes back after it
-        # (with it, +380 MB stayed for the process's life); a question costs ~0.3 ms more.
-        options.enable_cpu_mem_arena = False
         graph = build_graph(load_file(str(weights)), DIM)
+        # Without the arena, memory taken for a long article text goes back after it (with it,
+        # +380 MB stayed for the process's life); a question costs ~0.3 ms more.
         self.precision = "float32"
-        self._session = ort.InferenceSession(graph.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        self._session = session(graph.SerializeToString(), arena=False)
         if precision == "int8":
             from app.settings import RUN_DIR
 
             exact = self.encode(list(PROBES))
             float32 = self._session
-            self._session = ort.InferenceSession(quantised(graph, RUN_DIR / "models", WEIGHTS_SHA256),
-                                                 options, providers=["CPUExecutionProvider"])
+            self._session = session(quantised(graph, RUN_DIR / "models", WEIGHTS_SHA256), arena=False)
             drift = float(np.min(np.sum(self.encode(list(PROBES)) * exact, axis=1)))
             if drift >= INT8_MIN_COSINE:
                 self.precision = "int8"

@@ -81,9 +81,28 @@ def build_graph(w: dict[str, np.ndarray], dim: int):
          helper.make_tensor_value_info("position_ids", TensorProto.INT64, ["tokens"])],
         [helper.make_tensor_value_info("hidden", TensorProto.FLOAT, ["batch", "tokens", dim])],
         initializers)
+    return as_model(graph)
+
+
+def as_model(graph):
+    from onnx import helper
+
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
     model.ir_version = 8  # the oldest that knows opset 17: any onnxruntime since 1.14 runs it
     return model
+
+
+def session(model: bytes, *, arena: bool = True):
+    """An ONNX Runtime session on one thread, as for BLAS (knowledge_base/__init__.py): the app
+    runs many small requests at once, and hand-offs between threads cost more than they save."""
+    import onnxruntime as ort
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = options.inter_op_num_threads = 1
+    options.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL
+    options.log_severity_level = 3
+    options.enable_cpu_mem_arena = arena
+    return ort.InferenceSession(model, options, providers=["CPUExecutionProvider"])
 
 
 def quantised(graph, directory: Path, weights_sha256: str) -> bytes:

@@ -122,8 +122,9 @@ class Similarities:
         if self.rows < self.INT8_FROM:
             self._vectors = vectors
             return
-        import onnxruntime as ort
         from onnx import TensorProto, helper, numpy_helper
+
+        from knowledge_base.minilm_graph import as_model, session
 
         scale = np.maximum(np.abs(vectors).max(axis=1), 1e-12) / 127.0
         quantised = np.ascontiguousarray(np.round(vectors / scale[:, None]).astype(np.int8).T)
@@ -134,12 +135,7 @@ class Similarities:
             [helper.make_tensor_value_info("dots", TensorProto.INT32, [1, self.rows])],
             # The question as uint8 around 128: ONNX Runtime's fast integer kernels are uint8 x int8.
             [numpy_helper.from_array(quantised, "vectors"), numpy_helper.from_array(np.array(128, np.uint8), "zero")])
-        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
-        model.ir_version = 8
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = options.inter_op_num_threads = 1
-        options.log_severity_level = 3
-        self._session = ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+        self._session = session(as_model(graph).SerializeToString())
 
     def dot(self, q: np.ndarray) -> np.ndarray:
         if self._session is None:
