@@ -15,9 +15,9 @@ const hash = (...parts) => createHash("sha256").update(parts.join("\0")).digest(
 await rm(join(root, "dist"), { recursive: true, force: true });
 await mkdir(join(root, "dist"));
 
-// chat UI: one minified bundle with the Socket.IO client
-const chat = await build({
-  entryPoints: [src("chat.js")],
+// Every script a browser gets: one minified, self-contained file, kept in memory.
+const bundle = (entry, extra = {}) => build({
+  entryPoints: [src(entry)],
   bundle: true,
   minify: true,
   format: "iife",
@@ -25,7 +25,11 @@ const chat = await build({
   target: ["es2018"],
   legalComments: "none",
   write: false,
+  ...extra,
 });
+
+// chat UI: one minified bundle with the Socket.IO client
+const chat = await bundle("chat.js");
 const chatJs = chat.outputFiles[0].text;
 const chatCss = (await transform(await readFile(src("chat.css"), "utf8"), { loader: "css", minify: true })).code;
 
@@ -38,16 +42,7 @@ const chatHtml = (await readFile(src("chat.html"), "utf8"))
   .trim();
 
 // the loader points the iframe at chat.html?v=<hash of chat.html> for the same reason
-const loader = await build({
-  entryPoints: [src("loader.js")],
-  bundle: true,
-  minify: true,
-  format: "iife",
-  platform: "browser",
-  target: ["es2018"],
-  define: { BUILD_VERSION: JSON.stringify(hash(chatHtml)) },
-  write: false,
-});
+const loader = await bundle("loader.js", { define: { BUILD_VERSION: JSON.stringify(hash(chatHtml)) } });
 
 await writeFile(dist("chat.js"), chatJs);
 await writeFile(dist("chat.css"), chatCss);
@@ -56,16 +51,7 @@ await writeFile(dist("loader.js"), loader.outputFiles[0].text);
 // The agent console (served by the app at /console/) and the knowledge-base editor (/editor/): each
 // its own bundle in dist/<page>/ (index.html, <page>.js, <page>.css), versioned like the chat files.
 async function buildPage(name) {
-  const out = await build({
-    entryPoints: [src(`${name}.js`)],
-    bundle: true,
-    minify: true,
-    format: "iife",
-    platform: "browser",
-    target: ["es2018"],
-    legalComments: "none",
-    write: false,
-  });
+  const out = await bundle(`${name}.js`);
   const js = out.outputFiles[0].text;
   const css = (await transform(await readFile(src(`${name}.css`), "utf8"), { loader: "css", minify: true })).code;
   const pv = hash(js, css);

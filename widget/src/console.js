@@ -3,7 +3,7 @@
 // Every text that comes from a visitor or the server is set with textContent, never as HTML.
 import { io } from "socket.io-client";
 import { markdown } from "./markdown.js";
-import { $, clear, h, logOut, makeApi, str, toast, when, whoAmI } from "./ui.js";
+import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
 
 const d = document;
 const HEARTBEAT_MS = 10000;
@@ -1341,14 +1341,8 @@ $("settings").addEventListener("submit", async (e) => {
 
 // ---------------------------------------------------------------- boot
 async function boot() {
-  let user;
-  try {
-    user = await whoAmI();
-    if (!user) return toLogin();
-  } catch (e) {
-    $("boot").textContent = "Cannot reach the server. Reload the page to try again.";
-    return;
-  }
+  const user = await signedIn(toLogin);
+  if (!user) return;
   if (user.role === "editor") return location.replace("/editor/"); // editors work in the knowledge-base editor
   if (user.role !== "agent" && user.role !== "admin") {
     $("boot").textContent = "The agent console is for agents and admins. Your account edits the knowledge base.";

@@ -2,7 +2,7 @@
 // API of docs/editor.md (/api/kb/...). Everything that comes from the server is set with
 // textContent; article bodies are rendered only by markdown.js, the widget's safe renderer.
 import { markdown } from "./markdown.js";
-import { $, clear, h, logOut, makeApi, str, toast, when as whenLocal, whoAmI } from "./ui.js";
+import { $, clear, h, logOut, makeApi, signedIn, str, toast, when as whenLocal } from "./ui.js";
 
 const d = document;
 const SEARCH_DELAY_MS = 250;
@@ -1135,14 +1135,8 @@ $("logout").addEventListener("click", async () => {
 });
 
 async function boot() {
-  let user;
-  try {
-    user = await whoAmI();
-    if (!user) return toLogin();
-  } catch (e) {
-    $("boot").textContent = "Cannot reach the server. Reload the page to try again.";
-    return;
-  }
+  const user = await signedIn(toLogin);
+  if (!user) return;
   if (user.role !== "editor" && user.role !== "admin") {
     const box = clear($("boot"));
     box.setAttribute("role", "alert");

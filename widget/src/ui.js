@@ -98,8 +98,15 @@ export async function logOut() {
   }
 }
 
-/** The logged-in user from /api/me; null when logged out (401). Throws when the server is unreachable. */
-export async function whoAmI() {
-  const r = await fetch("/api/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
-  return r.status === 401 ? null : r.json();
+/** The logged-in user from /api/me, for a page's start. Logged out: `toLogin()` and null; server
+ * unreachable: says so in the #boot box and null. */
+export async function signedIn(toLogin) {
+  try {
+    const r = await fetch("/api/me", { credentials: "same-origin", headers: { Accept: "application/json" } });
+    if (r.status !== 401) return await r.json();
+    toLogin();
+  } catch (e) {
+    $("boot").textContent = "Cannot reach the server. Reload the page to try again.";
+  }
+  return null;
 }
