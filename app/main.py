@@ -3,6 +3,7 @@ the Socket.IO namespaces and the HTTP routes into one ASGI app."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 from contextlib import asynccontextmanager
 
@@ -64,6 +65,10 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     async def lifespan(_app: FastAPI):
         await ctx.kb.refresh(force=True)
         log.info("knowledge base loaded: %d published articles", len(ctx.kb.index))
+        # Everything loaded so far (modules, the index) lives as long as the process: moved out of
+        # the collector's sight, a full collection no longer stalls every chat for ~100 ms.
+        gc.collect()
+        gc.freeze()
         background = [asyncio.create_task(handoff_timers.run(ctx)), asyncio.create_task(ctx.kb.watch()),
                       asyncio.create_task(articles.purge_trash_forever(ctx.sessionmaker))]
         yield

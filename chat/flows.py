@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
@@ -42,35 +43,49 @@ async def emit_message(ctx: AppContext, msg: Message, skip_sid: str | None = Non
                        room=notify.chat_room(msg.conversation_id), namespace=notify.AGENT_NS)
 
 
-async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message) -> None:
-    """The bot's turn after a visitor message was stored and acknowledged."""
-    async with ctx.conversation_lock(conversation_id):
-        async with ctx.sessionmaker() as db:
-            conv = await db.get(Conversation, conversation_id)
-            fresh = await db.get(Message, msg.id)
-            if conv is None or fresh is None or fresh.answered:
+async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, state: str | None = None) -> None:
+    """The bot's turn after a visitor message was stored and acknowledged. `state`: the
+    conversation's state when the message was stored, for a message stored just now (not a retry)."""
+    lock = ctx.conversation_lock(conversation_id)
+    if lock.locked():
+        state = None  # a turn ahead of this one may change the state: read it once it is done
+    async with lock:
+        if state is None:
+            async with ctx.sessionmaker() as db:
+                row = (await db.execute(select(Conversation.state, Message.answered).where(
+                    Conversation.id == conversation_id, Message.id == msg.id))).first()
+            if row is None or row.answered:
                 return  # answered already (a retried message)
-            if conv.state not in BOT_ANSWERS_IN:
-                # A person owns the chat (or it ended): the bot is silent.
-                if conv.state == "assigned":
+            state = row.state
+        if state not in BOT_ANSWERS_IN:
+            # A person owns the chat (or it ended): the bot is silent.
+            async with ctx.sessionmaker() as db:
+                if state == "assigned":
                     await routing.note_activity(db, conversation_id, sender="visitor", now=utcnow())
                 await service.end_bot_turn(db, conversation_id, msg.id, failed=None)
-                return
+            return
         await ctx.sio.emit("bot_typing", {"typing": True}, room=room(conversation_id))
         verdict = gaps.feedback_of(msg.text, msg.payload)
         if verdict:  # an answer to "Did that answer your question?"
             async with ctx.sessionmaker() as db:
                 await gaps.note_feedback(db, conversation_id, msg.seq, verdict)
         replies = await _bot_replies(ctx, conversation_id, msg.payload or msg.text)
-        for reply in replies:
-            await _deliver(ctx, conversation_id, reply)
-        # After the answer went out (the log costs the visitor no time), in one transaction.
+        plain = not any(r.handoff for r in replies)
+        if not plain:  # a handoff: its events and queue steps, each in its own order
+            for reply in replies:
+                await _deliver(ctx, conversation_id, reply)
+        # Plain answers are stored in the transaction that ends the turn (with the question's log):
+        # one commit, then the events.
         async with ctx.sessionmaker() as db:
+            answers = [(await service.add_message(db, conversation_id=conversation_id, sender="bot", text=r.text,
+                                                  extra=r.extras(), commit=False)).message
+                       for r in replies] if plain else []
             if not verdict:
                 _log_question(db, conversation_id, msg, replies)
-            counted = replies and not any(r.handoff for r in replies)
             failures = await service.end_bot_turn(db, conversation_id, msg.id,
-                                                  failed=any(r.fallback for r in replies) if counted else None)
+                                                  failed=any(r.fallback for r in replies) if answers else None)
+        for answer in answers:
+            await emit_message(ctx, answer)
         if failures >= BOT_FAILURES_BEFORE_HANDOFF:
             # Two honest "I'm not sure" in a row: offer a person without being asked.
             async with ctx.sessionmaker() as db:

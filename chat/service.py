@@ -69,16 +69,18 @@ async def note_visitor(db: AsyncSession, conversation_id: str, visitor: dict) ->
 class Stored:
     message: Message
     duplicate: bool
+    state: str | None = None  # the conversation's state when the message was stored (not for duplicates)
 
 
-async def _next_seq(db: AsyncSession, conversation_id: str) -> int:
+async def _next_seq(db: AsyncSession, conversation_id: str) -> tuple[int, str]:
     # One atomic statement: concurrent writers each get their own number, with no gaps.
-    return await db.scalar(
+    row = (await db.execute(
         update(Conversation)
         .where(Conversation.id == conversation_id)
         .values(last_seq=Conversation.last_seq + 1)
-        .returning(Conversation.last_seq)
-    )
+        .returning(Conversation.last_seq, Conversation.state)
+    )).one()
+    return row.last_seq, row.state
 
 
 class NotOwner(Exception):
@@ -96,16 +98,18 @@ async def add_message(
     client_id: str | None = None,
     agent_id: int | None = None,
     owner_id: int | None = None,
+    commit: bool = True,
 ) -> Stored:
-    """Store a message with the next sequence number and commit. A client_id seen before in this
-    conversation stores nothing and returns the message stored the first time. With `owner_id`,
-    only while the chat is assigned to that agent, checked under the conversation's row lock (so
-    a transfer or close committed meanwhile wins; raises NotOwner, nothing stored)."""
+    """Store a message with the next sequence number and commit (`commit=False`: flush only, the
+    caller commits). A client_id seen before in this conversation stores nothing and returns the
+    message stored the first time. With `owner_id`, only while the chat is assigned to that agent,
+    checked under the conversation's row lock (so a transfer or close committed meanwhile wins;
+    raises NotOwner, nothing stored)."""
     if client_id is not None:
         existing = await _by_client_id(db, conversation_id, client_id)
         if existing is not None:
             return Stored(existing, duplicate=True)
-    seq = await _next_seq(db, conversation_id)  # takes the conversation's row lock
+    seq, state = await _next_seq(db, conversation_id)  # takes the conversation's row lock
     if owner_id is not None:
         owner = await db.scalar(select(Conversation.agent_id).where(Conversation.id == conversation_id,
                                                                     Conversation.state == "assigned"))
@@ -124,6 +128,9 @@ async def add_message(
         answered=sender != "visitor",
     )
     db.add(msg)
+    if not commit:
+        await db.flush()  # the message's id, for the caller's events after its commit
+        return Stored(msg, duplicate=False, state=state)
     try:
         await db.commit()
     except IntegrityError:  # the same client_id raced in from another connection
@@ -132,7 +139,7 @@ async def add_message(
         if existing is None:
             raise
         return Stored(existing, duplicate=True)
-    return Stored(msg, duplicate=False)
+    return Stored(msg, duplicate=False, state=state)
 
 
 async def _by_client_id(db: AsyncSession, conversation_id: str, client_id: str) -> Message | None:

@@ -247,7 +247,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         if not stored.duplicate:
             await flows.emit_message(self.ctx, msg, skip_sid=sid)  # the visitor's other tabs
         if not msg.answered:
-            task = asyncio.create_task(flows.answer_visitor(self.ctx, conversation_id, msg))
+            task = asyncio.create_task(flows.answer_visitor(self.ctx, conversation_id, msg, stored.state))
             self._tasks.add(task)
             task.add_done_callback(self._tasks.discard)
         return {"ok": True, "id": msg.id, "seq": msg.seq, "client_id": msg.client_id, "duplicate": stored.duplicate}
