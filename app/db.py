@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -18,7 +18,12 @@ def utcnow() -> datetime:
 
 def make_engine(url: str) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        from app.sqlite_driver import DRIVER
+
+        parsed = make_url(url)
+        if parsed.drivername == "sqlite+aiosqlite":  # the same driver, fewer thread hops (app/sqlite_driver.py)
+            parsed = parsed.set(drivername=f"sqlite+{DRIVER}")
+        engine = create_async_engine(parsed, connect_args={"timeout": 30})
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record):  # WAL: readers never block the writer
