@@ -83,6 +83,7 @@ class LiveIndex:
         self._checked_at = 0.0
         self._lock = asyncio.Lock()
         self._pending: asyncio.Task | None = None
+        self._watching = False
 
     async def refresh(self, force: bool = False) -> None:
         """Catch up with the database (`force`: now, whatever the time since the last check)."""
@@ -122,17 +123,21 @@ class LiveIndex:
 
     async def watch(self) -> None:
         """Run for the app's lifetime: pick up other processes' changes within about a second."""
-        while True:
-            try:
-                await self.refresh()
-            except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher
-                log.exception("knowledge-base refresh failed; retrying")
-            await asyncio.sleep(self._check_every_s)
+        self._watching = True  # searches then leave the checking to it
+        try:
+            while True:
+                try:
+                    await self.refresh()
+                except Exception:  # noqa: BLE001 - a database hiccup must not end the watcher
+                    log.exception("knowledge-base refresh failed; retrying")
+                await asyncio.sleep(self._check_every_s)
+        finally:
+            self._watching = False
 
     async def _current(self) -> None:
         if self._version < 0:
             await self.refresh()  # nothing to answer from yet
-        elif self._pending is None or self._pending.done():
+        elif not self._watching and (self._pending is None or self._pending.done()):
             # Without a watcher (scripts, tests) a search still notices changes, without waiting.
             self._pending = asyncio.create_task(self.refresh())
             self._pending.add_done_callback(_report_failure)
