@@ -105,7 +105,9 @@ async def add_message(
     message stored the first time. With `owner_id`, only while the chat is assigned to that agent,
     checked under the conversation's row lock (so a transfer or close committed meanwhile wins;
     raises NotOwner, nothing stored)."""
-    if client_id is not None:
+    if client_id is not None and owner_id is not None:
+        # An agent's retry gets the first answer even after the chat moved on; other retries are
+        # caught by the unique (conversation, client_id) at the commit, one statement less.
         existing = await _by_client_id(db, conversation_id, client_id)
         if existing is not None:
             return Stored(existing, duplicate=True)
@@ -133,7 +135,7 @@ async def add_message(
         return Stored(msg, duplicate=False, state=state)
     try:
         await db.commit()
-    except IntegrityError:  # the same client_id raced in from another connection
+    except IntegrityError:  # a client_id stored before (a retry, or a race with another connection)
         await db.rollback()
         existing = await _by_client_id(db, conversation_id, client_id)
         if existing is None:
