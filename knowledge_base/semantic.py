@@ -20,9 +20,9 @@ LANGUAGES = ("en",)  # all-MiniLM-L6-v2 is an English model
 
 
 class _VectorCache:
-    """Text -> vector, shared by successive indexes so a rebuild embeds only new texts. Searches
-    run in worker threads (LiveIndex.search): the dictionary is touched under a lock, the model
-    runs outside it."""
+    """Text -> vector for visitors' questions, so a question asked again costs no model run.
+    Searches run in worker threads (LiveIndex.search): the dictionary is touched under a lock, the
+    model runs outside it."""
 
     def __init__(self, limit: int):
         self.limit = limit
@@ -44,7 +44,8 @@ class _VectorCache:
         return np.stack([known[t] for t in texts]) if texts else np.zeros((0, 384), np.float32)
 
 
-_ARTICLE_VECTORS = _VectorCache(limit=2_000_000)
+# Questions only: article texts are looked up in the on-disk store (embeddings.StoredEncoder), so
+# their vectors are held once, in the index (a copy here cost 256 MB at 50,000 articles).
 _QUERY_VECTORS = _VectorCache(limit=20_000)
 
 
@@ -59,6 +60,17 @@ def passages(body: str) -> list[str]:
     if current:
         out.append("\n".join(current))
     return out
+
+
+def _encode(encoder, texts: list[str]) -> np.ndarray:
+    """One row per text; a text repeated across articles (a shared phrasing) is embedded once."""
+    if not texts:
+        return np.zeros((0, 384), np.float32)
+    unique = list(dict.fromkeys(texts))
+    if len(unique) == len(texts):
+        return encoder.encode(texts)
+    row = {t: i for i, t in enumerate(unique)}
+    return encoder.encode(unique)[[row[t] for t in texts]]
 
 
 def _article_encoder(model):
@@ -92,9 +104,9 @@ class SemanticIndex:
                 body_owner.append(i)
         self.n = len(docs)
         articles = _article_encoder(model)
-        self.phr = Similarities(_ARTICLE_VECTORS.encode(articles, phr_texts))
+        self.phr = Similarities(_encode(articles, phr_texts))
         self.phr_groups = RowGroups(phr_owner, self.n)
-        self.body = Similarities(_ARTICLE_VECTORS.encode(articles, body_texts))
+        self.body = Similarities(_encode(articles, body_texts))
         self.body_groups = RowGroups(body_owner, self.n)
 
     def scores(self, query: str) -> np.ndarray:

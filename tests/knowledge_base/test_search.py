@@ -139,3 +139,33 @@ def test_large_vector_matrices_score_in_int8_like_float32(monkeypatch):
         a, b = quantised.scores(question), exact_index.scores(question)
         assert int(np.argmax(a)) == int(np.argmax(b))
         assert np.abs(a - b).max() < 0.01
+
+
+def test_a_phrasing_shared_by_articles_is_embedded_once_and_scored_for_each():
+    import numpy as np
+
+    from knowledge_base.semantic import SemanticIndex
+
+    class Recording:
+        """A stand-in model: a fixed random unit vector per text; records what it is asked."""
+
+        def __init__(self):
+            self.asked: list[str] = []
+            self._vectors: dict[str, np.ndarray] = {}
+
+        def encode(self, texts):
+            self.asked += texts
+            rng = np.random.default_rng
+            out = [self._vectors.setdefault(t, rng(len(self._vectors)).standard_normal(384).astype(np.float32))
+                   for t in texts]
+            return np.stack([v / np.linalg.norm(v) for v in out])
+
+    shared = "Where is my parcel?"
+    docs = [Doc(1, "Tracking", "Track it online.", "Shipping", (shared, "Track my order"), ()),
+            Doc(2, "Late parcels", "Most late parcels arrive within 3 days.", "Shipping", (shared,), ())]
+    model = Recording()
+    index = SemanticIndex(docs, model)
+    assert model.asked.count(shared) == 1
+    # both articles hold the question word for word: each gets its row back
+    best_phrasing = index.phr_groups.best(index.phr.dot(model.encode([shared])[0]))
+    assert np.allclose(best_phrasing, [1.0, 1.0], atol=1e-5)
