@@ -52,8 +52,9 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
     async with lock:
         if state is None:
             async with ctx.sessionmaker() as db:
-                row = (await db.execute(select(Conversation.state, Message.answered).where(
-                    Conversation.id == conversation_id, Message.id == msg.id))).first()
+                row = (await db.execute(select(Conversation.state, Message.answered)
+                                        .join(Message, Message.conversation_id == Conversation.id)
+                                        .where(Conversation.id == conversation_id, Message.id == msg.id))).first()
             if row is None or row.answered:
                 return  # answered already (a retried message)
             state = row.state
