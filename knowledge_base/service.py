@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 
@@ -108,6 +109,12 @@ class LiveIndex:
         index = await asyncio.to_thread(SearchIndex, docs)
         self._state, self._base_ids, self._changed = (index, frozenset(), None), frozenset(d.id for d in docs), {}
         self._docs = {d.id: d for d in docs}
+        if gc.get_freeze_count():
+            # The app froze the first index out of the collector's sight (app/main.py); a rebuilt
+            # one would otherwise be walked by every full collection again (~100 ms pauses).
+            # Rebuilds are rare (a bulk import): one collection now is the cheaper price.
+            gc.collect()
+            gc.freeze()
 
     async def _apply(self, changed: dict[int, Doc | None]) -> None:
         self._changed.update(changed)

@@ -169,3 +169,33 @@ def test_a_phrasing_shared_by_articles_is_embedded_once_and_scored_for_each():
     # both articles hold the question word for word: each gets its row back
     best_phrasing = index.phr_groups.best(index.phr.dot(model.encode([shared])[0]))
     assert np.allclose(best_phrasing, [1.0, 1.0], atol=1e-5)
+
+
+async def test_a_full_rebuild_in_a_frozen_process_freezes_the_new_index(sessionmaker):
+    """The app freezes its first index (gc.freeze in app/main.py); a rebuilt one is frozen too, or
+    full collections would walk it again. Without a freeze (scripts, tests) nothing is frozen."""
+    import gc
+
+    from app.settings import ROOT
+    from knowledge_base.importer import load_file
+
+    async with sessionmaker() as db:
+        await import_articles(db, load_file(ROOT / "knowledge_base" / "demo" / "articles.yaml"), replace=False)
+    live = LiveIndex(sessionmaker, check_every_s=0)
+    await live.refresh()
+    assert gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        async with sessionmaker() as db:  # a version change no article explains: a full rebuild
+            from knowledge_base.service import bump_version
+
+            await bump_version(db)
+            await db.commit()
+        frozen = gc.get_freeze_count()
+        first = live.index
+        await live.refresh()
+        assert live.index is not first, "a rebuild"
+        assert gc.get_freeze_count() > frozen
+        assert not gc.is_tracked(live.index) or live.index not in gc.get_objects()
+    finally:
+        gc.unfreeze()
