@@ -55,9 +55,10 @@ INT8_MIN_COSINE = 0.97
 class MiniLM:
     """The model's graph written out in ONNX (knowledge_base.minilm_graph) and run by ONNX Runtime
     on one thread, with its matrices quantised to int8 per output channel: 2.2 ms per question on
-    a CPU with VNNI, 3-4 ms on one without, against 3.5-7 ms in float32 and 10 ms for the same maths
-    in numpy (OpenBLAS is slow on matrices of a dozen rows). The int8 vectors are within cosine 0.96 (mean 0.99) of the exact ones and the
-    answer-quality sets score the same (docs/answer-quality.md). Some CPUs (x86 without VNNI) are
+    a CPU with VNNI, 3-4 ms on one without, against 3.5-7 ms in float32 and 10 ms for the same
+    maths in numpy (OpenBLAS is slow on matrices of a dozen rows). The int8 vectors are within
+    cosine 0.96 (mean 0.99) of the exact ones and the answer-quality sets score the same
+    (docs/answer-quality.md). Some CPUs (x86 without VNNI) are
     known to lose precision in int8 products, so every start checks PROBES against the float32 model
     and keeps float32 if they drift (`precision` says which runs)."""
 
