@@ -58,9 +58,9 @@ class MiniLM:
     a CPU with VNNI, 3-4 ms on one without, against 3.5-7 ms in float32 and 10 ms for the same
     maths in numpy (OpenBLAS is slow on matrices of a dozen rows). The int8 vectors are within
     cosine 0.96 (mean 0.99) of the exact ones and the answer-quality sets score the same
-    (docs/answer-quality.md). Some CPUs (x86 without VNNI) are
-    known to lose precision in int8 products, so every start checks PROBES against the float32 model
-    and keeps float32 if they drift (`precision` says which runs)."""
+    (docs/answer-quality.md). Some CPUs (x86 without VNNI) are known to lose precision in int8
+    products, so every start checks PROBES against the float32 model and keeps float32 if they
+    drift (`precision` says which runs)."""
 
     def __init__(self, directory: Path | None = None, precision: str = "int8"):
         from safetensors.numpy import load_file
