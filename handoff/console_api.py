@@ -33,7 +33,8 @@ STILL_HERE = timedelta(minutes=2)
 OPEN_STATES = ("bot", "queued", "assigned", "offline_form")
 MAX_ROWS = 200
 CONVERSATION_ID = Path(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")
-TICKET_STATUS = {"not_found": 404, "empty_message": 422, "message_too_long": 422}
+TICKET_STATUS = {"not_found": 404, "empty_message": 422, "message_too_long": 422, "not_owner": 403,
+                 "ticket_closed": 409}
 
 
 def snippet(text: str | None, around: str | None = None, width: int = 140) -> str:
@@ -217,7 +218,8 @@ def make_router(ctx) -> APIRouter:
             try:
                 done = await tickets.reply(db, ticket_id, user.id, text, ctx.settings)
             except tickets.TicketError as exc:
-                raise ApiError(TICKET_STATUS.get(exc.code, 400), exc.code, exc.message, "text") from None
+                field = "text" if exc.code in ("empty_message", "message_too_long") else None
+                raise ApiError(TICKET_STATUS.get(exc.code, 400), exc.code, exc.message, field) from None
         await flows.emit_message(ctx, done.message)
         await notify.tickets_changed(ctx, ticket_id)
         return {"ok": True, "ticket": tickets.ticket_dict(done.ticket), "emailed": done.emailed,

@@ -123,7 +123,9 @@ async def reply(db: AsyncSession, ticket_id: int, agent_id: int, text: str, sett
                 now: datetime | None = None) -> Replied:
     """An agent answers an offline message: the reply goes into the chat's transcript (an agent
     message, so the visitor sees it on their next visit too) and, when e-mail is configured, to the
-    address the visitor left. A failed e-mail is logged; the reply is stored either way."""
+    address the visitor left. A failed e-mail is logged; the reply is stored either way. Refused
+    (nothing stored, nothing sent) for a closed ticket (`ticket_closed`) and, for agents, while the
+    conversation is assigned to another agent (`not_owner`; admins may, as in chats)."""
     text = (text or "").strip()
     if not text:
         raise TicketError("empty_message", "the reply is empty")
@@ -135,7 +137,16 @@ async def reply(db: AsyncSession, ticket_id: int, agent_id: int, text: str, sett
     agent = await db.get(User, agent_id)
     if agent is None:
         raise TicketError("not_found", "no such agent")
-    conv = await db.get(Conversation, ticket.conversation_id)
+    # The same ownership rule as chat messages (chat.service.add_message owner_id), checked under the
+    # conversation's lock so a takeover or a close committed meanwhile wins.
+    conv = await _lock_conversation(db, ticket.conversation_id, now or utcnow())
+    ticket = await db.get(Ticket, ticket_id, populate_existing=True, with_for_update=True)
+    if ticket.status == "closed":
+        await db.rollback()
+        raise TicketError("ticket_closed", "this offline message is closed and takes no more replies")
+    if conv.state == "assigned" and conv.agent_id != agent_id and agent.role != "admin":
+        await db.rollback()
+        raise TicketError("not_owner", "this visitor is chatting with another agent; they answer in the chat")
     ticket.handled_by = agent_id
     stored = await service.add_message(db, conversation_id=ticket.conversation_id, sender="agent", text=text,
                                        agent_id=agent_id,
@@ -147,7 +158,7 @@ async def reply(db: AsyncSession, ticket_id: int, agent_id: int, text: str, sett
 
 async def close(db: AsyncSession, ticket_id: int, agent_id: int, *, now: datetime | None = None) -> Ticket:
     """Mark a ticket done. Closing a closed ticket changes nothing."""
-    ticket = await db.get(Ticket, ticket_id, populate_existing=True)
+    ticket = await db.get(Ticket, ticket_id, populate_existing=True, with_for_update=True)  # waits for a reply
     if ticket is None:
         raise TicketError("not_found", "no such ticket")
     if ticket.status != "closed":

@@ -223,3 +223,43 @@ async def test_confirmation_emails_are_capped_per_address_and_in_all(sessionmake
                                            now=T0 + timedelta(minutes=10 + i))
             others.append(await tickets.may_confirm(db, created.ticket, now=T0 + timedelta(minutes=10 + i)))
     assert others == [True, False, False], "the 6th ticket of the hour is the last one confirmed"
+
+
+async def test_a_reply_keeps_the_chat_ownership_rule_and_a_closed_ticket_takes_none(sessionmaker):
+    alex, bo = await new_agent(sessionmaker, "Alex"), await new_agent(sessionmaker, "Bo")
+    async with sessionmaker() as db:
+        db.add(User(email="ada@agents.test", display_name="Ada", role="admin", password_hash="x"))
+        await db.commit()
+        ada = (await db.scalar(select(User).where(User.role == "admin"))).id
+    cid = await new_chat(sessionmaker, "offline_form")
+    async with sessionmaker() as db:
+        tid = (await tickets.create(db, cid, name="", email="v@example.com", message="?", now=T0)).ticket.id
+    async with sessionmaker() as db:  # the visitor came back and is now chatting with Bo
+        conv = await db.get(Conversation, cid)
+        conv.state, conv.agent_id = "assigned", bo
+        await db.commit()
+
+    async def refused(agent_id: int, code: str) -> None:
+        async with sessionmaker() as db:
+            with pytest.raises(tickets.TicketError) as err:
+                await tickets.reply(db, tid, agent_id, "from me", NO_MAIL)
+        assert err.value.code == code
+        async with sessionmaker() as db:  # nothing stored, nothing changed
+            assert [m.sender for m in await service.messages_after(db, cid, 0)] == expected
+            assert (await db.get(Ticket, tid)).handled_by == handled_by
+
+    expected, handled_by = ["visitor"], None
+    await refused(alex, "not_owner")  # Alex may not write into Bo's live chat
+    async with sessionmaker() as db:  # Bo, the chat's owner, may; so may an admin
+        await tickets.reply(db, tid, bo, "Bo here", NO_MAIL)
+    async with sessionmaker() as db:
+        await tickets.reply(db, tid, ada, "Ada here", NO_MAIL)
+    async with sessionmaker() as db:  # once the chat is over, any agent may follow up by e-mail
+        (await db.get(Conversation, cid)).state = "closed"
+        await db.commit()
+    async with sessionmaker() as db:
+        await tickets.reply(db, tid, alex, "Alex here", NO_MAIL)
+        await tickets.close(db, tid, alex, now=T0)
+    expected, handled_by = ["visitor", "agent", "agent", "agent"], alex
+    await refused(alex, "ticket_closed")
+    await refused(ada, "ticket_closed")
