@@ -53,7 +53,7 @@ def build_context(settings: Settings) -> AppContext:
         sessionmaker=sessionmaker,
         sio=sio,
         kb=LiveIndex(sessionmaker),
-        rasa=RasaClient(settings.rasa_url, settings.rasa_timeout_s),
+        rasa=RasaClient(settings.rasa_url, settings.rasa_timeout_s, auth_token=settings.rasa_auth_token),
     )
 
 

@@ -30,10 +30,20 @@ class Settings(BaseSettings):
     # which bot/domain.yml's greetings also name: change both for your shop.
     shop_name: str = "Pinecone & Co."
 
+    # Several Rasa servers (same trained model, shared stores below): a comma-separated list, or
+    # one internal balancer's address. Never reachable by visitors (docs/architecture.md).
     rasa_url: str = "http://127.0.0.1:5005"
     rasa_timeout_s: float = 3.0
     # Shared secret Rasa presents when it calls the app's custom-action endpoint.
     action_token: str = Field(default_factory=lambda: secrets.token_urlsafe(24))
+    # Shared secret the app presents to Rasa's HTTP API (`rasa run --auth-token`); both are made
+    # per start when unset, so a separately started Rasa needs both set on both sides.
+    rasa_auth_token: str = Field(default_factory=lambda: secrets.token_urlsafe(24))
+    # Rasa's stores, for the Rasa servers `shopchat run` starts (bot/server.py): empty = a SQLite
+    # file in .run/; several Rasa servers share one PostgreSQL database of their own
+    # (postgresql://user:password@host:5432/shopchat_rasa) and one Redis lock store (redis://host:6379/1).
+    rasa_tracker_store_url: str = ""
+    rasa_lock_store_url: str = ""
 
     # Several app processes behind one load balancer share Socket.IO rooms through Redis, e.g.
     # redis://127.0.0.1:6379/0 (with PostgreSQL as the database). Empty: one process, no Redis.

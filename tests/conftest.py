@@ -9,10 +9,11 @@ from pathlib import Path
 
 import pytest
 
+from app.private import private_dir
 from app.settings import ROOT
 from tests.support import IN_CI, LiveApp, TestDatabase, free_port, postgres_available
 
-(ROOT / ".run").mkdir(exist_ok=True)
+private_dir(ROOT / ".run")
 
 
 def _db_kinds() -> list:
@@ -73,6 +74,7 @@ def demo_app_each_db(db_url):
 
 RASA_APP_PORT = free_port()
 ACTION_TOKEN = "test-action-token"
+RASA_AUTH_TOKEN = "test-rasa-auth-token"
 
 
 def rasa_model() -> Path:
@@ -85,7 +87,7 @@ def rasa_model() -> Path:
 
 
 @pytest.fixture(scope="session")
-def rasa_url():
+def rasa_url(tmp_path_factory):
     from bot import server
 
     if not server.RASA_BIN.exists():
@@ -94,7 +96,8 @@ def rasa_url():
         pytest.skip("the Rasa venv is missing: run scripts/setup_rasa.sh")
     port = free_port()
     proc = server.start_rasa(rasa_model(), port=port, action_url=f"http://127.0.0.1:{RASA_APP_PORT}/bot/actions",
-                             action_token=ACTION_TOKEN)
+                             action_token=ACTION_TOKEN, auth_token=RASA_AUTH_TOKEN, die_with_parent=True,
+                             tracker_store_url=f"sqlite:///{tmp_path_factory.mktemp('rasa') / 'trackers.db'}")
     url = f"http://127.0.0.1:{port}"
     if not server.wait_until_up(url, timeout_s=180, proc=proc):
         server.stop(proc)
@@ -113,7 +116,8 @@ def rasa_app_db(tmp_path_factory) -> str:
 @pytest.fixture(scope="session")
 def rasa_app(rasa_url, rasa_app_db):
     """The app wired to the real Rasa (Rasa calls its custom actions on RASA_APP_PORT)."""
-    app = LiveApp(rasa_app_db, port=RASA_APP_PORT, rasa_url=rasa_url, action_token=ACTION_TOKEN).start()
+    app = LiveApp(rasa_app_db, port=RASA_APP_PORT, rasa_url=rasa_url, action_token=ACTION_TOKEN,
+                  env={"SHOPCHAT_RASA_AUTH_TOKEN": RASA_AUTH_TOKEN}).start()
     yield app
     app.stop()
 
