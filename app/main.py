@@ -20,6 +20,7 @@ from app.settings import Settings
 from bot.actions import make_router as make_action_router
 from bot.rasa_client import RasaClient
 from chat.visitor_ns import VisitorNamespace
+from handoff import notify as handoff_notify
 from handoff import timers as handoff_timers
 from handoff.agent_ns import AgentNamespace
 from handoff.console_api import make_router as make_console_router
@@ -38,7 +39,9 @@ def build_context(settings: Settings) -> AppContext:
     engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
     # With Redis, an emit from any process reaches sockets connected to every process.
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    # The channel keeps two deployments on one Redis apart; RedisManager also carries room moves.
+    manager = (handoff_notify.RedisManager(settings.redis_url, channel=settings.redis_channel)
+               if settings.redis_url else None)
     sio = socketio.AsyncServer(
         async_mode="asgi",
         client_manager=manager,

@@ -48,6 +48,9 @@ class Settings(BaseSettings):
     # Several app processes behind one load balancer share Socket.IO rooms through Redis, e.g.
     # redis://127.0.0.1:6379/0 (with PostgreSQL as the database). Empty: one process, no Redis.
     redis_url: str = ""
+    # The Redis pub/sub channel of this deployment: every process of one deployment uses the same,
+    # two deployments on one Redis use different ones (or they hear each other's events).
+    redis_channel: str = "shopchat"
     # How often each process fires due routing timers (offers ringing out, presence, inactivity).
     routing_tick_s: float = 0.5
 

@@ -240,30 +240,9 @@ class AgentNamespace(socketio.AsyncNamespace):
             raise BadInput("not_assigned", "this chat is not with an agent; take it over first")
         return conv
 
-    def _local_sids(self, room: str) -> list[str]:
-        return [sid for sid, _ in self.server.manager.get_participants(self.namespace, room)]
-
     async def _publish(self, effects: routing.Effects) -> None:
-        """Tell everyone, then keep the chat rooms in step: a new owner's consoles join the chat,
-        the previous owner's and other agents' read-only views leave it (admins stay)."""
+        """Tell everyone; notify.publish also moves the chat rooms on every process."""
         await notify.publish(self.ctx, effects)
-        try:
-            for cid, agent_id, previous in effects.assigned:
-                for sid in self._local_sids(chat_room(cid)):
-                    session = await self.get_session(sid)
-                    if session.get("user_id") != agent_id and session.get("role") != "admin":
-                        await self.leave_room(sid, chat_room(cid))
-                for sid in self._local_sids(agent_room(agent_id)):
-                    await self.enter_room(sid, chat_room(cid))
-            for cid, agent_id, why in effects.released:
-                if why == "inactive":
-                    continue
-                for sid in self._local_sids(agent_room(agent_id)):
-                    session = await self.get_session(sid)
-                    if session.get("role") != "admin":
-                        await self.leave_room(sid, chat_room(cid))
-        except KeyError:  # a socket that went away meanwhile
-            pass
 
     # -- connection -------------------------------------------------------------------------
     async def on_connect(self, sid, environ, auth=None):

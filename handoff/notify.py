@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 
+import socketio
 from sqlalchemy import select
 
 from accounts.models import User
@@ -32,6 +33,58 @@ def agent_room(agent_id: int) -> str:
 def chat_room(conversation_id: str) -> str:
     """Agents watching one chat (its owner, admins, anyone who opened its transcript)."""
     return f"chat:{conversation_id}"
+
+
+# Never a client's namespace: room changes travel between processes as emits to it, on the same
+# Redis channel and in the same order as the chat's messages (RedisManager below).
+ROOMS_NS = "/_rooms"
+
+
+def room_moves(effects: Effects) -> list[dict]:
+    """Who must leave (or join) a chat's room after a decision: a new owner's consoles join and
+    everyone else leaves (admins stay); a released agent's consoles leave."""
+    moves = [{"conversation_id": cid, "owner": agent_id} for cid, agent_id, _ in effects.assigned]
+    moves += [{"conversation_id": cid, "dropped": agent_id}
+              for cid, agent_id, why in effects.released if why != "inactive"]
+    return moves
+
+
+async def apply_move(sio: socketio.AsyncServer, move: dict) -> None:
+    """One process's part of a room move: only this process's sockets and sessions are known here."""
+    room = chat_room(move["conversation_id"])
+    owner, dropped = move.get("owner"), move.get("dropped")
+    for sid, _ in list(sio.manager.get_participants(AGENT_NS, room)):
+        try:
+            session = await sio.get_session(sid, namespace=AGENT_NS)
+        except KeyError:  # a socket that went away meanwhile
+            continue
+        user_id = session.get("user_id")
+        stays = session.get("role") == "admin" or (user_id == owner if owner is not None else user_id != dropped)
+        if not stays:
+            await sio.manager.leave_room(sid, AGENT_NS, room)
+    if owner is not None:
+        for sid, _ in list(sio.manager.get_participants(AGENT_NS, agent_room(owner))):
+            await sio.manager.enter_room(sid, AGENT_NS, room)
+
+
+class RedisManager(socketio.AsyncRedisManager):
+    """Socket.IO through Redis, plus room moves: a move is published like an emit, and every
+    process (this one included) applies it to its own sockets. get_participants() only sees the
+    local ones, so a move decided in one process cannot be done there alone."""
+
+    async def _handle_emit(self, message):
+        if message.get("namespace") == ROOMS_NS:
+            await apply_move(self.server, message["data"][0])
+            return
+        await super()._handle_emit(message)
+
+
+async def move_rooms(ctx: AppContext, effects: Effects) -> None:
+    for move in room_moves(effects):
+        if isinstance(ctx.sio.manager, RedisManager):
+            await ctx.sio.emit("move", move, namespace=ROOMS_NS)
+        else:
+            await apply_move(ctx.sio, move)
 
 
 def iso(dt) -> str | None:
@@ -78,6 +131,7 @@ async def publish(ctx: AppContext, effects: Effects) -> None:
 
 async def _publish(ctx: AppContext, effects: Effects) -> None:
     sio = ctx.sio
+    await move_rooms(ctx, effects)  # first: from now on the chat's messages reach its new readers only
     for offer, why in effects.withdrawn:
         await sio.emit("offer_withdrawn", {"offer_id": offer.id, "conversation_id": offer.conversation_id,
                                            "why": why}, room=agent_room(offer.agent_id), namespace=AGENT_NS)

@@ -2,6 +2,7 @@
 an agent on the other chat normally, and each timer fires once although both processes tick."""
 from __future__ import annotations
 
+import asyncio
 import socket
 
 import pytest
@@ -74,4 +75,77 @@ async def test_visitor_and_agent_on_different_processes(two_apps):
         await visitor.close()
         if agent is not None:
             await agent.close()
+        await staff.close()
+
+
+async def _owned_by_ann(app1, app2, db_url):
+    """Ann (agent) on app1 has taken over a visitor on app2; Ada (admin) on app1 watches the chat."""
+    staff = Staff(db_url)
+    _, ann_token = await staff.user("Ann")
+    _, ada_token = await staff.user("Ada", role="admin")
+    ann = await Agent(app1.url, ann_token).connect()
+    await ann.online()
+    ada = await Agent(app1.url, ada_token).connect()
+    visitor = Visitor(app2.url)
+    assert (await visitor.connect())["ok"]
+    cid = visitor.conversation_id
+    assert (await ann.call("take_over", {"conversation_id": cid}))["ok"]
+    assert (await ann.call("open_chat", {"conversation_id": cid}))["ok"]
+    assert (await ada.call("watch", {"conversation_id": cid}))["ok"]
+    await visitor.say("Before the move", client_id="v1")
+    for console in (ann, ada):
+        await console.wait_for("message", pred=lambda d: d.get("text") == "Before the move")
+    return staff, ann, ada, visitor, cid
+
+
+async def _visitor_speaks_after_move(ann, ada, visitor, cid):
+    """A draft and a message after the move: Ada (admin) on app1 gets both, Ann gets neither."""
+    assert (await visitor.call("typing", {"session_id": visitor.session_id, "draft": "after the mo"}))["ok"]
+    await visitor.say("After the move", client_id="v2")
+    await ada.wait_for("message", pred=lambda d: d.get("text") == "After the move")
+    await asyncio.sleep(0.3)  # Ann's socket is on the same process as Ada's: same emit, same moment
+    assert not [m for m in ann.of("message") if m.get("text") == "After the move"]
+    assert not [d for d in ann.of("visitor_typing") if d.get("conversation_id") == cid and
+                d.get("draft") == "after the mo"]
+
+
+async def test_transfer_on_another_process_takes_the_chat_room_away(two_apps):
+    """Ann (app1) transfers to Bob, who accepts on app2: Ann's console on app1 leaves the chat's
+    room at once although app2 made the decision and cannot see app1's sockets."""
+    (app1, app2), db_url = two_apps
+    staff, ann, ada, visitor, cid = await _owned_by_ann(app1, app2, db_url)
+    bob = None
+    try:
+        bob_id, bob_token = await staff.user("Bob")
+        bob = await Agent(app2.url, bob_token).connect()
+        await bob.online()
+        assert (await ann.call("transfer", {"conversation_id": cid, "to_agent_id": bob_id}))["ok"]
+        [offer] = await bob.wait_for("offer", pred=lambda o: o["conversation_id"] == cid)
+        assert (await bob.call("accept", {"offer_id": offer["offer_id"]}))["ok"]
+        # Sent after the room move on the same Redis channel: once Ann has it, the move is done.
+        await ann.wait_for("chat_assigned", pred=lambda d: d.get("agent_id") == bob_id)
+        await _visitor_speaks_after_move(ann, ada, visitor, cid)
+        await bob.wait_for("message", pred=lambda d: d.get("text") == "After the move")
+    finally:
+        for client in (visitor, ann, ada, bob):
+            if client is not None:
+                await client.close()
+        await staff.close()
+
+
+async def test_return_to_bot_on_another_process_takes_the_chat_room_away(two_apps):
+    """An admin on app2 hands Ann's chat back to the bot: Ann (app1) stops hearing it, Ada stays."""
+    (app1, app2), db_url = two_apps
+    staff, ann, ada, visitor, cid = await _owned_by_ann(app1, app2, db_url)
+    boss = None
+    try:
+        _, boss_token = await staff.user("Boss", role="admin")
+        boss = await Agent(app2.url, boss_token).connect()
+        assert (await boss.call("return_to_bot", {"conversation_id": cid}))["ok"]
+        await ann.wait_for("chat_released", pred=lambda d: d.get("conversation_id") == cid)
+        await _visitor_speaks_after_move(ann, ada, visitor, cid)
+    finally:
+        for client in (visitor, ann, ada, boss):
+            if client is not None:
+                await client.close()
         await staff.close()
