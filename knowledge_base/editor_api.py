@@ -5,6 +5,8 @@ After every change this process's search index is refreshed at once; other proce
 bumped knowledge-base version on their next check (LiveIndex)."""
 from __future__ import annotations
 
+import asyncio
+
 from fastapi import APIRouter, Depends, Path, Query, Request
 from fastapi.responses import JSONResponse, Response
 from sqlalchemy import select
@@ -34,6 +36,7 @@ def _id():
 def make_router(ctx) -> APIRouter:
     router = APIRouter(prefix="/api/kb", route_class=ApiRoute)
     editor = require_roles("admin", "editor")
+    parsing = asyncio.Semaphore(1)
 
     async def changed() -> None:
         await ctx.kb.refresh(force=True)
@@ -168,7 +171,10 @@ def make_router(ctx) -> APIRouter:
                           user: User = Depends(editor)):
         raw = await read_body(request, IMPORT_LIMIT)
         try:
-            incoming = parse_bytes(raw, format)
+            # Parsing 20 MB takes seconds: on a thread, so the chats are not stalled meanwhile (the
+            # thread shares the GIL in 5 ms slices); one import parses at a time.
+            async with parsing:
+                incoming = await asyncio.to_thread(parse_bytes, raw, format)
         except ImportError_ as exc:
             raise ApiError(422, "invalid_file", f"nothing was imported: {exc}", exc.field) from None
         async with ctx.sessionmaker() as db:

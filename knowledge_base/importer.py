@@ -16,9 +16,21 @@ FORMATS = ("json", "yaml", "csv")
 # CSV: one row per article with these columns; phrasings and tags separated by "|".
 CSV_COLUMNS = ("title", "body", "category", "questions", "tags", "language", "status")
 CSV_LIST_SEPARATOR = "|"
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection): the export
+# prefixes such cells with an apostrophe (OWASP's advice), and the import drops it again.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 REQUIRED = {"title": str, "body": str, "category": str, "questions": list, "tags": list}
 OPTIONAL = {"language": str, "status": str}
 LIMITS = {"title": 200, "category": 100, "body": 100_000, "language": 16}
+# Caps that keep a hostile or broken file from costing the server minutes and gigabytes (a YAML
+# node costs ~400 bytes of memory; 20 MB of "[1,1,1,..." would be 10 million of them). An article
+# is 3 levels deep (a list of objects holding lists of strings) and ~30 YAML nodes.
+MAX_ARTICLES = 50_000
+MAX_LIST_ITEMS = 200  # phrasings, and tags, per article
+MAX_DEPTH = 20
+MAX_YAML_NODES = 1_000_000
+# libyaml's parser when installed (PyYAML's wheels have it): ~5x faster than the pure-Python one.
+YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
 class ImportError_(ValueError):
@@ -66,14 +78,41 @@ def parse_bytes(raw: bytes, fmt: str) -> list[ArticleIn]:
     if fmt == "csv":
         return _parse_csv(text)
     try:
-        data = json.loads(text) if fmt == "json" else yaml.safe_load(text)
+        if fmt == "json":
+            data = json.loads(text)
+        else:
+            _check_yaml_size(text)
+            data = yaml.load(text, Loader=YAML_LOADER)  # noqa: S506 - a safe loader
     except json.JSONDecodeError as exc:
         raise ImportError_(f"line {exc.lineno}: not valid JSON: {exc.msg}") from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}: " if mark is not None else ""
         raise ImportError_(f"{where}not valid YAML: {getattr(exc, 'problem', None) or exc}") from None
+    except RecursionError:  # JSON nested past the parser's own limit (~1,000 levels)
+        raise ImportError_(f"the file is nested too deeply (more than {MAX_DEPTH} levels)") from None
     return parse_articles(data)
+
+
+def _check_yaml_size(text: str) -> None:
+    """Walk the YAML's parse events (constant memory) before building anything: too deep or too
+    many nodes is refused here, in a fraction of what building it would cost."""
+    depth = nodes = 0
+    for event in yaml.parse(text, Loader=YAML_LOADER):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise ImportError_(f"line {event.start_mark.line + 1}: the file is nested too deeply "
+                                   f"(more than {MAX_DEPTH} levels)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+            continue
+        elif not isinstance(event, yaml.NodeEvent):
+            continue
+        nodes += 1
+        if nodes > MAX_YAML_NODES:
+            raise ImportError_(f"line {event.start_mark.line + 1}: the file has more than {MAX_YAML_NODES:,} "
+                               "values; split it")
 
 
 def _parse_csv(text: str) -> list[ArticleIn]:
@@ -91,10 +130,12 @@ def _parse_csv(text: str) -> list[ArticleIn]:
         rows, labels = [], []
         start = reader.line_num + 1
         for row in reader:
+            if len(rows) == MAX_ARTICLES:
+                raise ImportError_(f"line {start}: more than {MAX_ARTICLES:,} articles; split the file")
             if any(cell.strip() for cell in row):
                 if len(row) != len(header):
                     raise ImportError_(f"line {start}: {len(row)} values for {len(header)} columns")
-                item: dict = dict(zip(header, row))
+                item: dict = dict(zip(header, (csv_unquote(cell) for cell in row)))
                 for name in ("questions", "tags"):
                     item[name] = [x.strip() for x in item.get(name, "").split(CSV_LIST_SEPARATOR) if x.strip()]
                 for name in ("language", "status"):
@@ -106,6 +147,21 @@ def _parse_csv(text: str) -> list[ArticleIn]:
     except csv.Error as exc:
         raise ImportError_(f"line {reader.line_num}: not valid CSV: {exc}") from None
     return parse_articles(rows, labels)
+
+
+def _quoted(cell: str) -> bool:
+    """Starts with apostrophes and then a formula character: what csv_quote made of a cell."""
+    return cell.startswith("'") and cell.lstrip("'").startswith(FORMULA_START)
+
+
+def csv_quote(cell: str) -> str:
+    """A cell a spreadsheet shows as text. Cells that already look quoted get one more apostrophe,
+    so csv_unquote gives back exactly what was exported."""
+    return "'" + cell if cell.startswith(FORMULA_START) or _quoted(cell) else cell
+
+
+def csv_unquote(cell: str) -> str:
+    return cell[1:] if _quoted(cell) else cell
 
 
 def dump(articles: list[ArticleIn], fmt: str) -> str:
@@ -120,7 +176,7 @@ def dump(articles: list[ArticleIn], fmt: str) -> str:
         writer = csv.writer(out, lineterminator="\n")
         writer.writerow(CSV_COLUMNS)
         for item in items:
-            writer.writerow([CSV_LIST_SEPARATOR.join(item[c]) if isinstance(item[c], list) else item[c]
+            writer.writerow([csv_quote(CSV_LIST_SEPARATOR.join(item[c]) if isinstance(item[c], list) else item[c])
                              for c in CSV_COLUMNS])
         return out.getvalue()
     raise ImportError_(f"unknown format {fmt!r}; use one of {', '.join(FORMATS)}")
@@ -130,6 +186,8 @@ def parse_articles(data: object, labels: list[str] | None = None) -> list[Articl
     """Check a list of article objects; `labels` name them in errors (default "article N")."""
     if not isinstance(data, list):
         raise ImportError_("the file must hold a list of articles")
+    if len(data) > MAX_ARTICLES:
+        raise ImportError_(f"the file holds {len(data):,} articles; at most {MAX_ARTICLES:,} at a time, split it")
     out: list[ArticleIn] = []
     seen: dict[tuple[str, str], str] = {}
     for i, item in enumerate(data, start=1):
@@ -168,6 +226,8 @@ def check_article(item: object, label: str = "the article") -> ArticleIn:
             if len(value) > LIMITS.get(name, 10_000):
                 raise ImportError_(f"{where}: field {name!r} is longer than {LIMITS[name]} characters", name)
         else:
+            if len(value) > MAX_LIST_ITEMS:
+                raise ImportError_(f"{where}: field {name!r} has more than {MAX_LIST_ITEMS} items", name)
             for j, entry in enumerate(value, start=1):
                 if not isinstance(entry, str) or not entry.strip():
                     raise ImportError_(f"{where}: field {name!r} item {j} must be a non-empty string", name)

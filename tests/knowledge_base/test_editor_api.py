@@ -200,12 +200,17 @@ async def test_the_trash_is_purged_after_30_days(app, erin):
 HOSTILE = {"title": "Quotes, commas | pipes", "body": 'Line one, "quoted"\n\nLine three; ünïcödé — Ελληνικά',
            "category": "Edge, cases", "questions": ["a, b?", "c \"d\""], "tags": ["x", "y z"], "language": "en",
            "status": "draft"}
+# Cells a spreadsheet would run as formulas (CSV injection), and one already starting with an apostrophe.
+FORMULAS = {"title": '=HYPERLINK("http://evil.example","Click")', "body": "- wrap it\n- tie it",
+            "category": "@SUM(1+1)", "questions": ["+1 what?", "plain"], "tags": ["'=quoted"], "language": "en",
+            "status": "published"}
 
 
 @pytest.mark.parametrize("fmt", ["json", "yaml", "csv"])
 async def test_export_then_import_gives_the_same_knowledge_base(app, erin, fmt, tmp_path):
     await _new(erin)
     await _new(erin, **HOSTILE)
+    await _new(erin, **FORMULAS)
     exported = await erin.get("/api/kb/export", params={"format": fmt})
     assert exported.status_code == 200 and "attachment" in exported.headers["content-disposition"]
     before = (await erin.get("/api/kb/export", params={"format": "json"})).json()
@@ -222,6 +227,17 @@ async def test_export_then_import_gives_the_same_knowledge_base(app, erin, fmt, 
     after = (await erin.get("/api/kb/export", params={"format": "json"})).json()
     assert after == before
     await other.ctx.engine.dispose()
+
+
+async def test_csv_export_neutralises_formulas(app, erin):
+    await _new(erin, **FORMULAS)
+    await _new(erin, title="Minus", body="Plain.", category="-1")
+    rows = list(csv.reader(io.StringIO((await erin.get("/api/kb/export", params={"format": "csv"})).text)))
+    cells = [cell for row in rows[1:] for cell in row]
+    assert '\'=HYPERLINK("http://evil.example","Click")' in cells and "'@SUM(1+1)" in cells
+    assert "'- wrap it\n- tie it" in cells and "'+1 what?|plain" in cells and "''=quoted" in cells
+    assert "'-1" in cells
+    assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]
 
 
 async def test_dry_run_shows_the_plan_and_writes_nothing(app, erin):
@@ -261,6 +277,13 @@ def _csv(rows: list[list[str]]) -> bytes:
     ("json", json.dumps([GIFT, {**GIFT, "title": "B", "tags": "x"}]).encode(), "article 2 ('B'): field 'tags'"),
     ("yaml", b"- title: A\n  body: [unclosed\n", "line 3: not valid YAML"),
     ("csv", b"\xff\xfe", "not UTF-8"),
+    # Hostile shapes: refused with a clear error, not an HTTP 500 or minutes of work
+    ("json", b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    ("yaml", b"[" * 10_000 + b"]" * 10_000, "exceeded maximum nesting depth"),
+    ("yaml", b"- " * 10_000 + b"x", "line 1: the file is nested too deeply (more than 20 levels)"),
+    ("yaml", b"[" + b"1," * 1_000_001 + b"1]", "more than 1,000,000 values"),
+    ("json", b"[" + b"{}," * 50_000 + b"{}]", "the file holds 50,001 articles; at most 50,000"),
+    ("json", json.dumps([{**GIFT, "questions": ["q"] * 201}]).encode(), "field 'questions' has more than 200 items"),
 ])
 async def test_an_invalid_file_names_the_line_or_article_and_field(app, erin, fmt, raw, expected):
     await _new(erin)
@@ -268,6 +291,30 @@ async def test_an_invalid_file_names_the_line_or_article_and_field(app, erin, fm
     assert r.status_code == 422, r.text
     assert r.json()["error"]["code"] == "invalid_file" and expected in r.json()["error"]["message"]
     assert [a["title"] for a in (await erin.get("/api/kb/articles")).json()["articles"]] == ["Gift wrapping"]
+
+
+async def test_other_requests_are_served_while_a_large_import_parses(app, erin):
+    """A 13 MB YAML dry run takes seconds to parse; /health must keep answering meanwhile (parsed on
+    the event loop, every request waited for the whole parse)."""
+    items = [{**GIFT, "title": f"Article {i}", "body": "Wrapped in recycled paper, tied with string. " * 40,
+              "questions": [f"can you wrap present number {i} {j}" for j in range(8)]} for i in range(6000)]
+    raw = yaml.dump(items, Dumper=yaml.CSafeDumper, width=100).encode()
+    assert len(raw) > 13_000_000
+    start = asyncio.get_running_loop().time()
+    upload = asyncio.create_task(erin.post("/api/kb/import", params={"format": "yaml"}, content=raw))
+    slowest = 0.0
+    await asyncio.sleep(0.05)
+    while not upload.done():
+        t0 = asyncio.get_running_loop().time()
+        assert (await erin.get("/health")).status_code == 200
+        slowest = max(slowest, asyncio.get_running_loop().time() - t0)
+        await asyncio.sleep(0.02)
+    took = asyncio.get_running_loop().time() - start
+    r = upload.result()
+    assert r.status_code == 200, r.text[:300]
+    assert len(r.json()["added"]) == 6000
+    assert took > 1.5  # the test means something: the import is slow
+    assert slowest < max(0.5, took / 4), (slowest, took)
 
 
 async def test_yaml_export_is_the_import_format(app, erin):
