@@ -2,6 +2,7 @@
 widget needs (the loader is re-checked on every page view; versioned chat files are immutable)."""
 from __future__ import annotations
 
+import re
 from urllib.parse import parse_qs
 
 from fastapi import FastAPI, Response
@@ -14,7 +15,10 @@ from app.settings import ROOT, Settings
 # The staff's pages, each built into widget/dist/<page>/ and served at /<page>/ only.
 PAGES = ("console", "editor")
 PAGE_PREFIXES = tuple(f"/{page}/" for page in PAGES)
-HIDDEN_PREFIXES = tuple(f"/widget/{page}/" for page in PAGES)
+# The widget's own files: one plain name at the top of widget/dist. Anything else under /widget
+# (the staff pages' folders reached as /widget//console/..., %2f, ..%2f, a backslash) is a 404, or
+# a staff page would be served with the widget's `frame-ancestors *`. The path is already decoded.
+WIDGET_FILE = re.compile(r"/widget/[A-Za-z0-9_-][A-Za-z0-9_.-]*")
 
 
 def mount(api: FastAPI, settings: Settings) -> None:
@@ -47,24 +51,27 @@ class StaticHeaders:
 
     async def __call__(self, scope, receive, send):
         path = scope.get("path", "") if scope["type"] == "http" else ""
-        if path.startswith(HIDDEN_PREFIXES):  # served at /<page>/ only
+        widget = path == "/widget" or path.startswith("/widget/")
+        if widget and not WIDGET_FILE.fullmatch(path):  # the staff pages are served at /<page>/ only
             await Response(status_code=404)(scope, receive, send)
             return
-        page, widget = path.startswith(PAGE_PREFIXES), path.startswith("/widget/")
+        page = path.startswith(PAGE_PREFIXES)
         if not (page or widget):
             await self.app(scope, receive, send)
             return
         versioned = "v" in parse_qs(scope.get("query_string", b"").decode("latin-1"))
 
         async def send_with_headers(message):
+            if message["type"] == "http.response.start" and page:  # whatever the status
+                headers = MutableHeaders(raw=message["headers"])
+                headers["Content-Security-Policy"] = self.page_csp
+                headers["X-Frame-Options"] = "DENY"
             if message["type"] == "http.response.start" and message["status"] == 200:
                 headers = MutableHeaders(raw=message["headers"])
                 if page:
-                    # Never framed (clickjacking), never cached unless versioned.
+                    # Never cached unless versioned (framing: above).
                     immutable = versioned and not path.endswith((".html", "/"))
                     headers["Cache-Control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
-                    headers["Content-Security-Policy"] = self.page_csp
-                    headers["X-Frame-Options"] = "DENY"
                     headers["Referrer-Policy"] = "same-origin"
                 else:
                     headers["Cache-Control"] = "public, max-age=31536000, immutable" if versioned else "no-cache"

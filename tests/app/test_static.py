@@ -36,3 +36,23 @@ def test_widget_size_budget():
     """loader <= 5 KB and everything to chat <= 40 KB gzipped (widget/scripts/check-size.mjs)."""
     result = subprocess.run(["npm", "run", "--silent", "size"], cwd=ROOT / "widget", capture_output=True, text=True)
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("path", [
+    "/widget/console/index.html", "/widget//console/index.html", "/widget/%2fconsole/index.html",
+    "/widget/%2Fconsole%2Findex.html", "/widget/..%2fconsole/index.html", "/widget/x/..%2F..%2Fconsole/index.html",
+    "/widget/..%5cconsole%5cindex.html", "/widget/%5c..%5cconsole%5cindex.html", "/widget//editor/",
+    "/widget/%2feditor/index.html", "/widget/.%2fchat.html", "/widget/",
+])
+async def test_the_widget_route_serves_only_the_widgets_own_files(client, path):
+    """A staff page reached through /widget/ would carry the widget's frame-ancestors (clickjacking)."""
+    r = await client.get(path)
+    assert r.status_code == 404, (path, r.headers)
+    assert "frame-ancestors https://shop.example" not in r.headers.get("content-security-policy", "")
+
+
+async def test_staff_pages_are_never_framed(client):
+    for path in ("/console/", "/console/index.html", "/editor/", "/console/nothing-here.js"):
+        r = await client.get(path)
+        assert "frame-ancestors 'none'" in r.headers["content-security-policy"], path
+        assert r.headers["x-frame-options"] == "DENY", path
