@@ -1,9 +1,10 @@
 """Database engine, sessions and the declarative base shared by every feature's models."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+import time
+from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event, make_url
+from sqlalchemy import event, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -12,8 +13,34 @@ class Base(DeclarativeBase):
     pass
 
 
-def utcnow() -> datetime:
+# How far the database server's clock is ahead of this host's, measured by every routing tick
+# (sync_clock). Timers are timestamps compared across processes: every `now` follows the database's
+# clock, so app hosts whose clocks disagree still ring, expire and time out at the same moments.
+_clock_offset = timedelta(0)
+
+
+def host_now() -> datetime:
+    """This host's clock (tests skew it)."""
     return datetime.now(timezone.utc)
+
+
+def utcnow() -> datetime:
+    """The database's time, as of the last sync_clock(); this host's time until then."""
+    return host_now() + _clock_offset
+
+
+async def sync_clock(engine: AsyncEngine) -> datetime:
+    """Read the database's clock once and remember its offset from this host's; returns it. SQLite
+    lives on this host, so its time is the host's (no read)."""
+    global _clock_offset
+    if engine.dialect.name == "sqlite":
+        return utcnow()
+    before, started = host_now(), time.monotonic()
+    async with engine.connect() as conn:
+        db_now = (await conn.execute(text("SELECT clock_timestamp()"))).scalar_one()
+    # The read happened somewhere in the round trip: assume its middle.
+    _clock_offset = db_now - (before + timedelta(seconds=(time.monotonic() - started) / 2))
+    return db_now
 
 
 def make_engine(url: str) -> AsyncEngine:
