@@ -4,9 +4,9 @@ same way, straight at Rasa's REST webhook.
 Each visitor is its own `socketio.AsyncClient` on the websocket transport: it connects, sends
 `session_request`, then asks questions one after another: emit `user_uttered` (with a client_id),
 wait for the first `bot_uttered` (that is the round trip), wait for the end of the bot's turn
-(`bot_typing` false), pause, next question. After a few questions the visitor leaves and a new one
-arrives (new connection, new conversation), as on a real shop; this also keeps Rasa's trackers
-short. The webhook visitor does the same with `POST /webhooks/rest/webhook {sender, message}`, one
+(`bot_typing` false), pause, next question. After a few questions (`messages_per_visit`, 8 by
+default; bench/long_conversation.py asks 40) the visitor leaves and a new one arrives (new
+connection, new conversation), as on a real shop. The webhook visitor does the same with `POST /webhooks/rest/webhook {sender, message}`, one
 sender id per visit.
 
 The visitors are spread over several worker processes (each with its own event loop) so the load
@@ -58,12 +58,18 @@ class WorkerSpec:
     messages_per_visit: int = 8
     smalltalk_share: float = 0.15
     timeout_s: float = 30.0
+    # Each visitor's first visit asks a random 1..messages_per_visit questions, so conversations of
+    # every length are under way from the start (as in a steady state) instead of all starting together.
+    stagger: bool = False
+
+    def visit_length(self, rng: random.Random, first: bool) -> int:
+        return rng.randint(1, self.messages_per_visit) if first and self.stagger else self.messages_per_visit
 
 
 @dataclass
 class WorkerResult:
-    # (sent_at, round_trip_s, ack_s or -1): one per answered message
-    samples: list[tuple[float, float, float]] = field(default_factory=list)
+    # (sent_at, round_trip_s, ack_s or -1, turn): one per answered message; turn 0 is a visit's first
+    samples: list[tuple[float, float, float, int]] = field(default_factory=list)
     connects: list[float] = field(default_factory=list)  # connect + session_request, seconds
     errors: Counter = field(default_factory=Counter)
     cpu_s: float = 0.0
@@ -92,51 +98,87 @@ def vary(q: str, rng: random.Random) -> str:
     return q
 
 
+def pick_text(rng: random.Random, questions: list[str], smalltalk: list[str], smalltalk_share: float = 0.15) -> str:
+    if rng.random() < smalltalk_share:
+        return rng.choice(smalltalk)
+    return vary(rng.choice(questions), rng)
+
+
 def _pick(rng: random.Random, spec: WorkerSpec) -> str:
-    if rng.random() < spec.smalltalk_share:
-        return rng.choice(spec.smalltalk)
-    return vary(rng.choice(spec.questions), rng)
+    return pick_text(rng, spec.questions, spec.smalltalk, spec.smalltalk_share)
+
+
+class SocketVisitor:
+    """One visitor's Socket.IO connection and conversation (the widget's protocol)."""
+
+    def __init__(self, url: str, timeout_s: float = 30.0):
+        import socketio
+
+        self.url, self.timeout_s = url, timeout_s
+        self.events: asyncio.Queue = asyncio.Queue()
+        self.sio = socketio.AsyncClient(reconnection=False)
+        self.sio.on("bot_uttered", lambda data: self.events.put_nowait(("bot", time.monotonic())))
+        self.sio.on("bot_typing", lambda data: data.get("typing") is False
+                    and self.events.put_nowait(("done", time.monotonic())))
+        self.sio.on("error", lambda data: self.events.put_nowait(
+            ("error", data.get("code") if isinstance(data, dict) else data)))
+        self.session_id = self.conversation_id = None
+
+    async def connect(self) -> None:
+        await self.sio.connect(self.url, transports=["websocket"], headers={"Origin": self.url},
+                               wait_timeout=self.timeout_s)
+        # As the product's widget asks: the protocol's extensions (bot_typing among them), not the
+        # plain Rasa-channel events (docs/protocol.md).
+        state = await self.sio.call("session_request", {"session_id": None, "extensions": True},
+                                    timeout=self.timeout_s)
+        self.session_id, self.conversation_id = state["session_id"], state["conversation_id"]
+
+    async def ask(self, text: str) -> tuple[float | None, float, str | None]:
+        """(round trip to the first bot_uttered or None, ack or -1, error code or None); returns at
+        the end of the bot's turn (bot_typing false)."""
+        acked: list[float] = []
+        sent_at = time.monotonic()
+        await self.sio.emit("user_uttered", {"message": text, "session_id": self.session_id,
+                                             "client_id": uuid.uuid4().hex},
+                            callback=lambda *a: acked.append(time.monotonic()))
+        answered_at = error = None
+        while True:
+            kind, value = await asyncio.wait_for(self.events.get(), self.timeout_s)
+            if kind == "bot" and answered_at is None:
+                answered_at = value
+            elif kind == "done":
+                break
+            elif kind == "error":
+                error = f"error:{value}"
+                break
+        return (None if answered_at is None else answered_at - sent_at), (acked[0] - sent_at if acked else -1.0), error
+
+    async def close(self) -> None:
+        try:
+            await self.sio.disconnect()
+        except Exception:  # noqa: BLE001
+            pass
 
 
 async def _socket_visitor(spec: WorkerSpec, idx: int, rng: random.Random, res: WorkerResult) -> None:
-    import socketio
-
+    first = True
     while time.monotonic() < spec.end_at:
-        events: asyncio.Queue = asyncio.Queue()
-        sio = socketio.AsyncClient(reconnection=False)
-        sio.on("bot_uttered", lambda data: events.put_nowait(("bot", time.monotonic())))
-        sio.on("bot_typing", lambda data: data.get("typing") is False and events.put_nowait(("done", time.monotonic())))
-        sio.on("error", lambda data: events.put_nowait(("error", data.get("code") if isinstance(data, dict) else data)))
+        visitor = SocketVisitor(spec.url, spec.timeout_s)
         try:
             t0 = time.monotonic()
-            await sio.connect(spec.url, transports=["websocket"], headers={"Origin": spec.url},
-                              wait_timeout=spec.timeout_s)
-            state = await sio.call("session_request", {"session_id": None}, timeout=spec.timeout_s)
+            await visitor.connect()
             res.connects.append(time.monotonic() - t0)
-            session_id = state["session_id"]
-            for _ in range(spec.messages_per_visit):
+            for turn in range(spec.visit_length(rng, first)):
                 if time.monotonic() >= spec.end_at:
                     break
-                acked: list[float] = []
                 sent_at = time.monotonic()
-                await sio.emit("user_uttered", {"message": _pick(rng, spec), "session_id": session_id,
-                                                "client_id": uuid.uuid4().hex},
-                               callback=lambda *a: acked.append(time.monotonic()))
-                answered_at = None
-                while True:
-                    kind, value = await asyncio.wait_for(events.get(), spec.timeout_s)
-                    if kind == "bot" and answered_at is None:
-                        answered_at = value
-                    elif kind == "done":
-                        break
-                    elif kind == "error":
-                        res.errors[f"error:{value}"] += 1
-                        break
-                if answered_at is None:
+                rtt, ack, error = await visitor.ask(_pick(rng, spec))
+                if error:
+                    res.errors[error] += 1
+                if rtt is None:
                     res.errors["no_answer"] += 1
                 else:
-                    ack = acked[0] - sent_at if acked else -1.0
-                    res.samples.append((sent_at, answered_at - sent_at, ack))
+                    res.samples.append((sent_at, rtt, ack, turn))
                 if spec.pause_s:
                     await asyncio.sleep(spec.pause_s * rng.uniform(0.8, 1.2))
         except asyncio.TimeoutError:
@@ -145,33 +187,41 @@ async def _socket_visitor(spec: WorkerSpec, idx: int, rng: random.Random, res: W
             res.errors[type(exc).__name__] += 1
             await asyncio.sleep(0.5)
         finally:
-            try:
-                await sio.disconnect()
-            except Exception:  # noqa: BLE001
-                pass
+            first = False
+            await visitor.close()
+
+
+async def ask_webhook(http, sender: str, text: str) -> tuple[float | None, str | None]:
+    """(round trip of one POST to Rasa's REST webhook or None, error or None)."""
+    sent_at = time.monotonic()
+    try:
+        r = await http.post("/webhooks/rest/webhook", json={"sender": sender, "message": text})
+        done = time.monotonic()
+    except Exception as exc:  # noqa: BLE001
+        return None, type(exc).__name__
+    if r.status_code != 200:
+        return None, f"http_{r.status_code}"
+    return (done - sent_at, None) if r.json() else (None, "no_answer")
 
 
 async def _webhook_visitor(spec: WorkerSpec, idx: int, rng: random.Random, res: WorkerResult, http) -> None:
+    first = True
     while time.monotonic() < spec.end_at:
         sender = f"bench-{uuid.uuid4().hex}"
-        for _ in range(spec.messages_per_visit):
+        for turn in range(spec.visit_length(rng, first)):
             if time.monotonic() >= spec.end_at:
                 break
             sent_at = time.monotonic()
-            try:
-                r = await http.post("/webhooks/rest/webhook", json={"sender": sender, "message": _pick(rng, spec)})
-                done = time.monotonic()
-                if r.status_code != 200:
-                    res.errors[f"http_{r.status_code}"] += 1
-                elif not r.json():
-                    res.errors["no_answer"] += 1
-                else:
-                    res.samples.append((sent_at, done - sent_at, -1.0))
-            except Exception as exc:  # noqa: BLE001
-                res.errors[type(exc).__name__] += 1
-                await asyncio.sleep(0.5)
+            rtt, error = await ask_webhook(http, sender, _pick(rng, spec))
+            if rtt is not None:
+                res.samples.append((sent_at, rtt, -1.0, turn))
+            else:
+                res.errors[error] += 1
+                if error not in ("no_answer",) and not error.startswith("http_"):
+                    await asyncio.sleep(0.5)
             if spec.pause_s:
                 await asyncio.sleep(spec.pause_s * rng.uniform(0.8, 1.2))
+        first = False
 
 
 async def _worker(spec: WorkerSpec) -> WorkerResult:
@@ -244,6 +294,8 @@ class Scenario:
     errors: dict = field(default_factory=dict)
     cpu: dict = field(default_factory=dict)  # share of one core, by process
     rasa_fallbacks: int = 0
+    messages_per_visit: int = 8
+    mean_turn: float = 0.0  # how far into its conversation the average measured message was (1 = first)
 
     def as_dict(self) -> dict:
         return dict(self.__dict__)
@@ -264,13 +316,14 @@ class LoadGenerator:
         self.pool.join()
 
     def run(self, stack, mode: str, visitors: int, pause_s: float, warmup_s: float, measure_s: float,
-            seed: int = 1) -> Scenario:
+            seed: int = 1, messages_per_visit: int = 8, stagger: bool = False) -> Scenario:
         url = stack.app_url if mode == "socket" else stack.rasa_url
         start_at = time.monotonic() + 1.0
         measure_from = start_at + warmup_s
         end_at = measure_from + measure_s
         split = [visitors // self.workers + (1 if i < visitors % self.workers else 0) for i in range(self.workers)]
-        specs = [WorkerSpec(mode, url, n, pause_s, start_at, end_at, self.questions, self.smalltalk, seed * 100 + i)
+        specs = [WorkerSpec(mode, url, n, pause_s, start_at, end_at, self.questions, self.smalltalk, seed * 100 + i,
+                            messages_per_visit=messages_per_visit, stagger=stagger)
                  for i, n in enumerate(split) if n]
         fallbacks0 = stack.rasa_fallbacks()
         futures = [self.pool.apply_async(run_worker, (s,)) for s in specs]
@@ -280,10 +333,11 @@ class LoadGenerator:
         cpu1, t1 = stack.cpu_seconds(), time.monotonic()
         results = [f.get() for f in futures]
 
-        sc = Scenario(mode, visitors, pause_s, warmup_s, measure_s)
+        sc = Scenario(mode, visitors, pause_s, warmup_s, measure_s, messages_per_visit=messages_per_visit)
         window = [s for r in results for s in r.samples if measure_from <= s[0] < end_at]
         rtts = [s[1] * 1000 for s in window]
         if rtts:
+            sc.mean_turn = 1 + sum(s[3] for s in window) / len(window)
             sc.count = len(rtts)
             sc.rate = len(rtts) / measure_s
             sc.p50, sc.p95, sc.p99 = (percentile(rtts, p) for p in (50, 95, 99))

@@ -7,9 +7,14 @@ messages).
 The handoff (docs/bot.md, "Before a person: the handoff form"): action_handoff_start (payload
 `handoff: requested`), then Rasa's handoff_form asks for the name and e-mail with
 action_ask_visitor_name / action_ask_visitor_email and checks the answers with
-validate_handoff_form, then action_request_human (payload `handoff: queue` with what was learnt)."""
+validate_handoff_form, then action_request_human (payload `handoff: queue` with what was learnt).
+
+A long conversation is cut into Rasa sessions of at most SESSION_MAX_EVENTS events (`roll_session`,
+docs/bot.md "Sessions"): Rasa loads, featurizes and POSTs here only the events since the last
+session start, so a turn costs the same at the 100th question as at the first."""
 from __future__ import annotations
 
+import os
 import secrets
 from typing import Any
 
@@ -33,6 +38,9 @@ ACTIONS = (
 )
 FORM = "handoff_form"
 FORM_SLOTS = ("visitor_name", "visitor_email")
+# Events in the tracker Rasa sends (its current session) past which action_answer_question starts a
+# new session; about 10 questions (4-5 events each). 0 turns it off (the benchmark's "before").
+SESSION_MAX_EVENTS = int(os.environ.get("SHOPCHAT_BOT_SESSION_MAX_EVENTS", "40"))
 
 
 def reply_response(reply: Reply) -> dict:
@@ -61,8 +69,9 @@ async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> tuple
         return validate_form(tracker), []
     if name == "action_request_human":
         reason = slots.get("handoff_reason") or REASON_VISITOR_ASKED
+        order_number = find_order_number(user_texts(tracker)) or slots.get("order_number")  # see roll_session
         return [], [handoff_queue(reason, name=known(slots.get("visitor_name")), email=known(slots.get("visitor_email")),
-                                  order_number=find_order_number(user_texts(tracker)))]
+                                  order_number=order_number)]
     # action_answer_question
     if _asks_for_a_person(latest):
         # A request for a person that Rasa's classifier let slip: the same path as the intent
@@ -80,7 +89,28 @@ async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> tuple
         kb, latest.get("text") or "", intent=intent.get("name"),
         confidence=float(intent.get("confidence") or 0.0), article_id=article_id,
     )
-    return [], [reply]
+    return roll_session(tracker), [reply]
+
+
+def roll_session(tracker: dict, max_events: int | None = None) -> list[dict]:
+    """The events that start a new Rasa session once the current one holds more than `max_events`
+    events and no form is asking: the same events Rasa's own action_session_start logs (its
+    ActionExecuted marks the split for the in-memory store, SessionStarted for the SQL store and for
+    the policies), each slot carried with its last value (Rasa's own carry-over copies every SlotSet
+    event, more at every session), the visitor's order number kept in the slot `order_number` (the
+    texts it was read from stay in the old session), then action_listen as a follow-up so the turn
+    ends as it would have. Nothing the dialogue uses is lost: the rules never look back further
+    than the last message, and the form is never cut."""
+    limit = SESSION_MAX_EVENTS if max_events is None else max_events
+    events = tracker.get("events") or []
+    if not limit or len(events) <= limit or (tracker.get("active_loop") or {}).get("name"):
+        return []
+    slots = {k: v for k, v in (tracker.get("slots") or {}).items() if v is not None and k != "requested_slot"}
+    order_number = find_order_number(user_texts(tracker)) or slots.get("order_number")
+    if order_number:
+        slots["order_number"] = order_number
+    return [{"event": "action", "name": "action_session_start"}, {"event": "session_started"},
+            *(slot_set(k, v) for k, v in slots.items()), {"event": "followup", "name": "action_listen"}]
 
 
 def user_texts(tracker: dict) -> list[str]:
