@@ -61,6 +61,21 @@ def tail(path: Path, lines: int = 15) -> str:
         return f"({path} is missing)"
 
 
+def wait_healthy(url: str, proc: subprocess.Popen, log_path: Path, timeout_s: float, what: str = "the app") -> None:
+    """Wait until `url` answers 200; raise with the end of the log if `proc` exits first."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"{what} exited with {proc.returncode}:\n{tail(log_path)}")
+        try:
+            if httpx.get(url, timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise TimeoutError(f"{what} did not answer {url} within {timeout_s:.0f} s")
+
+
 class Stack:
     def __init__(self, model: Path, workdir: Path, *, log=print):
         self.model = model
@@ -118,17 +133,7 @@ class Stack:
         return self
 
     def _wait_app(self, timeout_s: float) -> None:
-        deadline = time.monotonic() + timeout_s
-        while time.monotonic() < deadline:
-            if self.app.poll() is not None:
-                raise RuntimeError(f"the app exited with {self.app.returncode}:\n{tail(self.app_log)}")
-            try:
-                if httpx.get(f"{self.app_url}/health", timeout=1).status_code == 200:
-                    return
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.2)
-        raise TimeoutError(f"the app did not answer /health within {timeout_s:.0f} s")
+        wait_healthy(f"{self.app_url}/health", self.app, self.app_log, timeout_s)
 
     def cpu_seconds(self) -> dict[str, float]:
         return {"app": proc_cpu_seconds(self.app.pid), "rasa": proc_cpu_seconds(self.rasa.pid),
