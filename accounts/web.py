@@ -153,13 +153,16 @@ def user_json(user: User) -> dict:
 
 
 def client_key(request: Request) -> str:
+    """The client's address: the TCP peer, or what a trusted proxy says it is (SHOPCHAT_TRUSTED_PROXIES,
+    applied to the whole app in app/main.py; X-Forwarded-For from anyone else is ignored)."""
     return request.client.host if request.client else "unknown"
 
 
 def set_session_cookie(response: Response, request: Request, token: str) -> None:
+    # https as configured, or as a trusted proxy reports it (X-Forwarded-Proto).
+    secure = request.app.state.ctx.settings.base_url.startswith("https") or request.url.scheme == "https"
     response.set_cookie(COOKIE, token, max_age=int(service.SESSION_LIFETIME.total_seconds()), path="/",
-                        httponly=True, samesite="strict",
-                        secure=request.app.state.ctx.settings.base_url.startswith("https"))
+                        httponly=True, samesite="strict", secure=secure)
 
 
 def clear_session_cookie(response: Response) -> None:

@@ -140,7 +140,10 @@ def serve(settings: Settings) -> None:
 
     from app.main import create_app
 
-    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+    # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app
+    # believes only SHOPCHAT_TRUSTED_PROXIES (app/main.py).
+    uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
+                proxy_headers=False)
 
 
 def main(argv: list[str] | None = None) -> int:

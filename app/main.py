@@ -11,6 +11,7 @@ import socketio
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse, RedirectResponse
 from sqlalchemy import text
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from accounts.web import make_router as make_accounts_router
 from app.context import AppContext
@@ -109,6 +110,8 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     ctx.sio.register_namespace(VisitorNamespace(ctx))
     ctx.sio.register_namespace(AgentNamespace(ctx))
     asgi = socketio.ASGIApp(ctx.sio, other_asgi_app=api)
+    if settings.trusted_proxies:  # the client's address and scheme as a trusted proxy saw them
+        asgi = ProxyHeadersMiddleware(asgi, trusted_hosts=settings.trusted_proxies)
     asgi.ctx = ctx  # for tests and the CLI
     return asgi
 

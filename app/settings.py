@@ -1,10 +1,11 @@
 """Typed settings, read from the environment (prefix SHOPCHAT_) or passed to create_app()."""
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,6 +21,11 @@ class Settings(BaseSettings):
     port: int = 8000
     # The URL visitors' browsers use to reach this app; its origin is always allowed for Socket.IO.
     public_url: str = ""
+    # Load balancers / reverse proxies in front of the app, comma-separated addresses or CIDRs (e.g.
+    # "10.0.0.5,10.1.0.0/16"). Only when the TCP peer is one of them are its X-Forwarded-For (the
+    # client address for login throttling and per-IP limits: the rightmost untrusted entry) and
+    # X-Forwarded-Proto (https: Secure cookies) believed. Empty: the peer is the client.
+    trusted_proxies: str = ""
     # Extra origins (shop sites) allowed to open a Socket.IO connection directly, comma separated.
     # The widget's own iframe is served by this app, so the default needs none.
     allowed_origins: str = ""
@@ -57,6 +63,19 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     # Messages per visitor connection per 10 s before `rate_limited`.
     message_rate_per_10s: int = 20
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def check_trusted_proxies(cls, value: str) -> str:
+        """Every entry an IP address or network: a typo must stop the start, not trust nobody."""
+        entries = [e.strip() for e in value.split(",") if e.strip()]
+        for entry in entries:
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"SHOPCHAT_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
+                                 "(e.g. 10.0.0.5 or 10.0.0.0/8)") from None
+        return ",".join(entries)
 
     @property
     def base_url(self) -> str:
