@@ -41,16 +41,22 @@ def nginx_binary() -> str | None:
 
 
 def render_nginx_conf(app_addrs: list[str], listen: str, run_dir: str, *, show_upstream: bool = False,
-                      mime_types: str = MIME_TYPES, user: str | None = None) -> str:
-    """deploy/nginx.conf.template for these app processes (host:port each). show_upstream adds an
+                      logs: tuple[str, str] | None = None, pid: str | None = None, user: str | None = None,
+                      mime_types: str = MIME_TYPES) -> str:
+    """deploy/nginx.conf.template for these app processes (host:port each). nginx keeps its pid,
+    logs (access, error) and temp files in run_dir unless told otherwise. show_upstream adds an
     X-Shopchat-Upstream response header naming the process that answered (for tests; it tells
     the world the internal addresses, so production leaves it out)."""
+    access_log, error_log = logs or (f"{run_dir}/nginx-access.log", f"{run_dir}/nginx-error.log")
     values = {
         "app_servers": "\n".join(f"        server {addr};" for addr in app_addrs),
         "listen": listen,
-        "run_dir": run_dir,
+        "pid": pid or f"{run_dir}/nginx.pid",
+        "access_log": access_log,
+        "error_log": error_log,
+        "temp_dir": run_dir,
         "mime_types": mime_types,
-        # The launcher's own user: the paths above are in its private .run/ directory.
+        # By default the launcher's own user: the paths above are in its private .run/ directory.
         "user": user or pwd.getpwuid(os.getuid()).pw_name,
         "extra_location": "            add_header X-Shopchat-Upstream $upstream_addr always;" if show_upstream else "",
     }
@@ -60,6 +66,17 @@ def render_nginx_conf(app_addrs: list[str], listen: str, run_dir: str, *, show_u
     if "{{" in text:
         raise ValueError(f"{TEMPLATE} has a placeholder render_nginx_conf does not fill")
     return text
+
+
+COMPOSE_NGINX_CONF = ROOT / "deploy" / "nginx.compose.conf"
+COMPOSE_APPS = ("app1:8000", "app2:8000")
+
+
+def compose_nginx_conf(app_addrs=COMPOSE_APPS) -> str:
+    """deploy/nginx.compose.conf: the template for deploy/compose.yaml's nginx service (the
+    official image: its user, its log files, which go to the container's output)."""
+    return render_nginx_conf(list(app_addrs), "80", "/var/cache/nginx", user="nginx", pid="/var/run/nginx.pid",
+                             logs=("/var/log/nginx/access.log", "/var/log/nginx/error.log"))
 
 
 @dataclass
@@ -224,8 +241,6 @@ class ScaledStack:
         if not nginx_binary():
             raise RuntimeError("nginx is missing: apt-get install nginx (scripts/stack.sh does it as root)")
         private_dir(self.run_dir)
-        for sub in ("body", "proxy", "fastcgi", "uwsgi", "scgi"):
-            (self.run_dir / "nginx-tmp" / sub).mkdir(parents=True, exist_ok=True)
         private_file(self.run_dir / "nginx.conf").write_text(self.nginx_conf(), encoding="utf-8")
         self._databases()
         # Schema and demo content once, before any app process starts.
@@ -326,13 +341,20 @@ class ScaledStack:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m deploy.stack", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--model", required=True, help="the trained Rasa model (scripts/train_bot.sh prints it)")
+    parser.add_argument("--model", help="the trained Rasa model (scripts/train_bot.sh prints it)")
     parser.add_argument("--port", type=int, default=8080, help="where nginx listens (default 8080)")
     parser.add_argument("--apps", type=int, default=2)
     parser.add_argument("--rasas", type=int, default=2)
     parser.add_argument("--db-name", default="shopchat_stack",
                         help="the app's PostgreSQL database (Rasa's is the same name + _rasa); created when missing")
+    parser.add_argument("--write-compose-nginx", action="store_true",
+                        help=f"write {COMPOSE_NGINX_CONF.relative_to(ROOT)} from the template and exit")
     args = parser.parse_args(argv)
+    if args.write_compose_nginx:
+        COMPOSE_NGINX_CONF.write_text(compose_nginx_conf(), encoding="utf-8")
+        return 0
+    if not args.model:
+        parser.error("--model is required (scripts/stack.sh passes it)")
     if args.apps < 1 or args.rasas < 1:
         parser.error("--apps and --rasas must be at least 1")
 
