@@ -136,6 +136,9 @@ def create_admin(database_url: str, email: str, name: str, password: str) -> str
 
 
 def serve(settings: Settings) -> None:
+    problem = settings.shared_secrets_problem()
+    if problem:
+        raise SystemExit(f"shopchat serve refused: {problem}")
     import uvicorn
 
     from app.main import create_app

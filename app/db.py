@@ -43,7 +43,9 @@ async def sync_clock(engine: AsyncEngine) -> datetime:
     return db_now
 
 
-def make_engine(url: str) -> AsyncEngine:
+def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
+    """pool_size/max_overflow: connections this process may hold (PostgreSQL; SHOPCHAT_DB_POOL_SIZE,
+    SHOPCHAT_DB_MAX_OVERFLOW). SQLite opens what it needs."""
     if url.startswith("sqlite"):
         from app.sqlite_driver import DRIVER
 
@@ -62,7 +64,7 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

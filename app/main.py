@@ -37,7 +37,8 @@ MAX_FRAME_BYTES = 2_000_000
 
 
 def build_context(settings: Settings) -> AppContext:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow)
     sessionmaker = make_sessionmaker(engine)
     # With Redis, an emit from any process reaches sockets connected to every process.
     # The channel keeps two deployments on one Redis apart; RedisManager also carries room moves.

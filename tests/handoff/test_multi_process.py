@@ -25,6 +25,12 @@ def redis_available() -> bool:
         return False
 
 
+def several_processes_env(channel: str = "shopchat") -> dict:
+    """What every process of one deployment shares (docs/production.md)."""
+    return {"SHOPCHAT_REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}/0", "SHOPCHAT_REDIS_CHANNEL": channel,
+            "SHOPCHAT_RASA_AUTH_TOKEN": "test-rasa-auth-token"}  # (LiveApp sets the action token)
+
+
 @pytest.fixture
 def two_apps(tmp_path):
     if not (postgres_available() and redis_available()):
@@ -33,7 +39,7 @@ def two_apps(tmp_path):
         pytest.skip("needs PostgreSQL and Redis on their default local ports")
     db = TestDatabase("postgres", tmp_path).create()
     load_demo(db.url)
-    env = {"SHOPCHAT_REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}/0"}
+    env = several_processes_env()
     apps = [LiveApp(db.url, env=env).start(), LiveApp(db.url, env=env).start()]
     yield apps, db.url
     for app in apps:
@@ -149,3 +155,48 @@ async def test_return_to_bot_on_another_process_takes_the_chat_room_away(two_app
             if client is not None:
                 await client.close()
         await staff.close()
+
+
+@pytest.fixture
+def two_shop_dbs(tmp_path):
+    if not (postgres_available() and redis_available()):
+        if IN_CI:
+            pytest.fail("CI has PostgreSQL and Redis; this test must run there")
+        pytest.skip("needs PostgreSQL and Redis on their default local ports")
+    dbs = [TestDatabase("postgres", tmp_path).create() for _ in range(2)]
+    yield dbs
+    for db in dbs:
+        db.drop()
+
+
+@pytest.mark.parametrize("channels, b_hears", [(("shop_a", "shop_b"), False), (("shared", "shared"), True)])
+async def test_two_deployments_on_one_redis_hear_each_other_only_on_one_channel(two_shop_dbs, channels, b_hears):
+    """Two shops (own databases, so their first agents share the id 1 and the room `agent:1`) on one
+    Redis: with their own SHOPCHAT_REDIS_CHANNEL, an offer of shop A never reaches shop B's agent."""
+    dbs = two_shop_dbs
+    apps = [LiveApp(db.url, env=several_processes_env(channel)).start() for db, channel in zip(dbs, channels)]
+    staffs = [Staff(db.url) for db in dbs]
+    clients = []
+    try:
+        agents = []
+        for staff, app in zip(staffs, apps):
+            agent_id, token = await staff.user("Ann")
+            assert agent_id == 1
+            agents.append(await Agent(app.url, token).connect())
+            clients.append(agents[-1])
+        ann_a, ann_b = agents
+        await ann_a.online()
+        visitor = Visitor(apps[0].url)
+        clients.append(visitor)
+        assert (await visitor.connect())["ok"]
+        await visitor.say("/human_handoff", client_id="h1")
+        await ann_a.wait_for("offer")
+        await asyncio.sleep(0.5)
+        assert bool(ann_b.of("offer")) is b_hears
+    finally:
+        for client in clients:
+            await client.close()
+        for staff in staffs:
+            await staff.close()
+        for app in apps:
+            app.stop()
