@@ -11,6 +11,7 @@ from pathlib import Path
 
 import yaml
 
+from app.private import private_dir, private_file
 from app.settings import ROOT, RUN_DIR, Settings
 
 DEMO_DIR = ROOT / "knowledge_base" / "demo"
@@ -31,7 +32,12 @@ def migrate(database_url: str) -> None:
     cfg = Config(str(ROOT / "alembic.ini"))
     cfg.attributes["database_url"] = database_url
     if database_url.startswith("sqlite"):
-        Path(database_url.split("///", 1)[1]).parent.mkdir(parents=True, exist_ok=True)
+        # Visitors' personal data: owner-only (SQLite gives its -wal/-journal files the same mode).
+        path = Path(database_url.split("///", 1)[1].split("?", 1)[0])
+        if path.parent == RUN_DIR:
+            private_dir(RUN_DIR)
+        if str(path) not in ("", ":memory:"):
+            private_file(path)
     command.upgrade(cfg, "head")
 
 
@@ -71,7 +77,7 @@ def demo_password(create: bool = False) -> str | None:
         return existing
     password = secrets.token_urlsafe(12)
     logins = "\n".join(f"{role}: {email}" for email, _, role, _ in DEMO_USERS)
-    DEMO_LOGINS.parent.mkdir(parents=True, exist_ok=True)
+    private_dir(DEMO_LOGINS.parent)
     DEMO_LOGINS.unlink(missing_ok=True)  # a file without a password line
     try:
         # Mode 0600 from the start: the password is never readable by others, not even briefly.
