@@ -11,6 +11,7 @@ a CORS preflight (which this app never grants). The login and logout forms check
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from string import Template
 from urllib.parse import parse_qs, urlsplit
@@ -129,13 +130,41 @@ async def read_body(request: Request, limit: int = MAX_BODY) -> bytes:
 
 
 async def json_object(request: Request, limit: int = MAX_BODY) -> dict:
+    """The request's JSON object, whose text is all storable: a NUL or a lone surrogate ("\\ud800",
+    which JSON allows but UTF-8 cannot encode) anywhere is refused here, for every route."""
     try:
         data = json.loads(await read_body(request, limit))
     except ValueError:
         raise ApiError(400, "bad_json", "the body must be JSON") from None
+    except RecursionError:
+        raise ApiError(400, "bad_json", "the body is nested too deeply") from None
     if not isinstance(data, dict):
         raise ApiError(400, "bad_json", "the body must be a JSON object")
+    for key, value in data.items():
+        if not storable(key) or not storable(value):
+            raise ApiError(422, "bad_text", f"field {key!r} holds a NUL character or a lone surrogate, "
+                                            "which are not text", key)
     return data
+
+
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
+
+
+def storable(value: object) -> bool:
+    """No string anywhere in a JSON value holds a NUL or a lone surrogate (no recursion: JSON may
+    nest as deep as the parser allows)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if NOT_TEXT.search(item):
+                return False
+        elif isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return True
 
 
 def account_error(exc: service.AccountError) -> ApiError:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import re
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -29,6 +30,8 @@ MAX_ARTICLES = 50_000
 MAX_LIST_ITEMS = 200  # phrasings, and tags, per article
 MAX_DEPTH = 20
 MAX_YAML_NODES = 1_000_000
+# Not storable text: PostgreSQL refuses NUL, and UTF-8 cannot encode a lone surrogate ("\ud800").
+NOT_TEXT = re.compile("[\x00\ud800-\udfff]")
 # libyaml's parser when installed (PyYAML's wheels have it): ~5x faster than the pure-Python one.
 YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -221,6 +224,8 @@ def check_article(item: object, label: str = "the article") -> ArticleIn:
         if not isinstance(value, kind):
             raise ImportError_(f"{where}: field {name!r} must be a {'list of strings' if kind is list else 'string'}", name)
         if kind is str:
+            if NOT_TEXT.search(value):
+                raise ImportError_(f"{where}: field {name!r} holds a NUL character or a lone surrogate", name)
             if not value.strip():
                 raise ImportError_(f"{where}: field {name!r} is empty", name)
             if len(value) > LIMITS.get(name, 10_000):
@@ -231,6 +236,9 @@ def check_article(item: object, label: str = "the article") -> ArticleIn:
             for j, entry in enumerate(value, start=1):
                 if not isinstance(entry, str) or not entry.strip():
                     raise ImportError_(f"{where}: field {name!r} item {j} must be a non-empty string", name)
+                if NOT_TEXT.search(entry):
+                    raise ImportError_(f"{where}: field {name!r} item {j} holds a NUL character or a lone surrogate",
+                                       name)
                 if len(entry) > 500:
                     raise ImportError_(f"{where}: field {name!r} item {j} is longer than 500 characters", name)
     status = item.get("status", "published")

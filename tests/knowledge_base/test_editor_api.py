@@ -375,3 +375,27 @@ async def test_every_article_change_is_audited(app, erin):
     assert [(e["action"], e["entity_id"]) for e in entries] == [
         ("deleted", a["id"]), ("unpublished", a["id"]), ("created", a["id"])]
     assert all(e["user"]["name"] == "Erin" and e["at"] for e in entries)
+
+
+async def test_text_that_cannot_be_stored_is_refused_naming_the_field(app, erin):
+    """A lone surrogate ("\\ud800" is valid JSON, not a character) or a NUL: a 422 naming the field,
+    not an HTTP 500 from the database; nothing stored."""
+    def body(payload) -> dict:  # ensure_ascii: the surrogate travels as the JSON escape \ud800
+        return {"content": json.dumps(payload).encode(), "headers": {"Content-Type": "application/json"}}
+
+    for payload, field in (({**GIFT, "title": "Gift \ud800"}, "title"), ({**GIFT, "questions": ["ok", "\udfff"]}, "questions"),
+                           ({**GIFT, "body": "a\x00b"}, "body")):
+        r = await erin.post("/api/kb/articles", **body(payload))
+        assert r.status_code == 422, r.text
+        assert r.json()["error"]["code"] == "bad_text" and r.json()["error"]["field"] == field
+    r = await erin.post("/api/kb/try", **body({"text": "\ud800 can you wrap my present"}))
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "bad_text")
+    r = await erin.post("/api/kb/canned", **body({"shortcut": "x", "title": "\ud800", "text": "t"}))
+    assert (r.status_code, r.json()["error"]["code"]) == (422, "bad_text")
+    r = await erin.post("/api/kb/articles", **body(None) | {"content": b'{"a":' * 20_000 + b"1" + b"}" * 20_000})
+    assert (r.status_code, r.json()["error"]["code"]) == (400, "bad_json")
+    raw = json.dumps([{**GIFT, "title": "Fine"}, {**GIFT, "tags": ["\ud800"]}]).encode()
+    r = await erin.post("/api/kb/import", params={"format": "json", "dry_run": 0}, content=raw)
+    assert r.status_code == 422 and "article 2 ('Gift wrapping'): field 'tags' item 1 holds a NUL character or a " \
+                                      "lone surrogate" in r.json()["error"]["message"]
+    assert (await erin.get("/api/kb/articles")).json()["articles"] == []
