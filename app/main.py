@@ -16,6 +16,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from accounts.web import make_router as make_accounts_router
 from app.context import AppContext
 from app.db import make_engine, make_sessionmaker
+from app import health as health_routes
 from app import static
 from app.settings import Settings
 from bot.actions import make_router as make_action_router
@@ -69,6 +70,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         await ctx.kb.refresh(force=True)
+        api.state.kb_built = True  # /health/ready
         log.info("knowledge base loaded: %d published articles", len(ctx.kb.index))
         # Everything loaded so far (modules, the index) lives as long as the process: moved out of
         # the collector's sight, a full collection no longer stalls every chat for ~100 ms.
@@ -102,6 +104,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     async def root():
         return RedirectResponse("/demo/")
 
+    api.include_router(health_routes.make_router(ctx))
     api.include_router(make_action_router(ctx.kb, settings.action_token))
     api.include_router(make_accounts_router(ctx))
     api.include_router(make_console_router(ctx))
