@@ -4,6 +4,7 @@ Time is passed in as `now` where it matters, so tests drive expiry and throttlin
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import re
 import secrets
@@ -70,6 +71,32 @@ def _check_int(field: str, value: object, low: int, high: int) -> int:
     return value
 
 
+@functools.cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords of leaked password sets (zxcvbn's list), lower case."""
+    from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+    return frozenset(p.casefold() for p in FREQUENCY_LISTS["passwords"])
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text if c.isalpha())
+
+
+def check_password_rules(password: str, email: str) -> None:
+    """Beyond the length (accounts.passwords): not a common password, which attackers try first,
+    and not the account's own e-mail address, nor its part before the @ dressed up with digits and
+    signs ("Alex.Martin2024!" for alex.martin@...)."""
+    folded, email = password.casefold(), email.casefold()
+    if folded in common_passwords():
+        raise AccountError("bad_field", "password is one of the most common passwords, which are tried first; "
+                                        "choose another (a few unrelated words make a good one)", "password")
+    local = _letters(email.split("@", 1)[0])
+    if email in folded or (local and _letters(folded) == local):
+        raise AccountError("bad_field", "password must not contain the account's e-mail address or its name "
+                                        "before the @", "password")
+
+
 def check_fields(fields: dict) -> dict:
     """Validate a create or an update; raises AccountError naming the first bad field."""
     clean = {}
@@ -108,6 +135,7 @@ async def create_user(db: AsyncSession, *, email: str, display_name: str, role: 
             raise AccountError("bad_field", f"unknown field '{name}'", name)
     email = normalise_email(email)
     clean = check_fields({"display_name": display_name, "role": role, "password": password, **routing_fields})
+    check_password_rules(clean["password"], email)
     if await db.scalar(select(User.id).where(User.email == email)) is not None:
         raise AccountError("duplicate_email", f"a user with the e-mail {email} already exists", "email")
     password_hash = await asyncio.to_thread(passwords.hash_password, clean.pop("password"))
@@ -138,6 +166,8 @@ async def update_agent(db: AsyncSession, user_id: int, **fields) -> User:
     user = await db.get(User, user_id, populate_existing=True)
     if user is None:
         raise AccountError("not_found", f"no user with id {user_id}")
+    if "password" in clean:
+        check_password_rules(clean["password"], user.email)
     demoted = clean.get("role", user.role) != "admin" or clean.get("active", user.active) is False
     if demoted and await _is_last_admin(db, user):
         raise AccountError("last_admin", "this is the last active admin: make another admin first",

@@ -313,8 +313,11 @@ def make_router(ctx) -> APIRouter:
             raise ApiError(422, "bad_field", "current_password is required", "current_password")
         try:
             check_password(new)
+            service.check_password_rules(new, user.email)
         except PasswordError as exc:
             raise ApiError(422, "bad_field", f"new_password: {exc}", "new_password") from None
+        except service.AccountError as exc:
+            raise ApiError(422, "bad_field", f"new_password: {exc.message}", "new_password") from None
         async with ctx.sessionmaker() as db:
             # Through the login throttle: a stolen cookie must not allow unlimited password guesses.
             try:

@@ -52,6 +52,37 @@ async def test_create_user_normalises_email_and_refuses_duplicates(sessionmaker)
         assert await db.scalar(select(User.email).where(User.email == "bob@shop.example")) is None
 
 
+@pytest.mark.parametrize("password, says", [
+    ("password12", "one of the most common passwords"),
+    ("Iloveyou12", "one of the most common passwords"),  # any case
+    ("qwertyuiop", "one of the most common passwords"),
+    ("bob.stone@shop.example", "e-mail address"),
+    ("my bob.stone@shop.example!", "e-mail address"),
+    ("Bob.Stone2024!", "before the @"),  # the name before the @ dressed up with digits and signs
+    ("BOBSTONE_1234", "before the @"),
+])
+async def test_common_passwords_and_the_accounts_own_email_are_refused(sessionmaker, password, says):
+    async with sessionmaker() as db:
+        with pytest.raises(AccountError) as exc:
+            await create_user(db, email="bob.stone@shop.example", display_name="Bob", role="agent", password=password)
+        assert exc.value.field == "password" and says in exc.value.message
+        assert await db.scalar(select(User.email).where(User.email == "bob.stone@shop.example")) is None
+        ann = await make_user(db)  # and on a change: nothing changes
+        before = ann.password_hash
+        with pytest.raises(AccountError) as exc:
+            await service.update_agent(db, ann.id, password=password.replace("bob.stone", "ann").replace(
+                "Bob.Stone", "Ann").replace("BOBSTONE", "ANN"))
+        assert exc.value.field == "password"
+        assert await db.scalar(select(User.password_hash).where(User.id == ann.id)) == before
+
+
+async def test_a_password_that_merely_shares_letters_with_the_email_is_fine(sessionmaker):
+    async with sessionmaker() as db:
+        await create_user(db, email="bob.stone@shop.example", display_name="Bob", role="agent",
+                          password="stone soup for bob")
+        await create_user(db, email="al@shop.example", display_name="Al", role="agent", password="al is my pal 77")
+
+
 async def test_right_password_logs_in_wrong_one_does_not(sessionmaker):
     async with sessionmaker() as db:
         await make_user(db)

@@ -248,6 +248,9 @@ async def test_changing_my_password_logs_out_every_session(app):
         assert r.status_code == 403 and r.json()["error"]["field"] == "current_password"
         r = await c.post("/api/me/password", headers=CSRF, json={"current_password": PW, "new_password": "short"})
         assert r.status_code == 422 and "at least 10" in r.json()["error"]["message"]
+        for common in ("password12", "Alex2026!!!"):  # a common one; the e-mail's name (alex@shop.example)
+            r = await c.post("/api/me/password", headers=CSRF, json={"current_password": PW, "new_password": common})
+            assert r.status_code == 422 and r.json()["error"]["field"] == "new_password", r.text
         r = await c.post("/api/me/password", headers=CSRF, json={"current_password": PW, "new_password": "a new passphrase"})
         assert r.status_code == 200 and "log in again" in r.json()["message"]
     for token in (first, second):
