@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import secrets
+import socket
 import weakref
 from dataclasses import dataclass, field
 
@@ -21,7 +24,16 @@ class AppContext:
     sio: socketio.AsyncServer
     kb: LiveIndex
     rasa: RasaClient
-    # One lock per conversation so the bot answers a visitor's messages in the order they came.
+    # This process among all that share the database: host/PID namespace/PID/random, the prefix of
+    # its bot-turn claims (chat/turns.py), so a restarted process knows its predecessor's claims.
+    instance_id: str = field(default_factory=lambda: _instance_id())
+    # The bot turns this process holds now ({conversation_id: claim token}), renewed while held.
+    turns: dict[str, str] = field(default_factory=dict)
+    # Background tasks started outside a request (recovered bot turns), kept so they are not lost.
+    background: set[asyncio.Task] = field(default_factory=set)
+    # Within one process, one bot turn at a time per conversation: the lease already makes one
+    # holder, but a claim that ran out mid-turn and the one that followed it here must not both
+    # put the same question to Rasa (flows.answer_visitor).
     _locks: weakref.WeakValueDictionary = field(default_factory=weakref.WeakValueDictionary)
 
     def conversation_lock(self, conversation_id: str) -> asyncio.Lock:
@@ -30,3 +42,11 @@ class AppContext:
             lock = asyncio.Lock()
             self._locks[conversation_id] = lock
         return lock
+
+
+def _instance_id() -> str:
+    try:
+        pid_ns = os.readlink("/proc/self/ns/pid").split("[")[-1].rstrip("]")
+    except OSError:
+        pid_ns = "-"
+    return f"{socket.gethostname()[:24]}/{pid_ns}/{os.getpid()}/{secrets.token_hex(3)}"

@@ -16,11 +16,11 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from accounts.web import make_router as make_accounts_router
 from app.context import AppContext
 from app.db import make_engine, make_sessionmaker
-from app import health as health_routes
 from app import static
 from app.settings import Settings
 from bot.actions import make_router as make_action_router
 from bot.rasa_client import RasaClient
+from chat import turns
 from chat.visitor_ns import VisitorNamespace
 from handoff import notify as handoff_notify
 from handoff import timers as handoff_timers
@@ -38,8 +38,7 @@ MAX_FRAME_BYTES = 2_000_000
 
 
 def build_context(settings: Settings) -> AppContext:
-    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
-                         max_overflow=settings.db_max_overflow)
+    engine = make_engine(settings.database_url)
     sessionmaker = make_sessionmaker(engine)
     # With Redis, an emit from any process reaches sockets connected to every process.
     # The channel keeps two deployments on one Redis apart; RedisManager also carries room moves.
@@ -70,14 +69,15 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         await ctx.kb.refresh(force=True)
-        api.state.kb_built = True  # /health/ready
         log.info("knowledge base loaded: %d published articles", len(ctx.kb.index))
         # Everything loaded so far (modules, the index) lives as long as the process: moved out of
         # the collector's sight, a full collection no longer stalls every chat for ~100 ms.
         gc.collect()
         gc.freeze()
         background = [asyncio.create_task(handoff_timers.run(ctx)), asyncio.create_task(ctx.kb.watch()),
-                      asyncio.create_task(articles.purge_trash_forever(ctx.sessionmaker))]
+                      asyncio.create_task(articles.purge_trash_forever(ctx.sessionmaker)),
+                      # questions acknowledged and never answered (a process died): answered now
+                      asyncio.create_task(turns.recover(ctx))]
         yield
         for task in background:
             task.cancel()
@@ -97,14 +97,15 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         except Exception:  # noqa: BLE001 - any failure means the database is not usable
             db_state = "down"
         rasa_state = "up" if await ctx.rasa.is_up() else "down"
-        body = {"status": "ok" if db_state == "up" else "error", "db": db_state, "rasa": rasa_state}
+        body = {"status": "ok" if db_state == "up" else "error", "db": db_state, "rasa": rasa_state,
+                # the custom-action path as the last bot turns found it (unknown while Rasa is down)
+                "rasa_actions": ctx.rasa.actions_state() if rasa_state == "up" else "unknown"}
         return body if db_state == "up" else JSONResponse(body, status_code=503)
 
     @api.get("/", include_in_schema=False)
     async def root():
         return RedirectResponse("/demo/")
 
-    api.include_router(health_routes.make_router(ctx))
     api.include_router(make_action_router(ctx.kb, settings.action_token))
     api.include_router(make_accounts_router(ctx))
     api.include_router(make_console_router(ctx))

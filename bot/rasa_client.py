@@ -104,6 +104,21 @@ class RasaClient:
         self._up_cache = (time.monotonic(), up)
         return up
 
+    def note_actions(self, ok: bool) -> None:
+        """What a bot turn learnt of the action path: `ok` when Rasa's answer came from our custom
+        action (`custom.shopchat`), not ok when Rasa answered nothing usable (its webhook answers
+        `[]` when an action call failed: a wrong action token, the app unreachable, an exception)."""
+        self._actions_failed_at = None if ok else time.monotonic()
+
+    @property
+    def actions_failing(self) -> bool:
+        """True since a turn found the action path broken, until one finds it working again."""
+        return self._actions_failed_at is not None
+
+    def actions_state(self) -> str:
+        """For health: "failing" or "up" (also before any turn: nothing seen failing yet)."""
+        return "failing" if self.actions_failing else "up"
+
     async def aclose(self) -> None:
         if self._http is not None:
             await self._http.close()

@@ -13,20 +13,20 @@ from bot.answers import Reply, handoff_started
 from bot.brain import reply_without_rasa
 from bot.rasa_client import RasaUnavailable
 from chat import service
-from chat.models import Conversation, Message
+from chat.models import BOT_ANSWERS_IN, Conversation, Message
 from handoff import notify, routing
 from knowledge_base import gaps
 
 log = logging.getLogger(__name__)
 
-# The bot keeps answering while the visitor waits for a person; it is silent once one took over.
-BOT_ANSWERS_IN = ("bot", "queued", "offline_form")
 # Fallbacks in a row after which the bot offers a person by itself (the issue: "fails twice").
 BOT_FAILURES_BEFORE_HANDOFF = 2
 # What the app tells Rasa so it runs the same handoff path (name and e-mail form) with this reason.
 BOT_FAILED_HANDOFF = '/human_handoff{"handoff_reason":"bot_failed"}'
 ALREADY_WAITING = "You're already waiting for a person; they'll join this chat as soon as they can."
 ALREADY_WITH_PERSON = "You're already chatting with a person."
+# Before the answer to a question that waited longer than `late_answer_after_s` (the app was down).
+LATE_APOLOGY = "Sorry for the delay: your message reached us but we couldn't reply until now. About \"{q}\":"
 
 
 def room(conversation_id: str) -> str:
@@ -43,12 +43,17 @@ async def emit_message(ctx: AppContext, msg: Message, skip_sid: str | None = Non
                        room=notify.chat_room(msg.conversation_id), namespace=notify.AGENT_NS)
 
 
-async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, state: str | None = None) -> None:
-    """The bot's turn after a visitor message was stored and acknowledged. `state`: the
-    conversation's state when the message was stored, for a message stored just now (not a retry)."""
+async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, state: str | None = None, *,
+                         turn: str, late: bool = False) -> bool:
+    """The bot's answer to one stored and acknowledged visitor question, by the holder of the
+    conversation's bot turn `turn` (chat/turns.py runs the questions in order). `state`: the
+    conversation's state when the question was read. `late`: it waited long (the app was down), an
+    apology comes first. Returns whether the turn is still held (more questions wait); raises
+    service.TurnLost, nothing stored, when another claim took the turn over."""
+    lease_s = ctx.settings.bot_turn_lease_s
     lock = ctx.conversation_lock(conversation_id)
     if lock.locked():
-        state = None  # a turn ahead of this one may change the state: read it once it is done
+        state = None  # a claim of this process ran out mid-turn and this one followed: read again after it
     async with lock:
         if state is None:
             async with ctx.sessionmaker() as db:
@@ -56,21 +61,24 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
                                         .join(Message, Message.conversation_id == Conversation.id)
                                         .where(Conversation.id == conversation_id, Message.id == msg.id))).first()
             if row is None or row.answered:
-                return  # answered already (a retried message)
+                return True  # answered already: the caller reads the next question
             state = row.state
         if state not in BOT_ANSWERS_IN:
             # A person owns the chat (or it ended): the bot is silent.
             async with ctx.sessionmaker() as db:
                 if state == "assigned":
                     await routing.note_activity(db, conversation_id, sender="visitor", now=utcnow())
-                await service.end_bot_turn(db, conversation_id, msg.id, failed=None)
-            return
+                return (await service.end_bot_turn(db, conversation_id, msg.id, failed=None, turn=turn,
+                                                   lease_s=lease_s)).held
         await ctx.sio.emit("bot_typing", {"typing": True}, room=room(conversation_id))
         verdict = gaps.feedback_of(msg.text, msg.payload)
         if verdict:  # an answer to "Did that answer your question?"
             async with ctx.sessionmaker() as db:
                 await gaps.note_feedback(db, conversation_id, msg.seq, verdict)
         replies = await _bot_replies(ctx, conversation_id, msg.payload or msg.text)
+        if late:
+            quoted = msg.text if len(msg.text) <= 80 else msg.text[:79] + "…"
+            replies = [Reply(LATE_APOLOGY.format(q=quoted)), *replies]
         plain = not any(r.handoff for r in replies)
         if not plain:  # a handoff: its events and queue steps, each in its own order
             for reply in replies:
@@ -83,8 +91,9 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
                        for r in replies] if plain else []
             if not verdict:
                 _log_question(db, conversation_id, msg, replies)
-            failures = await service.end_bot_turn(db, conversation_id, msg.id,
-                                                  failed=any(r.fallback for r in replies) if answers else None)
+            ended = await service.end_bot_turn(db, conversation_id, msg.id, turn=turn, lease_s=lease_s,
+                                               failed=any(r.fallback for r in replies) if answers else None)
+            failures = ended.failures
         for answer in answers:
             await emit_message(ctx, answer)
         if failures >= BOT_FAILURES_BEFORE_HANDOFF:
@@ -94,6 +103,7 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
             for reply in await _bot_replies(ctx, conversation_id, BOT_FAILED_HANDOFF, fallback_reason="bot_failed"):
                 await _deliver(ctx, conversation_id, reply)
         await ctx.sio.emit("bot_typing", {"typing": False}, room=room(conversation_id))
+        return ended.held
 
 
 def _log_question(db: AsyncSession, conversation_id: str, msg: Message, replies: list[Reply]) -> None:
@@ -113,11 +123,26 @@ async def _bot_replies(ctx: AppContext, conversation_id: str, text: str,
         answers = await ctx.rasa.send(conversation_id, text)
     except RasaUnavailable as exc:
         log.warning("Rasa unavailable, answering from the knowledge base alone: %s", exc)
-        reply = handoff_started(fallback_reason) if fallback_reason else await reply_without_rasa(ctx.kb, text)
-        if reply.handoff == "queue":  # no name form without Rasa: announce, then queue at once
-            return [Reply("", handoff="requested", handoff_reason=reply.handoff_reason), reply]
-        return [reply]
-    return [r for r in (reply_from_rasa(a) for a in answers) if r is not None]
+        return await _replies_without_rasa(ctx, text, fallback_reason)
+    replies = [r for r in (reply_from_rasa(a) for a in answers) if r is not None]
+    if not replies:
+        # Rasa is up but gave nothing to say: its custom action failed (a wrong action token, the
+        # app unreachable from Rasa, an exception), and Rasa's webhook then answers `[]`. The visitor
+        # still gets the app's own answer; health reports the action path as failing.
+        ctx.rasa.note_actions(ok=False)
+        log.warning("Rasa answered %r: its custom action failed; answering from the knowledge base alone",
+                    answers)
+        return await _replies_without_rasa(ctx, text, fallback_reason)
+    if any(isinstance(a.get("custom"), dict) for a in answers):
+        ctx.rasa.note_actions(ok=True)  # only our custom actions send `custom`
+    return replies
+
+
+async def _replies_without_rasa(ctx: AppContext, text: str, fallback_reason: str | None) -> list[Reply]:
+    reply = handoff_started(fallback_reason) if fallback_reason else await reply_without_rasa(ctx.kb, text)
+    if reply.handoff == "queue":  # no name form without Rasa: announce, then queue at once
+        return [Reply("", handoff="requested", handoff_reason=reply.handoff_reason), reply]
+    return [reply]
 
 
 def reply_from_rasa(message: dict) -> Reply | None:

@@ -3,13 +3,15 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
 
 # The state machine of docs/architecture.md; the database is its only source of truth.
 STATES = ("bot", "queued", "assigned", "offline_form", "closed", "rated")
+# The bot keeps answering while the visitor waits for a person; it is silent once one took over.
+BOT_ANSWERS_IN = ("bot", "queued", "offline_form")
 
 
 class Conversation(Base):
@@ -22,6 +24,11 @@ class Conversation(Base):
     last_seq: Mapped[int] = mapped_column(Integer, default=0)
     # Bot answers in a row that fell back; the handoff issue escalates on two.
     bot_failures: Mapped[int] = mapped_column(Integer, default=0)
+    # The bot's turn (chat/turns.py): visitor questions stored and not answered yet, and the lease of
+    # the one claim answering them, in order (its token and until when, by the database's clock).
+    bot_pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    bot_turn_owner: Mapped[str | None] = mapped_column(String(64))
+    bot_turn_until: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     language: Mapped[str | None] = mapped_column(String(16))
     # The browser's long-lived visitor id (customer history, sticky routing) and what the bot
     # collected before a handoff.
@@ -48,6 +55,9 @@ class Message(Base):
     __table_args__ = (
         UniqueConstraint("conversation_id", "seq", name="uq_messages_conversation_seq"),
         UniqueConstraint("conversation_id", "client_id", name="uq_messages_conversation_client_id"),
+        # Small (only questions waiting for the bot): recovery's sweep and the turn's next question.
+        Index("ix_messages_unanswered", "conversation_id", "seq",
+              postgresql_where=text("NOT answered"), sqlite_where=text("answered = 0")),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

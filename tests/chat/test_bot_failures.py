@@ -3,6 +3,7 @@
 tests/integration)."""
 from __future__ import annotations
 
+import httpx
 import pytest
 
 from tests.chat.visitor_client import Visitor
@@ -46,3 +47,34 @@ async def test_a_good_answer_in_between_resets_the_count(app):
         assert v.of("handoff") == []
     finally:
         await v.close()
+
+
+# ---- Rasa up, its custom actions failing (issue 12) -----------------------------------------------
+
+async def test_a_failing_custom_action_still_gets_an_answer_and_health_reports_it(rasa_url, rasa_app, rasa_app_db):
+    """The real Rasa calls the app's action endpoint with the token it was started with; this app
+    expects another, so every custom action fails and Rasa's webhook answers `[]`. The visitor still
+    gets the knowledge base's answer (or an honest "I'm not sure" with "Talk to a person"), and
+    /health says the action path is failing."""
+    from tests.conftest import RASA_APP_PORT
+    from tests.support import LiveApp
+
+    rasa_app.stop()  # its port is where Rasa sends action calls: this app takes it for the test
+    app = LiveApp(rasa_app_db, port=RASA_APP_PORT, rasa_url=rasa_url, action_token="not-the-token-rasa-has").start()
+    v = Visitor(app.url)
+    try:
+        assert httpx.get(f"{app.url}/health").json()["rasa_actions"] == "up"  # nothing seen failing yet
+        assert (await v.connect())["ok"]
+        await _turn(v, "which payment methods do you accept", 1)
+        [answer] = v.of("bot_uttered")
+        assert answer["kb"]["title"] == "Payment methods"
+        assert httpx.get(f"{app.url}/health").json() == {"status": "ok", "db": "up", "rasa": "up",
+                                                         "rasa_actions": "failing"}
+        await _turn(v, NONSENSE[0], 2)
+        honest = v.of("bot_uttered")[1]
+        assert honest.get("fallback") is True
+        assert any(q["payload"] == "/human_handoff" for q in honest["quick_replies"])
+    finally:
+        await v.close()
+        app.stop()
+        rasa_app.start()

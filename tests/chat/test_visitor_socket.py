@@ -42,7 +42,7 @@ async def test_message_is_stored_then_acked_and_answered_from_the_kb_without_ras
     assert answer["kb"]["title"] == "Payment methods"
     assert any(q["payload"] == "/human_handoff" for q in answer["quick_replies"])
     health = httpx.get(f"{app.url}/health").json()
-    assert health == {"status": "ok", "db": "up", "rasa": "down"}
+    assert health == {"status": "ok", "db": "up", "rasa": "down", "rasa_actions": "unknown"}
 
 
 async def test_retried_client_id_is_stored_once_and_answered_once(app, visitor):

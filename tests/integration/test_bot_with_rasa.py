@@ -23,7 +23,7 @@ async def ask(visitor, text, **extra) -> dict:
 
 
 async def test_health_reports_rasa_up(rasa_app):
-    assert httpx.get(f"{rasa_app.url}/health").json() == {"status": "ok", "db": "up", "rasa": "up"}
+    assert httpx.get(f"{rasa_app.url}/health").json() == {"status": "ok", "db": "up", "rasa": "up", "rasa_actions": "up"}
 
 
 @pytest.mark.parametrize("text", ["hello there", "hi!"])
