@@ -38,7 +38,35 @@ def migrate(database_url: str) -> None:
             private_dir(RUN_DIR)
         if str(path) not in ("", ":memory:"):
             private_file(path)
-    command.upgrade(cfg, "head")
+    if database_url.startswith("postgresql"):
+        asyncio.run(_upgrade_locked(database_url, lambda: command.upgrade(cfg, "head")))
+    else:
+        command.upgrade(cfg, "head")
+
+
+# One PostgreSQL advisory lock key for schema upgrades ("shop" in ASCII).
+MIGRATION_LOCK = 0x73686F70
+
+
+async def _upgrade_locked(database_url: str, upgrade) -> None:
+    """Several processes starting together: one upgrades, the others wait for its lock, then find
+    the schema at head and do nothing. (SQLite is one host's file: not needed there.)"""
+    from sqlalchemy import text
+
+    from app.db import make_engine
+
+    engine = make_engine(database_url, pool_size=1, max_overflow=0)
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK})
+            await conn.commit()  # a session lock: held until unlocked, not idle in a transaction
+            try:
+                await asyncio.to_thread(upgrade)  # Alembic runs its own event loop (migrations/env.py)
+            finally:
+                await conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK})
+                await conn.commit()
+    finally:
+        await engine.dispose()
 
 
 async def _with_db(database_url: str, work):
