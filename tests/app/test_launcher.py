@@ -132,6 +132,12 @@ def test_a_start_refuses_a_rasa_port_already_listening(tmp_path):
     assert "Demo shop" not in printed and not (tmp_path / "shop.db").exists()  # nothing started
 
 
+def test_a_list_of_rasa_servers_is_refused_by_the_launcher(tmp_path):
+    proc, out = launch(tmp_path, 0, SHOPCHAT_RASA_URL="http://127.0.0.1:5101,http://127.0.0.1:5102")
+    assert proc.wait(60) == 2
+    assert "shopchat run starts one Rasa" in out.read_text()
+
+
 def test_the_database_and_run_dir_are_owner_only(tmp_path, monkeypatch):
     from app import cli
 
