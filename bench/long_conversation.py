@@ -6,24 +6,26 @@
 
 For each value of --session-max-events (the app's SHOPCHAT_BOT_SESSION_MAX_EVENTS: 0 = one Rasa
 session for the whole conversation, as before; 40 = a new session every ~10 questions,
-bot/actions.py roll_session) a fresh stack (bench/stack.py) and:
+bot/actions.py roll_session) a fresh stack (bench/stack.py), all up at once, and:
 
 1. One visitor keeps one conversation for --turns questions, one after another (pause 0.2 s); each
    turn is asked through the app's visitor socket and, right after, the same text straight at
    Rasa's REST webhook (its own sender, also kept for the whole run), so both paths see the same
-   texts and the same machine load. Repeated for --conversations conversations. After each turn,
+   texts and the same machine load; the stacks take turns, so the settings see the same load too. Repeated for --conversations conversations. After each turn,
    not timed: how many events Rasa's current session of each conversation holds (what Rasa loads,
    featurizes and sends to the app's custom action). The app's share of a turn is socket minus
    webhook of that same turn.
 2. 50 visitors pausing 2 s (bench/roundtrip.py, socket path), once with conversations of 8
-   questions and once of 40; each visitor's first conversation has a random length, so
-   conversations of every age are under way when the measurement starts.
+   questions and once of 40; each visitor's first conversation has a random length and the
+   warm-up lasts at least one whole conversation, so conversations of every age (1 to 8, 1 to 40)
+   are under way while it measures ("mean turn" in the table: about (q + 1) / 2).
 
 Prints one table per setting and the targets, writes bench/out/long_conversation.json and the plot."""
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -62,20 +64,27 @@ async def session_events(http, sender: str, token: str | None) -> int | None:
     return len(events) - (starts[-1] if starts else 0)
 
 
-async def one_conversation(stack, turns: int, pause_s: float, rng: random.Random, questions, smalltalk) -> dict:
-    """Per turn: socket and webhook round trips (ms), Rasa session events of each conversation."""
+async def one_conversation(stacks: list, turns: int, pause_s: float, rng: random.Random, questions,
+                           smalltalk) -> list[dict]:
+    """One conversation on every stack, turn by turn (the stacks take turns, first one then the
+    other, so each sees the same background load): socket and webhook round trips (ms), and Rasa's
+    session events of each conversation after the turn."""
     import httpx
 
-    out = {"socket": [], "webhook": [], "socket_events": [], "webhook_events": [], "errors": {}}
-    visitor = SocketVisitor(stack.app_url)
-    sender = f"bench-long-{uuid.uuid4().hex}"
-    async with httpx.AsyncClient(base_url=stack.rasa_url, timeout=30) as http:
-        await visitor.connect()
-        try:
-            for _ in range(turns):
-                text = pick_text(rng, questions, smalltalk)
+    outs = [{"socket": [], "webhook": [], "socket_events": [], "webhook_events": [], "errors": {}} for _ in stacks]
+    visitors = [SocketVisitor(stack.app_url) for stack in stacks]
+    senders = [f"bench-long-{uuid.uuid4().hex}" for _ in stacks]
+    https = [httpx.AsyncClient(base_url=stack.rasa_url, timeout=30) for stack in stacks]
+    try:
+        for visitor in visitors:
+            await visitor.connect()
+        for turn in range(turns):
+            text = pick_text(rng, questions, smalltalk)
+            order = list(range(len(stacks)))
+            for k in order if turn % 2 == 0 else order[::-1]:
+                stack, out, visitor, http = stacks[k], outs[k], visitors[k], https[k]
                 rtt, _ack, error = await visitor.ask(text)
-                wrtt, werror = await ask_webhook(http, sender, text)
+                wrtt, werror = await ask_webhook(http, senders[k], text)
                 for e in (error, werror):
                     if e:
                         out["errors"][e] = out["errors"].get(e, 0) + 1
@@ -83,11 +92,14 @@ async def one_conversation(stack, turns: int, pause_s: float, rng: random.Random
                 out["webhook"].append(None if wrtt is None else wrtt * 1000)
                 token = getattr(stack.rasa, "auth_token", None)
                 out["socket_events"].append(await session_events(http, visitor.conversation_id, token))
-                out["webhook_events"].append(await session_events(http, sender, token))
-                await asyncio.sleep(pause_s * rng.uniform(0.8, 1.2))
-        finally:
+                out["webhook_events"].append(await session_events(http, senders[k], token))
+            await asyncio.sleep(pause_s * rng.uniform(0.8, 1.2))
+    finally:
+        for visitor in visitors:
             await visitor.close()
-    return out
+        for http in https:
+            await http.aclose()
+    return outs
 
 
 def _median(values) -> float | None:
@@ -115,45 +127,64 @@ def per_turn_medians(convs: list[dict], key: str) -> list[float | None]:
     return [_median([c[key][i] for c in convs]) for i in range(len(convs[0][key]))]
 
 
-def run_setting(args, model: Path, max_events: int) -> dict:
+def run(args, model: Path, settings: list[int]) -> list[dict]:
+    """A stack per setting, all up at once: the long conversations run on them turn by turn, then
+    each stack gets its 50-visitor runs (8 questions, then 40, back to back)."""
     from bench.roundtrip import LoadGenerator
     from bench.stack import Stack
 
-    os.environ["SHOPCHAT_BOT_SESSION_MAX_EVENTS"] = str(max_events)  # the app (a child process) reads it
-    res: dict = {"session_max_events": max_events, "loadavg_before": os.getloadavg()}
     questions, smalltalk = load_questions()
-    with tempfile.TemporaryDirectory(prefix="shopchat-long-") as tmp, Stack(model, Path(tmp), log=log) as stack:
-        cpu0, t0 = stack.cpu_seconds(), time.monotonic()
-        convs = []
+    results = [{"session_max_events": m, "loadavg_before": os.getloadavg(), "conversations": [], "load": {}}
+               for m in settings]
+    with contextlib.ExitStack() as cleanup:
+        stacks = []
+        for max_events in settings:
+            os.environ["SHOPCHAT_BOT_SESSION_MAX_EVENTS"] = str(max_events)  # the app (a child process) reads it
+            log(f"SHOPCHAT_BOT_SESSION_MAX_EVENTS={max_events}:")
+            tmp = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="shopchat-long-"))
+            stacks.append(cleanup.enter_context(Stack(model, Path(tmp), log=log)))
+        cpu0, t0 = [s.cpu_seconds() for s in stacks], time.monotonic()
         for n in range(args.conversations):
-            log(f"  conversation {n + 1}/{args.conversations}: {args.turns} turns, socket and webhook ...")
-            convs.append(asyncio.run(one_conversation(stack, args.turns, args.pause, random.Random(1000 + n),
-                                                      questions, smalltalk)))
-        cpu1, t1 = stack.cpu_seconds(), time.monotonic()
-        res["conversations"] = convs
-        res["blocks"] = blocks(convs, args.turns)
-        res["cpu_long"] = {k: (cpu1[k] - cpu0[k]) / (t1 - t0) for k in cpu0}
-        for row in res["blocks"]:
-            log(f"    turns {row['turns']:>7}: socket {_f(row['socket'])} ms, webhook {_f(row['webhook'])} ms, "
-                f"app share {_f(row['share'])} ms, session events {_f(row['socket_events'])}")
-        res["load"] = {}
+            log(f"  conversation {n + 1}/{args.conversations}: {args.turns} turns, socket and webhook, "
+                f"on {len(stacks)} stack(s) turn by turn ...")
+            outs = asyncio.run(one_conversation(stacks, args.turns, args.pause, random.Random(1000 + n),
+                                                questions, smalltalk))
+            for r, out in zip(results, outs):
+                r["conversations"].append(out)
+        cpu1, t1 = [s.cpu_seconds() for s in stacks], time.monotonic()
+        ours = sum(c1[k] - c0[k] for c0, c1 in zip(cpu0, cpu1) for k in ("app", "rasa"))
+        for r, c0, c1 in zip(results, cpu0, cpu1):
+            r["blocks"] = blocks(r["conversations"], args.turns)
+            r["cpu_long"] = {k: (c1[k] - c0[k]) / (t1 - t0) for k in c0}
+            # everything else the machine ran meanwhile (other helpers' tests, the load generator)
+            r["cpu_long"]["other"] = max(0.0, (c1["all"] - c0["all"] - ours) / (t1 - t0))
+            r["loadavg_long"] = os.getloadavg()
+            log(f"  SHOPCHAT_BOT_SESSION_MAX_EVENTS={r['session_max_events']}:")
+            for row in r["blocks"]:
+                log(f"    turns {row['turns']:>7}: socket {_f(row['socket'])} ms, webhook {_f(row['webhook'])} ms, "
+                    f"app share {_f(row['share'])} ms, session events {_f(row['socket_events'])}")
         if not args.skip_load:
             gen = LoadGenerator(args.workers)
             try:
-                for q in args.questions:
-                    log(f"  {args.visitors} visitors, {q} questions a conversation, {args.warmup_s:g} s warm-up "
-                        f"+ {args.steady_s:g} s ...")
-                    sc = gen.run(stack, "socket", args.visitors, 2.0, args.warmup_s, args.steady_s,
-                                 messages_per_visit=q, stagger=True)
-                    res["load"][str(q)] = sc.as_dict()
-                    log(f"    {sc.rate:.1f} msg/s, p50 {sc.p50:.0f} ms, p99 {sc.p99:.0f} ms, mean turn "
-                        f"{sc.mean_turn:.1f}, errors {sc.errors or 0}; CPU app {sc.cpu['app']:.0%}, "
-                        f"rasa {sc.cpu['rasa']:.0%}, other {sc.cpu['other']:.0%}")
+                for r, stack in zip(results, stacks):
+                    for q in args.questions:
+                        # At least one whole visit (q questions, 2 s apart) before measuring: with the first
+                        # visits' random lengths, conversations of every age from 1 to q are then under way.
+                        warmup = max(args.warmup_s, q * 2.1)
+                        log(f"  SHOPCHAT_BOT_SESSION_MAX_EVENTS={r['session_max_events']}: {args.visitors} visitors, "
+                            f"{q} questions a conversation, {warmup:g} s warm-up + {args.steady_s:g} s ...")
+                        sc = gen.run(stack, "socket", args.visitors, 2.0, warmup, args.steady_s,
+                                     messages_per_visit=q, stagger=True)
+                        r["load"][str(q)] = {**sc.as_dict(), "loadavg": os.getloadavg()}
+                        log(f"    {sc.rate:.1f} msg/s, p50 {sc.p50:.0f} ms, p99 {sc.p99:.0f} ms, mean turn "
+                            f"{sc.mean_turn:.1f}, errors {sc.errors or 0}; CPU app {sc.cpu['app']:.0%}, "
+                            f"rasa {sc.cpu['rasa']:.0%}, other {sc.cpu['other']:.0%}")
             finally:
                 gen.close()
-        res["rasa_fallbacks"] = stack.rasa_fallbacks()
-    res["loadavg_after"] = os.getloadavg()
-    return res
+        for r, stack in zip(results, stacks):
+            r["rasa_fallbacks"] = stack.rasa_fallbacks()
+            r["loadavg_after"] = os.getloadavg()
+    return results
 
 
 def _f(v, digits: int = 0) -> str:
@@ -201,16 +232,19 @@ def report(results: dict) -> str:
                   f"x{_f(v['turn_ratio'], 2)} (target <= {TURN_RATIO}: {_ok(v['turn_ratio'], TURN_RATIO)}); "
                   f"webhook x{_f(v['webhook_ratio'], 2)}; app share spread {_f(v['share_spread_ms'], 1)} ms "
                   f"(target <= {SHARE_SPREAD_MS:g}: {_ok(v['share_spread_ms'], SHARE_SPREAD_MS)}). "
-                  f"Errors {errors or 0}; CPU app {cpu['app']:.0%}, Rasa {cpu['rasa']:.0%} of a core.", ""]
+                  f"Errors {errors or 0}; CPU app {cpu['app']:.0%}, Rasa {cpu['rasa']:.0%} of a core, everything else "
+                  f"on the machine {cpu['other']:.0%}; load average after the conversations "
+                  f"{r['loadavg_long'][0]:.2f}.", ""]
         load = r.get("load") or {}
         if load:
-            lines += ["| 50 visitors, 2 s pause | msgs/s | p50 ms | p95 ms | p99 ms | mean turn | errors | CPU app / Rasa / other |",
-                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+            lines += ["| 50 visitors, 2 s pause | msgs/s | p50 ms | p95 ms | p99 ms | mean turn | errors | CPU app / Rasa / other | load average after |",
+                      "| --- | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |"]
             for q in sorted(load, key=int):
                 s = load[q]
                 lines.append(f"| {q} questions a conversation | {s['rate']:.1f} | {s['p50']:.0f} | {s['p95']:.0f} | "
                              f"{s['p99']:.0f} | {s['mean_turn']:.1f} | {sum(s['errors'].values())} | "
-                             f"{s['cpu']['app']:.0%} / {s['cpu']['rasa']:.0%} / {s['cpu']['other']:.0%} |")
+                             f"{s['cpu']['app']:.0%} / {s['cpu']['rasa']:.0%} / {s['cpu']['other']:.0%} | "
+                             f"{s['loadavg'][0]:.2f} |")
             if "load_p50_ratio" in v:
                 lines += ["", f"Longest / shortest conversations: p50 x{_f(v['load_p50_ratio'], 2)}, p99 "
                           f"x{_f(v['load_p99_ratio'], 2)} (target <= {LOAD_RATIO}: "
@@ -221,6 +255,10 @@ def report(results: dict) -> str:
 
 def _ok(value, limit) -> str:
     return "-" if value is None else ("PASS" if value <= limit else "FAIL")
+
+
+def _name(r: dict) -> str:
+    return "one session" if not r["session_max_events"] else f"new session past {r['session_max_events']} events"
 
 
 def plot(results: dict, path: Path) -> bool:
@@ -237,8 +275,8 @@ def plot(results: dict, path: Path) -> bool:
     ax = axes[0]
     colors = ["tab:red", "tab:blue", "tab:green", "tab:purple"]
     for r, color in zip(settings, colors):
-        label = "one session" if not r["session_max_events"] else f"new session past {r['session_max_events']} events"
-        x = [int(row["turns"].split("-")[1]) - BLOCK / 2 + 0.5 for row in r["blocks"]]
+        label = _name(r)
+        x = [sum(int(t) for t in row["turns"].split("-")) / 2 for row in r["blocks"]]
         ax.plot(x, [row["socket"] for row in r["blocks"]], "-o", color=color, label=f"socket, {label}")
         ax.plot(x, [row["webhook"] for row in r["blocks"]], "--s", color=color, alpha=0.7, label=f"webhook, {label}")
         ax.plot(x, [row["share"] for row in r["blocks"]], ":^", color=color, alpha=0.7, label=f"app share, {label}")
@@ -257,9 +295,9 @@ def plot(results: dict, path: Path) -> bool:
         qs = sorted(load, key=int)
         xs = [i + k * width for i in range(len(qs))]
         ax.bar([x - width / 4 for x in xs], [load[q]["p50"] for q in qs], width / 2, color=color, alpha=0.5,
-               label=f"p50, {r['session_max_events'] or 'one session'}")
+               label=f"p50, {_name(r)}")
         ax.bar([x + width / 4 for x in xs], [load[q]["p99"] for q in qs], width / 2, color=color,
-               label=f"p99, {r['session_max_events'] or 'one session'}")
+               label=f"p99, {_name(r)}")
         ax.set_xticks([i + (len(settings) - 1) * width / 2 for i in range(len(qs))],
                       [f"{q} questions" for q in qs])
     ax.set_ylabel("round trip through the app, ms")
@@ -298,9 +336,7 @@ def main(argv=None) -> int:
     log(f"load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())} ({os.cpu_count()} cores, shared)")
     results = {"date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"), "model": args.model.name,
                "turns": args.turns, "conversations": args.conversations, "settings": []}
-    for max_events in settings:
-        log(f"SHOPCHAT_BOT_SESSION_MAX_EVENTS={max_events}:")
-        results["settings"].append(run_setting(args, args.model, max_events))
+    results["settings"] = run(args, args.model, settings)
     text = report(results)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "long_conversation.json").write_text(json.dumps(results, indent=1))
