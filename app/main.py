@@ -17,6 +17,7 @@ from accounts.web import make_router as make_accounts_router
 from app.context import AppContext
 from app.db import make_engine, make_sessionmaker
 from app import static
+from app.no_store import NoStore
 from app.settings import Settings
 from bot.actions import make_router as make_action_router
 from bot.rasa_client import RasaClient
@@ -85,7 +86,9 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         await ctx.rasa.aclose()
         await ctx.engine.dispose()
 
-    api = FastAPI(title="shopchat", lifespan=lifespan)
+    docs = settings.api_docs  # off by default (app/settings.py)
+    api = FastAPI(title="shopchat", lifespan=lifespan, docs_url="/docs" if docs else None,
+                  redoc_url="/redoc" if docs else None, openapi_url="/openapi.json" if docs else None)
     api.state.ctx = ctx
 
     @api.get("/health")
@@ -111,6 +114,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(make_console_router(ctx))
     api.include_router(make_editor_router(ctx))
     static.mount(api, settings)
+    api.add_middleware(NoStore)
 
     ctx.sio.register_namespace(VisitorNamespace(ctx))
     ctx.sio.register_namespace(AgentNamespace(ctx))

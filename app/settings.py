@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     allowed_origins: str = ""
     # Which sites may embed the chat iframe (CSP frame-ancestors), e.g. "https://shop.example".
     frame_ancestors: str = "*"
+    # FastAPI's interactive API docs (/docs, /redoc, /openapi.json): public pages that load their
+    # scripts from a CDN, so off unless asked for (SHOPCHAT_API_DOCS=true).
+    api_docs: bool = False
 
     # The shop's name in agents' canned responses ({shop_name}). The default is the demo shop's,
     # which bot/domain.yml's greetings also name: change both for your shop.

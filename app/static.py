@@ -69,9 +69,9 @@ class StaticHeaders:
             if message["type"] == "http.response.start" and message["status"] == 200:
                 headers = MutableHeaders(raw=message["headers"])
                 if page:
-                    # Never cached unless versioned (framing: above).
+                    # Never stored unless versioned (framing: above).
                     immutable = versioned and not path.endswith((".html", "/"))
-                    headers["Cache-Control"] = "public, max-age=31536000, immutable" if immutable else "no-cache"
+                    headers["Cache-Control"] = "public, max-age=31536000, immutable" if immutable else "no-store"
                     headers["Referrer-Policy"] = "same-origin"
                 else:
                     headers["Cache-Control"] = "public, max-age=31536000, immutable" if versioned else "no-cache"

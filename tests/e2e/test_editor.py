@@ -132,7 +132,7 @@ async def test_the_editor_page_is_served_like_the_console(app):
         page = await c.get("/editor/")
         assert page.status_code == 200
         assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
-        assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-cache"
+        assert page.headers["x-frame-options"] == "DENY" and page.headers["cache-control"] == "no-store"
         script = re.search(r'src="(editor\.js\?v=\w+)"', page.text).group(1)
         bundle = await c.get(f"/editor/{script}")
         assert bundle.status_code == 200 and "immutable" in bundle.headers["cache-control"]

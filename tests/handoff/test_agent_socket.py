@@ -478,6 +478,6 @@ async def test_console_page_is_served_and_never_framed(app):
         r = await http.get("/console/")
         assert r.status_code == 200 and "console.js?v=" in r.text
         assert "frame-ancestors 'none'" in r.headers["content-security-policy"]
-        assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-cache"
+        assert r.headers["x-frame-options"] == "DENY" and r.headers["cache-control"] == "no-store"
         assert (await http.get("/console", follow_redirects=False)).status_code in (301, 302, 307, 308)
         assert (await http.get("/widget/console/index.html")).status_code == 404
