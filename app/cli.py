@@ -179,8 +179,9 @@ def serve(settings: Settings) -> None:
 
     # proxy_headers off: uvicorn would believe X-Forwarded-For from 127.0.0.1 by default; the app
     # believes only SHOPCHAT_TRUSTED_PROXIES (app/main.py).
+    # SIGTERM: stop accepting, close sockets, wait (bounded) for requests, then for bot turns (app/main.py).
     uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning",
-                proxy_headers=False)
+                proxy_headers=False, timeout_graceful_shutdown=settings.shutdown_grace_s)
 
 
 def main(argv: list[str] | None = None) -> int:

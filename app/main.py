@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import time
 from contextlib import asynccontextmanager
 
 import socketio
@@ -16,6 +17,7 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 from accounts.web import make_router as make_accounts_router
 from app.context import AppContext
 from app.db import make_engine, make_sessionmaker
+from app import health as health_routes
 from app import static
 from app.no_store import NoStore
 from app.settings import Settings
@@ -39,7 +41,8 @@ MAX_FRAME_BYTES = 2_000_000
 
 
 def build_context(settings: Settings) -> AppContext:
-    engine = make_engine(settings.database_url)
+    engine = make_engine(settings.database_url, pool_size=settings.db_pool_size,
+                         max_overflow=settings.db_max_overflow)
     sessionmaker = make_sessionmaker(engine)
     # With Redis, an emit from any process reaches sockets connected to every process.
     # The channel keeps two deployments on one Redis apart; RedisManager also carries room moves.
@@ -70,6 +73,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         await ctx.kb.refresh(force=True)
+        api.state.kb_built = True  # /health/ready
         log.info("knowledge base loaded: %d published articles", len(ctx.kb.index))
         # Everything loaded so far (modules, the index) lives as long as the process: moved out of
         # the collector's sight, a full collection no longer stalls every chat for ~100 ms.
@@ -80,6 +84,11 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
                       # questions acknowledged and never answered (a process died): answered now
                       asyncio.create_task(turns.recover(ctx))]
         yield
+        # Shutting down (SIGTERM): uvicorn has stopped accepting and closed every socket, so clients
+        # reconnect elsewhere; the bot turns under way finish first, within the grace.
+        deadline = time.monotonic() + settings.shutdown_grace_s
+        while ctx.turns and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
         for task in background:
             task.cancel()
         await asyncio.gather(*background, return_exceptions=True)  # let them leave their sessions
@@ -109,6 +118,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     async def root():
         return RedirectResponse("/demo/")
 
+    api.include_router(health_routes.make_router(ctx))
     api.include_router(make_action_router(ctx.kb, settings.action_token))
     api.include_router(make_accounts_router(ctx))
     api.include_router(make_console_router(ctx))

@@ -60,6 +60,14 @@ class Settings(BaseSettings):
     # The Redis pub/sub channel of this deployment: every process of one deployment uses the same,
     # two deployments on one Redis use different ones (or they hear each other's events).
     redis_channel: str = "shopchat"
+    # Database connections each app process may hold (PostgreSQL): pool_size kept open, up to
+    # max_overflow more under load. N processes need N x (pool_size + max_overflow) connections,
+    # below PostgreSQL's max_connections (docs/production.md).
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    # SIGTERM (shopchat serve): sockets are closed at once (clients reconnect to another process),
+    # then up to this many seconds for open HTTP requests and again for the bot turns under way.
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
     # How often each process fires due routing timers (offers ringing out, presence, inactivity).
     routing_tick_s: float = 0.5
 
@@ -87,6 +95,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"SHOPCHAT_TRUSTED_PROXIES: {entry!r} is not an IP address or network "
                                  "(e.g. 10.0.0.5 or 10.0.0.0/8)") from None
         return ",".join(entries)
+
+    def shared_secrets_problem(self) -> str | None:
+        """Several app processes (Redis set) must share the secrets Rasa and the app exchange: a
+        generated one differs per process, so Rasa would refuse some of them (or they it)."""
+        if not self.redis_url:
+            return None
+        missing = [f"SHOPCHAT_{name.upper()}" for name in ("action_token", "rasa_auth_token")
+                   if name in type(self).model_fields and name not in self.model_fields_set]
+        if not missing:
+            return None
+        return (f"SHOPCHAT_REDIS_URL is set (several app processes): set {' and '.join(missing)} explicitly, "
+                "the same in every app process and Rasa server (a generated one differs per process)")
 
     @property
     def base_url(self) -> str:
