@@ -161,7 +161,7 @@ async def test_a_rasa_restart_in_the_middle_of_the_form_continues_it(stacks):
     app, rasa = stacks["alone"]
     visitor = await start_the_form(app)
     await asyncio.to_thread(rasa.kill)
-    await asyncio.to_thread(rasa.start)  # the same port, the same SQLite tracker store
+    rasa.start()  # the same port and SQLite tracker store; from this thread (die_with_parent follows the thread)
     await asyncio.to_thread(rasa.wait)
     await finish_the_form(visitor)
 
