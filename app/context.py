@@ -31,6 +31,11 @@ class AppContext:
     turns: dict[str, str] = field(default_factory=dict)
     # Background tasks started outside a request (recovered bot turns), kept so they are not lost.
     background: set[asyncio.Task] = field(default_factory=set)
+    # Conversations a recovery sweep is answering or about to (chat/turns.py), and how many at once
+    # (each a Rasa call and a few statements), so a backlog after an outage does not take every
+    # pooled database connection.
+    recovering: set[str] = field(default_factory=set)
+    recover_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(20))
     # Within one process, one bot turn at a time per conversation: the lease already makes one
     # holder, but a claim that ran out mid-turn and the one that followed it here must not both
     # put the same question to Rasa (flows.answer_visitor).

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import tempfile
 import time
 from dataclasses import dataclass, field
@@ -120,12 +121,15 @@ async def answered_at(db_url: str, texts: set[str]) -> float:
 
 async def crash_and_recover(db_url: str, rasa_url: str, *, visitors: int = 5, questions: int = 4,
                             kill_fraction: float = 0.34, pause_s: float = 0.05, env: dict | None = None,
-                            restart_env: dict | None = None, timeout_s: float = 60) -> Outcome:
+                            restart_env: dict | None = None, timeout_s: float = 60,
+                            start_timeout_s: float = 120) -> Outcome:
     out = Outcome()
-    app = LiveApp(db_url, rasa_url=rasa_url, env=env).start()
-    clients = [Visitor(app.url) for _ in range(visitors)]
+    app = LiveApp(db_url, rasa_url=rasa_url, env=env)
+    clients: list[Visitor] = []
     acked: list = []
     try:
+        app.start(timeout_s=start_timeout_s)
+        clients = [Visitor(app.url) for _ in range(visitors)]
         for c in clients:
             assert (await c.connect())["ok"]
         sessions = [c.session_id for c in clients]
@@ -144,7 +148,8 @@ async def crash_and_recover(db_url: str, rasa_url: str, *, visitors: int = 5, qu
 
         restarted = LiveApp(db_url, port=app.port, rasa_url=rasa_url, env={**(env or {}), **(restart_env or {})})
         t0 = time.time()
-        app = restarted.start()
+        app = restarted  # stopped in `finally` even if it does not come up
+        app.start(timeout_s=start_timeout_s)
         out.ready_s = time.time() - t0
         clients = [Visitor(app.url) for _ in range(visitors)]
         for c, sid in zip(clients, sessions):
@@ -202,7 +207,8 @@ def main() -> None:
     finally:
         rasa.stop()
     print(f"{args.visitors} visitors x {args.questions} questions, {args.db}, Rasa stand-in {args.rasa_delay} s "
-          f"an answer, SIGKILL after a third was acknowledged")
+          f"an answer, SIGKILL after a third was acknowledged; load average at the end "
+          f"{' '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} cores")
     print(f"{'run':>3} {'acked':>6} {'owed at kill':>12} {'ready s':>8} {'last owed answer s':>19} "
           f"{'retry dup':>9} {'problems':>8}")
     for n, r in enumerate(rows, 1):

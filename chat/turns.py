@@ -78,10 +78,12 @@ async def run(ctx: AppContext, conversation_id: str, token: str,
                 async with ctx.sessionmaker() as db:
                     msg, state = await service.next_question(db, conversation_id)
             if msg is None:
+                # Nothing waits: release, unless a question was stored meanwhile (read again). Found
+                # nothing twice: the count is off (a bug), recount; four times: give the turn up.
+                empty += 1
                 async with ctx.sessionmaker() as db:
-                    if await service.release_turn(db, conversation_id, token, repair=empty > 0):
+                    if await service.release_turn(db, conversation_id, token, repair=empty == 2, force=empty >= 4):
                         return
-                empty += 1  # a question stored meanwhile (read again), or a miscount (repaired)
                 continue
             empty = 0
             try:
@@ -95,8 +97,11 @@ async def run(ctx: AppContext, conversation_id: str, token: str,
         raise
     except Exception:  # noqa: BLE001 - the question stays waiting: recovery tries again
         log.exception("bot turn on %s failed", conversation_id)
-        async with ctx.sessionmaker() as db:
-            await service.release_turn(db, conversation_id, token, force=True)
+        try:
+            async with ctx.sessionmaker() as db:
+                await service.release_turn(db, conversation_id, token, force=True)
+        except Exception:  # noqa: BLE001 - the database is down: the lease runs out instead
+            log.exception("could not release the bot turn on %s", conversation_id)
     finally:
         if ctx.turns.get(conversation_id) == token:
             del ctx.turns[conversation_id]
@@ -141,6 +146,7 @@ async def recover(ctx: AppContext) -> None:
         await asyncio.sleep(ctx.settings.bot_recovery_every_s)
 
 
+
 async def recover_once(ctx: AppContext) -> int:
     """One sweep; returns how many conversations it started answering."""
     async with ctx.sessionmaker() as db:
@@ -148,11 +154,22 @@ async def recover_once(ctx: AppContext) -> int:
         waiting = await service.waiting_conversations(db)
     started = 0
     for conversation_id, owner, free in waiting:
-        if conversation_id in ctx.turns:
+        if conversation_id in ctx.turns or conversation_id in ctx.recovering:
             continue
         if free or owner_is_gone(ctx, owner):
-            task = asyncio.create_task(claim_and_run(ctx, conversation_id, replacing=None if free else owner))
+            ctx.recovering.add(conversation_id)
+            task = asyncio.create_task(_recover(ctx, conversation_id, None if free else owner))
             ctx.background.add(task)
             task.add_done_callback(ctx.background.discard)
             started += 1
     return started
+
+
+async def _recover(ctx: AppContext, conversation_id: str, replacing: str | None) -> None:
+    try:
+        async with ctx.recover_slots:
+            await claim_and_run(ctx, conversation_id, replacing=replacing)
+    except Exception:  # noqa: BLE001 - the next sweep tries again
+        log.exception("recovering the bot turn on %s failed", conversation_id)
+    finally:
+        ctx.recovering.discard(conversation_id)
