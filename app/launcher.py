@@ -8,10 +8,7 @@ import threading
 from pathlib import Path
 from urllib.parse import urlparse
 
-import uvicorn
-
-from app.cli import DEMO_LOGINS, DEMO_USERS, demo_password, load_demo, migrate
-from app.main import create_app
+from app.cli import DEMO_LOGINS, DEMO_USERS, demo_password, load_demo, migrate, serve
 from app.settings import RUN_DIR, Settings
 from bot import server as rasa_server
 
@@ -69,7 +66,7 @@ def run(settings: Settings, model: Path) -> int:
             f"  Stop with Ctrl-C.\n",
             flush=True,
         )
-        uvicorn.run(create_app(settings), host=settings.host, port=settings.port, log_level="warning")
+        serve(settings)  # as `shopchat serve`: the same uvicorn options and graceful shutdown
     finally:
         rasa_server.stop(rasa)
     return 0
