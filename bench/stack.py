@@ -87,6 +87,7 @@ class Stack:
         self.rasa_url = f"http://127.0.0.1:{self.rasa_port}"
         self.db_url = f"sqlite+aiosqlite:///{workdir / 'bench.sqlite3'}"
         self.action_token = secrets.token_urlsafe(24)
+        self.rasa_auth_token = secrets.token_urlsafe(24)  # the app's "try the bot" parses with it
         self.app_log = workdir / "app.log"
         self.rasa_log = workdir / "rasa.log"
         self.app: subprocess.Popen | None = None
@@ -101,6 +102,7 @@ class Stack:
             "SHOPCHAT_PUBLIC_URL": "",
             "SHOPCHAT_RASA_URL": self.rasa_url,
             "SHOPCHAT_ACTION_TOKEN": self.action_token,
+            "SHOPCHAT_RASA_AUTH_TOKEN": self.rasa_auth_token,
             # The per-connection rate limit would throttle the no-pause load test.
             "SHOPCHAT_MESSAGE_RATE_PER_10S": "100000",
         }
@@ -114,7 +116,8 @@ class Stack:
         self.log(f"  database: {self.db_url} ({out.stdout.strip().splitlines()[-1]})")
         self.rasa = rasa_server.start_rasa(
             self.model, port=self.rasa_port, action_url=f"{self.app_url}/bot/actions",
-            action_token=self.action_token, log_path=self.rasa_log,
+            action_token=self.action_token, log_path=self.rasa_log, auth_token=self.rasa_auth_token,
+            tracker_store_url=f"sqlite:///{self.workdir / 'rasa-trackers.db'}",
         )
         with open(self.app_log, "ab") as log:
             self.app = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=self._env(),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import random
 import statistics
 import sys
@@ -45,7 +46,10 @@ class Decider:
     """Handoff or not, and the intent passed to is_confident: from Rasa, or the local detector."""
 
     def __init__(self, rasa_url: str | None):
-        self.client = httpx.Client(base_url=rasa_url, timeout=10) if rasa_url else None
+        # Rasa's HTTP API answers only with its auth token (bot/server.py start_rasa).
+        token = os.environ.get("SHOPCHAT_RASA_AUTH_TOKEN")
+        self.client = httpx.Client(base_url=rasa_url, timeout=10, params={"token": token} if token else None) \
+            if rasa_url else None
 
     def intent(self, text: str) -> tuple[str | None, float]:
         if self.client is None:
