@@ -21,7 +21,8 @@ def two_apps(tmp_path_factory):
         pytest.skip("needs PostgreSQL and Redis on their default local ports")
     rasa = SlowRasa(free_port(), 0.2)
     db = TestDatabase("postgres", tmp_path_factory.mktemp("turns")).create()
-    env = {"SHOPCHAT_REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}/0"}
+    env = {"SHOPCHAT_REDIS_URL": f"redis://{REDIS[0]}:{REDIS[1]}/0",
+           "SHOPCHAT_RASA_AUTH_TOKEN": "test-rasa-auth-token"}  # several processes: shared, not generated
     apps = [LiveApp(db.url, rasa_url=rasa.url, env=env).start(), LiveApp(db.url, rasa_url=rasa.url, env=env).start()]
     yield apps, db.url
     for app in apps:
