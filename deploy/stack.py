@@ -173,10 +173,12 @@ class ScaledStack:
                 "SHOPCHAT_RASA_AUTH_TOKEN": self.rasa_auth_token,
                 "SHOPCHAT_REDIS_URL": self.redis_url,
                 "SHOPCHAT_REDIS_CHANNEL": self.redis_channel,
-                # TODO(H6, integrator): SHOPCHAT_TRUSTED_PROXIES is being added (client address from
-                # X-Forwarded-For only from the balancer); set here already, ignored until it lands.
-                # The pool-size settings are to be added here too once their names land.
+                # Only the balancer's X-Forwarded-For / -Proto are believed.
                 "SHOPCHAT_TRUSTED_PROXIES": "127.0.0.1",
+                # Each process holds up to 10 + 20 PostgreSQL connections: 2 x 30 plus Rasa's stay
+                # below PostgreSQL's default max_connections (100).
+                "SHOPCHAT_DB_POOL_SIZE": "10",
+                "SHOPCHAT_DB_MAX_OVERFLOW": "20",
             }
 
         plan = [Process("migrate", "once", [py, "-m", "app.cli", "load-demo"], app_env(0))]
@@ -230,7 +232,6 @@ class ScaledStack:
                                    f"(docs/deployment.md)") from exc
 
     def _databases(self) -> None:
-        self._check_services()
         have = asyncio.run(_pg_databases(self.pg_admin_dsn))
         missing = [name for name in (self.db_name, self.rasa_db_name) if name not in have]
         asyncio.run(_pg_admin(self.pg_admin_dsn, [f'CREATE DATABASE "{name}"' for name in missing]))
@@ -240,6 +241,7 @@ class ScaledStack:
         t0 = time.monotonic()
         if not nginx_binary():
             raise RuntimeError("nginx is missing: apt-get install nginx (scripts/stack.sh does it as root)")
+        self._check_services()
         private_dir(self.run_dir)
         private_file(self.run_dir / "nginx.conf").write_text(self.nginx_conf(), encoding="utf-8")
         self._databases()

@@ -1,0 +1,59 @@
+"""deploy/stack.py without starting the stack: its refusals, and its nginx configuration as the real
+nginx reads it (`nginx -t`)."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from app.settings import ROOT
+from deploy.stack import ScaledStack, nginx_binary, render_nginx_conf
+from tests.support import free_port
+
+
+@pytest.mark.parametrize("store", ["PostgreSQL", "Redis"])
+def test_a_store_that_does_not_answer_is_named_and_nothing_starts(tmp_path, store):
+    closed = f"127.0.0.1:{free_port()}"  # nothing listens there
+    kw = {"pg_admin_dsn": f"postgresql://postgres@{closed}/postgres"} if store == "PostgreSQL" \
+        else {"redis_url": f"redis://{closed}"}
+    stack = ScaledStack(Path("model.tar.gz"), run_dir=tmp_path / "stack", **kw)
+    if not nginx_binary():
+        pytest.skip("nginx is missing")
+    with pytest.raises(RuntimeError, match=rf"{store} does not answer at {closed}.*docs/deployment.md"):
+        stack.start()
+    assert all(p.proc is None for p in stack.processes)
+    assert not (tmp_path / "stack").exists()
+
+
+def test_the_command_wants_a_model_and_at_least_one_of_each():
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "deploy.stack", *args], cwd=ROOT, capture_output=True,
+                              text=True, timeout=60)
+
+    out = run()
+    assert out.returncode == 2 and "--model is required" in out.stderr
+    out = run("--model", "m.tar.gz", "--apps", "0")
+    assert out.returncode == 2 and "--apps and --rasas must be at least 1" in out.stderr
+
+
+def test_nginx_accepts_the_rendered_configuration(tmp_path):
+    nginx = nginx_binary()
+    if not nginx:
+        pytest.skip("nginx is missing")
+    conf = tmp_path / "nginx.conf"
+    conf.write_text(render_nginx_conf(["127.0.0.1:8001", "127.0.0.1:8002"], f"127.0.0.1:{free_port()}",
+                                      str(tmp_path)))
+    out = subprocess.run([nginx, "-t", "-c", str(conf), "-p", str(tmp_path)], capture_output=True, text=True,
+                         timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert "test is successful" in out.stderr
+
+
+def test_a_placeholder_left_unfilled_is_refused(monkeypatch, tmp_path):
+    template = tmp_path / "nginx.conf.template"
+    template.write_text("listen {{listen}};\nworker_connections {{workers}};\n")
+    monkeypatch.setattr("deploy.stack.TEMPLATE", template)
+    with pytest.raises(ValueError, match="placeholder"):
+        render_nginx_conf([], "80", str(tmp_path))
