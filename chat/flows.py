@@ -12,7 +12,7 @@ from app.db import utcnow
 from bot.answers import Reply, handoff_started
 from bot.brain import reply_without_rasa
 from bot.rasa_client import RasaUnavailable
-from chat import service
+from chat import service, visitor_events
 from chat.models import BOT_ANSWERS_IN, Conversation, Message
 from handoff import notify, routing
 from knowledge_base import gaps
@@ -38,7 +38,7 @@ async def emit_message(ctx: AppContext, msg: Message, skip_sid: str | None = Non
     data = {**service.message_dict(msg), **extra}
     if msg.sender != "note":
         event = "visitor_uttered" if msg.sender == "visitor" else "bot_uttered"
-        await ctx.sio.emit(event, data, room=room(msg.conversation_id), skip_sid=skip_sid)
+        await visitor_events.emit(ctx, msg.conversation_id, event, data, skip_sid=skip_sid)
     await ctx.sio.emit("message", {"conversation_id": msg.conversation_id, **data},
                        room=notify.chat_room(msg.conversation_id), namespace=notify.AGENT_NS)
 
@@ -70,7 +70,7 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
                     await routing.note_activity(db, conversation_id, sender="visitor", now=utcnow())
                 return (await service.end_bot_turn(db, conversation_id, msg.id, failed=None, turn=turn,
                                                    lease_s=lease_s)).held
-        await ctx.sio.emit("bot_typing", {"typing": True}, room=room(conversation_id))
+        await visitor_events.emit(ctx, conversation_id, "bot_typing", {"typing": True})
         verdict = gaps.feedback_of(msg.text, msg.payload)
         if verdict:  # an answer to "Did that answer your question?"
             async with ctx.sessionmaker() as db:
@@ -102,7 +102,7 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
                 await service.reset_bot_failures(db, conversation_id)
             for reply in await _bot_replies(ctx, conversation_id, BOT_FAILED_HANDOFF, fallback_reason="bot_failed"):
                 await _deliver(ctx, conversation_id, reply)
-        await ctx.sio.emit("bot_typing", {"typing": False}, room=room(conversation_id))
+        await visitor_events.emit(ctx, conversation_id, "bot_typing", {"typing": False})
         return ended.held
 
 
@@ -163,7 +163,7 @@ def reply_from_rasa(message: dict) -> Reply | None:
 async def _deliver(ctx: AppContext, conversation_id: str, reply: Reply) -> None:
     if reply.handoff == "requested":
         # Before any question the bot asks (name, e-mail), the widget learns a handoff started.
-        await ctx.sio.emit("handoff", {"state": "requested", "reason": reply.handoff_reason}, room=room(conversation_id))
+        await visitor_events.emit(ctx, conversation_id, "handoff", {"state": "requested", "reason": reply.handoff_reason})
         await _notify_agents_requested(ctx, conversation_id, reply.handoff_reason)
         if not reply.text:
             return

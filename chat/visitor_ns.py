@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from accounts.models import User
 from app.context import AppContext
 from app.db import utcnow
-from chat import flows, service, turns
+from chat import flows, service, turns, visitor_events
 from chat.models import Conversation, Transition
 from handoff import mailer, notify, ratings, routing, tickets
 from handoff.models import Ticket
@@ -150,12 +150,15 @@ class VisitorNamespace(socketio.AsyncNamespace):
             await self.emit("error", {"code": exc.code, "message": exc.message, "event": event}, to=sid)
             return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
 
-    async def _bind(self, sid: str, conv: Conversation, token: str) -> None:
-        previous = (await self.get_session(sid)).get("conversation_id")
-        if previous and previous != conv.id:  # "start a new chat" on the same connection
-            await self.leave_room(sid, flows.room(previous))
-        await self.save_session(sid, {"conversation_id": conv.id, "token": token})
-        await self.enter_room(sid, flows.room(conv.id))
+    async def _bind(self, sid: str, conv: Conversation, token: str, extended: bool = False) -> None:
+        """This connection speaks for `conv` from now on, in the shape it asked for: extended
+        connections join the room of the full protocol, the others the room of plain Rasa events
+        (chat/visitor_events.py). The flag lives in the Socket.IO session, per connection."""
+        previous = await self.get_session(sid)
+        if previous.get("conversation_id"):  # "start a new chat" (or another shape) on the same connection
+            await self.leave_room(sid, visitor_events.room(previous["conversation_id"], previous.get("extended", False)))
+        await self.save_session(sid, {"conversation_id": conv.id, "token": token, "extended": extended})
+        await self.enter_room(sid, visitor_events.room(conv.id, extended))
 
     async def _conversation_id(self, sid: str, data: dict) -> str:
         """The conversation this connection speaks for. A payload naming another session is refused;
@@ -174,6 +177,19 @@ class VisitorNamespace(socketio.AsyncNamespace):
             raise BadInput("unknown_session", "unknown session; request a new one with session_id null")
         await self._bind(sid, conv, claimed)
         return conv.id
+
+    async def _note_language(self, sid: str, conversation_id: str, data: dict) -> None:
+        """`customData.language` (Rasa clients send customData with every message) becomes the
+        conversation's language (agents see it; e-mails and plain handoff texts use it), written
+        once per connection and change; everything else in customData is ignored, as Rasa does."""
+        language = visitor_events.custom_language(data)
+        session = await self.get_session(sid)
+        if language is None or session.get("language") == language:
+            return
+        async with self.ctx.sessionmaker() as db:
+            await db.execute(update(Conversation).where(Conversation.id == conversation_id).values(language=language))
+            await db.commit()
+        await self.save_session(sid, {**session, "language": language})
 
     def _check_rate(self, sid: str) -> None:
         window = self._recent.setdefault(sid, deque())
@@ -211,26 +227,31 @@ class VisitorNamespace(socketio.AsyncNamespace):
         data = check_object(data)
         token = check_str(data, "session_id", max_len=100)
         page = check_page(data.get("page"))
-        language = check_str(data, "language", max_len=16)
+        language = check_str(data, "language", max_len=16) or visitor_events.custom_language(data)
         visitor_id = check_visitor_id(data)
+        extended = data.get("extensions") or False  # null or missing: a plain Rasa client
+        if not isinstance(extended, bool):
+            raise BadInput("bad_payload", "field 'extensions' must be true or false")
         async with self.ctx.sessionmaker() as db:
-            if token:
-                conv = await service.find_by_token(db, token)
-                if conv is None:
-                    raise BadInput("unknown_session", "unknown session; request a new one with session_id null")
+            conv = await service.find_by_token(db, token) if token else None
+            if conv is not None:
                 await service.note_page(db, conv.id, page)
             else:
+                # No id, or one this server does not know (a Rasa client keeps its id across server
+                # reinstalls; Rasa accepts any): a new conversation under a new id, confirmed below
+                # exactly as for no id, so the answer never tells whether some id exists.
                 conv, token = await service.create_conversation(db, language=language, page=page)
         # Join the conversation's room before reading its handoff state: a change made meanwhile is
         # then either in the snapshot or delivered as an event, never lost in between.
-        await self._bind(sid, conv, token)
+        await self._bind(sid, conv, token, extended)
         async with self.ctx.sessionmaker() as db:
             conv = await record_visit(db, conv.id, visitor_id=visitor_id, page=page)
             snapshot = await handoff_snapshot(db, conv)
         await self.emit("session_confirm", token, to=sid)
         state = {"session_id": token, "conversation_id": conv.id, "state": conv.state, "last_seq": conv.last_seq,
                  "handoff": snapshot}
-        await self.emit("session_state", state, to=sid)
+        if extended:
+            await self.emit("session_state", state, to=sid)
         return {"ok": True, **state}
 
     async def on_user_uttered(self, sid, data=None, *_):
@@ -238,6 +259,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         text, client_id, display = check_message(data, self.ctx.settings.max_message_chars)
         conversation_id = await self._conversation_id(sid, data)
         self._check_rate(sid)
+        await self._note_language(sid, conversation_id, data)
         async with self.ctx.sessionmaker() as db:
             stored = await service.add_message(
                 db, conversation_id=conversation_id, sender="visitor", text=display or text,
@@ -330,8 +352,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         await flows.emit_message(self.ctx, created.message)  # every tab of the visitor, and agents
         await notify.tickets_changed(self.ctx, created.ticket.id)
         if conv.state == "offline_form":
-            await self.ctx.sio.emit("handoff", {"state": "offline", "message_left": True},
-                                    room=flows.room(conversation_id))
+            await visitor_events.emit(self.ctx, conversation_id, "handoff", {"state": "offline", "message_left": True})
         emailing = mailer.enabled(self.ctx.settings)
         if emailing:
             async with self.ctx.sessionmaker() as db:
@@ -354,8 +375,8 @@ class VisitorNamespace(socketio.AsyncNamespace):
                 raise BadInput(exc.code, exc.message) from None
         await notify.rated(self.ctx, conversation_id, stars, rating.agent_id)
         # the visitor's other tabs stop asking for a rating
-        await self.ctx.sio.emit("handoff", {"state": "closed", "rating_requested": False, "rated": True},
-                                room=flows.room(conversation_id))
+        await visitor_events.emit(self.ctx, conversation_id, "handoff",
+                                  {"state": "closed", "rating_requested": False, "rated": True})
         return {"ok": True, "state": "rated"}
 
 

@@ -19,13 +19,13 @@ from accounts import service as accounts
 from accounts.models import CHAT_ROLES, User
 from app.context import AppContext
 from app.db import utcnow
-from chat import flows
+from chat import flows, visitor_events
 from chat import service as chat_service
 from chat.models import Conversation, Message
 from chat.visitor_ns import BadInput, check_after_seq, check_object, check_str
 from handoff import notify, routing
 from handoff.models import Assignment, Offer
-from handoff.notify import AGENT_NS, AGENTS_ROOM, agent_room, chat_room, iso, visitor_room
+from handoff.notify import AGENT_NS, AGENTS_ROOM, agent_room, chat_room, iso
 from handoff.routing import RoutingError
 from knowledge_base import gaps
 
@@ -413,8 +413,7 @@ class AgentNamespace(socketio.AsyncNamespace):
         async with self.ctx.sessionmaker() as db:
             user = await self._user(sid, db)
             await self._writable(db, user, cid)
-        await self.server.emit("agent_typing", {"typing": typing, "agent_name": user.display_name},
-                               room=visitor_room(cid))
+        await visitor_events.emit(self.ctx, cid, "agent_typing", {"typing": typing, "agent_name": user.display_name})
         return {"ok": True}
 
     # -- routing actions on a chat ----------------------------------------------------------

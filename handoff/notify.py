@@ -10,6 +10,7 @@ from sqlalchemy import select
 from accounts.models import User
 from app.context import AppContext
 from app.db import utcnow
+from chat import visitor_events
 from chat.models import Conversation
 from handoff import routing
 from handoff.routing import Effects
@@ -144,8 +145,8 @@ async def _publish(ctx: AppContext, effects: Effects) -> None:
         names = {u.id: u.display_name for u in await db.scalars(
             select(User).where(User.id.in_([a for _, a, _ in effects.assigned] or [-1])))}
     for conversation_id, agent_id, previous in effects.assigned:
-        await sio.emit("handoff", {"state": "assigned", "agent": {"name": names.get(agent_id)}},
-                       room=visitor_room(conversation_id))
+        await visitor_events.emit(ctx, conversation_id, "handoff",
+                                  {"state": "assigned", "agent": {"name": names.get(agent_id)}})
         payload = {"conversation_id": conversation_id, "agent_id": agent_id, "previous_agent_id": previous}
         await sio.emit("chat_assigned", payload, room=agent_room(agent_id), namespace=AGENT_NS)
         if previous is not None:
@@ -158,7 +159,7 @@ async def _publish(ctx: AppContext, effects: Effects) -> None:
                        room=AGENTS_ROOM, namespace=AGENT_NS)
         visitor_event = _visitor_handoff(state, reason)
         if visitor_event is not None:
-            await sio.emit("handoff", visitor_event, room=visitor_room(conversation_id))
+            await visitor_events.emit(ctx, conversation_id, "handoff", visitor_event)
     if effects.queue_changed:
         await publish_queue(ctx)
 
@@ -193,9 +194,8 @@ async def publish_queue(ctx: AppContext) -> None:
         convs = {c.id: c for c in await db.scalars(
             select(Conversation).where(Conversation.id.in_([e["conversation_id"] for e in entries] or ["-"])))}
     for e in entries:
-        await ctx.sio.emit("handoff", {"state": "queued", "position": e["position"],
-                                       "estimated_wait_s": e["estimated_wait_s"]},
-                           room=visitor_room(e["conversation_id"]))
+        await visitor_events.emit(ctx, e["conversation_id"], "handoff", {
+            "state": "queued", "position": e["position"], "estimated_wait_s": e["estimated_wait_s"]})
         conv = convs.get(e["conversation_id"])
         if conv is not None:
             e["visitor"] = visitor_summary(conv)

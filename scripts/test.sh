@@ -7,6 +7,15 @@ set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$ROOT"
 bash scripts/bootstrap.sh
+# A test dependency, never shipped: botfront's rasa-webchat 1.0.1 (tests/e2e/test_rasa_webchat.py),
+# from its lock file, without install scripts; again only when the lock file changed.
+webchat="tests/e2e/rasa_webchat"
+want="$(sha256sum "$webchat/package-lock.json" | cut -d' ' -f1)"
+if [ "$(cat "$webchat/node_modules/.lock.sha256" 2>/dev/null)" != "$want" ]; then
+    echo "[test] installing rasa-webchat for the end-to-end tests"
+    (cd "$webchat" && npm ci --ignore-scripts --no-audit --no-fund --loglevel=error)
+    echo "$want" > "$webchat/node_modules/.lock.sha256"
+fi
 if [ ! -x /usr/bin/chromium ]; then
     if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
         echo "[test] installing Chromium (Debian package) for the end-to-end tests"

@@ -131,11 +131,12 @@ async def test_bad_input_gets_a_clear_error_and_changes_nothing(app, visitor, ev
     assert ok["ok"] and ok["seq"] == 1
 
 
-async def test_unknown_session_is_refused(app, visitor):
+async def test_an_unknown_session_id_starts_a_new_conversation(app, visitor):
+    # (tests/chat/test_plain_rasa_clients.py has the Rasa client's side of this)
     ack = await visitor.connect(session_id="not-a-session-anybody-has")
-    assert ack["ok"] is False and ack["error"]["code"] == "unknown_session"
-    await visitor.wait_for("error", pred=lambda e: e["code"] == "unknown_session")
-    assert visitor.of("session_confirm") == []
+    assert ack["ok"] is True and ack["session_id"] != "not-a-session-anybody-has" and ack["last_seq"] == 0
+    assert visitor.of("session_confirm") == [ack["session_id"]]
+    assert visitor.of("error") == []
 
 
 async def test_nothing_works_before_a_session(app):

@@ -58,9 +58,12 @@ class Visitor(Recorder):
         self.url, self.headers = url, headers or {}
         self.session_id: str | None = None
 
-    async def connect(self, session_id: str | None = None, **extra) -> dict:
+    async def connect(self, session_id: str | None = None, *, extensions: bool = True, **extra) -> dict:
+        """session_request as the product's widget sends it (asking for the protocol's extensions), or
+        with extensions=False as a client written for Rasa's channel does."""
         await self.sio.connect(self.url, headers=self.headers, transports=["websocket"])
-        ack = await self.sio.call("session_request", {"session_id": session_id, **extra}, timeout=10)
+        payload = {"session_id": session_id, **({"extensions": True} if extensions else {}), **extra}
+        ack = await self.sio.call("session_request", payload, timeout=10)
         if ack and ack.get("ok"):
             self.session_id = ack["session_id"]
             self.conversation_id = ack["conversation_id"]

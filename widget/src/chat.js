@@ -390,8 +390,10 @@ let resyncing = 0;
 let sendingCid = null;
 let sessionRetries = 0;
 
+// `extensions: true`: this client wants the whole protocol (ids, seq, kb, handoff events...); a
+// client that does not ask gets only what Rasa's socket.io channel sends (docs/protocol.md).
 function requestSession() {
-  socket.emit("session_request", { session_id: sid || null, page, language: lang, visitor_id: vid });
+  socket.emit("session_request", { session_id: sid || null, extensions: true, page, language: lang, visitor_id: vid });
 }
 
 function sessionError(code) {
