@@ -9,6 +9,7 @@ environment variables only, so the reference stack on one machine (deploy/stack.
     SHOPCHAT_RASA_AUTH_TOKEN        shared with every app process (required here)
     SHOPCHAT_RASA_TRACKER_STORE_URL one PostgreSQL database shared by every Rasa server
     SHOPCHAT_RASA_LOCK_STORE_URL    one Redis shared by every Rasa server
+    SQL_POOL_SIZE, SQL_MAX_OVERFLOW Rasa's own: its pool on PostgreSQL (set them: Rasa's defaults are 50 + 100)
 
 It stays in the foreground while Rasa runs; SIGTERM or SIGINT stops Rasa, and Rasa also gets SIGTERM
 if this process is killed (bot/rasa_child.py)."""
@@ -21,8 +22,9 @@ from pathlib import Path
 
 NEEDED = ("SHOPCHAT_RASA_MODEL", "SHOPCHAT_RASA_PORT", "SHOPCHAT_RASA_ACTION_URL", "SHOPCHAT_ACTION_TOKEN",
           "SHOPCHAT_RASA_AUTH_TOKEN", "SHOPCHAT_RASA_TRACKER_STORE_URL", "SHOPCHAT_RASA_LOCK_STORE_URL")
-# Every setting the node reads: deploy/compose.yaml's Rasa services set exactly these.
-SETTINGS = NEEDED + ("SHOPCHAT_RASA_HOST",)
+# Every setting the node reads, and Rasa's own for its PostgreSQL pool (docs/production.md):
+# deploy/compose.yaml's Rasa services set exactly these.
+SETTINGS = NEEDED + ("SHOPCHAT_RASA_HOST", "SQL_POOL_SIZE", "SQL_MAX_OVERFLOW")
 
 
 def check_env(env: dict) -> list[str]:

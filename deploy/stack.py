@@ -175,8 +175,8 @@ class ScaledStack:
                 "SHOPCHAT_REDIS_CHANNEL": self.redis_channel,
                 # Only the balancer's X-Forwarded-For / -Proto are believed.
                 "SHOPCHAT_TRUSTED_PROXIES": "127.0.0.1",
-                # Each process holds up to 10 + 20 PostgreSQL connections: 2 x 30 plus Rasa's stay
-                # below PostgreSQL's default max_connections (100).
+                # Up to 10 + 20 PostgreSQL connections each: 2 x 30 + Rasa's 2 x (5 + 5) + 5 = 85,
+                # below PostgreSQL's default max_connections (100); docs/production.md.
                 "SHOPCHAT_DB_POOL_SIZE": "10",
                 "SHOPCHAT_DB_MAX_OVERFLOW": "20",
             }
@@ -193,6 +193,9 @@ class ScaledStack:
                 "SHOPCHAT_RASA_AUTH_TOKEN": self.rasa_auth_token,
                 "SHOPCHAT_RASA_TRACKER_STORE_URL": self.rasa_tracker_url,
                 "SHOPCHAT_RASA_LOCK_STORE_URL": self.rasa_lock_url,
+                # Rasa's own pool on PostgreSQL (its defaults, 50 + 100, could take every connection).
+                "SQL_POOL_SIZE": "5",
+                "SQL_MAX_OVERFLOW": "5",
             }, port))
         for i, port in enumerate(app_ports, 1):
             plan.append(Process(f"app{i}", "app", [py, "-m", "app.cli", "serve"], app_env(port), port))
@@ -258,19 +261,19 @@ class ScaledStack:
         for p in self.of("app"):
             self._spawn(p)
         self._spawn(self.get("nginx"))
-        for p in self.of("app"):
-            wait_healthy(f"{p.url}/health", p.proc, p.log, timeout_s, what=p.name)
-        wait_healthy(f"{self.url}/health", self.get("nginx").proc, self.get("nginx").log, 10, what="nginx")
+        for p in self.of("app"):  # database, Redis and the knowledge-base index
+            wait_healthy(f"{p.url}/health/ready", p.proc, p.log, timeout_s, what=p.name)
+        wait_healthy(f"{self.url}/health/ready", self.get("nginx").proc, self.get("nginx").log, 10, what="nginx")
         for i, p in enumerate(rasas):
             self._wait_rasa(p, timeout_s)
             if i + 1 < len(rasas):
                 self._spawn(rasas[i + 1])
-        # TODO(H6, integrator): wait on /health/ready (database, Redis, Rasa, action path, index) once it lands.
         deadline = time.monotonic() + 60
-        while any(httpx.get(f"{p.url}/health", timeout=5).json().get("rasa") != "up" for p in self.of("app")):
-            if time.monotonic() > deadline:
-                raise RuntimeError("the app processes do not see Rasa as up")
-            time.sleep(0.5)
+        for p in self.of("app"):  # ... and Rasa, as each app process sees it
+            while httpx.get(f"{p.url}/health/ready", params={"rasa": "required"}, timeout=5).status_code != 200:
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"{p.name} does not see Rasa as up: {p.url}/health/ready?rasa=required")
+                time.sleep(0.5)
         self.log(f"  stack up in {time.monotonic() - t0:.0f} s")
         return self
 
@@ -294,7 +297,7 @@ class ScaledStack:
             return
         self._spawn(p)
         if p.kind == "app":
-            wait_healthy(f"{p.url}/health", p.proc, p.log, timeout_s, what=p.name)
+            wait_healthy(f"{p.url}/health/ready", p.proc, p.log, timeout_s, what=p.name)
         elif p.kind == "rasa":
             self._wait_rasa(p, timeout_s)
 
@@ -308,7 +311,8 @@ class ScaledStack:
             if p.proc is None:
                 continue
             try:
-                p.proc.wait(20)
+                # An app process may take twice its shutdown grace (10 s): requests, then bot turns.
+                p.proc.wait(30)
             except subprocess.TimeoutExpired:
                 p.proc.kill()
                 p.proc.wait()
