@@ -43,6 +43,9 @@ class ImportError_(ValueError):
         super().__init__(message)
         self.field = field
 
+    def __reduce__(self):  # pickled by the parsing process (knowledge_base/parse_child.py), field included
+        return ImportError_, (str(self), self.field)
+
 
 @dataclass(frozen=True)
 class ArticleIn:
