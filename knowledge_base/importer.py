@@ -43,7 +43,7 @@ class ImportError_(ValueError):
         super().__init__(message)
         self.field = field
 
-    def __reduce__(self):  # pickled by the parsing process (knowledge_base/parse_child.py), field included
+    def __reduce__(self):  # pickled by knowledge_base/parse_child.py, field included
         return ImportError_, (str(self), self.field)
 
 
