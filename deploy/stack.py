@@ -385,6 +385,7 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     finally:
         stack.stop()
+        print("  stack stopped", flush=True)
 
 
 if __name__ == "__main__":

@@ -136,7 +136,7 @@ async def test_agent_on_one_process_takes_the_chat_of_a_visitor_on_the_other(sta
 # ---- a fault: kill -9 one app process while visitors chat ------------------------------------
 
 VISITORS_PER_APP = 10
-QUESTIONS_EACH = 5
+QUESTIONS_EACH = 8
 ANSWER_TIMEOUT_S = 60  # above the bot turn's lease (15 s): a question left by the dead process is recovered
 
 
@@ -277,22 +277,29 @@ def answers_per_question(rows) -> dict[str, int]:
     return counts
 
 
-async def test_kill_minus_9_of_one_app_process_loses_and_doubles_nothing(stack, route):
-    """20 visitors chat through nginx, half of them on app1; app1 is killed with SIGKILL in the
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["sigkill", "sigterm"])
+async def test_an_app_process_dying_under_load_loses_and_doubles_nothing(stack, route, sig):
+    """20 visitors chat through nginx, half of them on app1; app1 gets SIGKILL (no goodbye) or
+    SIGTERM (a graceful shutdown: sockets closed at once, bot turns under way finished) in the
     middle. Its visitors reconnect through nginx to app2 and resync: every acknowledged question is
     stored exactly once and gets exactly one answer."""
     assert len(route["app1"]) >= VISITORS_PER_APP and len(route["app2"]) >= VISITORS_PER_APP, route
+    # After an earlier fault nginx leaves app1 out for its fail_timeout (10 s): wait until it is back.
+    deadline = time.monotonic() + 30
+    while (now := await asyncio.to_thread(routes, stack)) != route:
+        assert time.monotonic() < deadline, f"nginx does not send app1's clients back to it: {now}"
+        await asyncio.sleep(1)
     rng = random.Random(12)
     pool = demo_questions()
     visitors = [FaultVisitor(stack, ip, f"{app}v{i}", rng.sample(pool, QUESTIONS_EACH))
                 for app in ("app1", "app2") for i, ip in enumerate(route[app][:VISITORS_PER_APP])]
     tasks = [asyncio.create_task(v.run(random.Random(i))) for i, v in enumerate(visitors)]
     try:
-        await asyncio.sleep(4)  # every visitor is in the middle of its conversation
+        await asyncio.sleep(2.5)  # every visitor is in the middle of its conversation
         # Questions app1 has acknowledged and not answered yet: its turn dies with it.
         in_flight = sum(len(v.acked) - len(v.answers) for v in visitors if v.name.startswith("app1"))
         killed_at = time.monotonic()
-        await asyncio.to_thread(stack.kill, "app1")
+        await asyncio.to_thread(stack.kill, "app1", sig)
         await asyncio.wait_for(asyncio.gather(*tasks), timeout=QUESTIONS_EACH * ANSWER_TIMEOUT_S + 60)
     finally:
         for t in tasks:
@@ -300,7 +307,8 @@ async def test_kill_minus_9_of_one_app_process_loses_and_doubles_nothing(stack, 
         await asyncio.to_thread(stack.restart, "app1")
 
     moved = [v for v in visitors if v.reconnects]
-    assert moved and all(v.name.startswith("app1") for v in moved), [(v.name, v.reconnects) for v in visitors]
+    assert sorted(v.name for v in moved) == sorted(v.name for v in visitors if v.name.startswith("app1")), \
+        [(v.name, v.reconnects) for v in visitors]  # exactly app1's visitors lost their connection
     stored = await stored_messages(stack, [v.conversation_id for v in visitors])
     report = {"questions": 0, "app1_in_flight_at_kill": in_flight, "lost": 0, "stored_twice": 0, "unanswered": 0,
               "answered_twice": 0}
@@ -316,7 +324,7 @@ async def test_kill_minus_9_of_one_app_process_loses_and_doubles_nothing(stack, 
     def slowest(attr: str) -> float:
         return max((getattr(v, attr) or killed_at) - killed_at for v in moved)
 
-    print(f"\nkill -9 app1: {report}; {len(moved)} visitors moved; after the kill, the slowest visitor "
+    print(f"\n{signal.Signals(sig).name} to app1: {report}; {len(moved)} visitors moved; after the kill, the slowest visitor "
           f"noticed in {slowest('lost_at'):.1f} s, was back in {slowest('back_at'):.1f} s, "
           f"had its next answer in {slowest('first_answer_after_reconnect'):.1f} s")
     assert all(len(v.acked) == QUESTIONS_EACH for v in visitors)  # every question was acknowledged
