@@ -26,7 +26,7 @@ if __name__ == "__main__":
         tie_to_parent(int(parent))
     token = os.environ.pop("SHOPCHAT_RASA_AUTH_TOKEN", "")
     if token:
-        sys.argv += ["--auth-token", token]
+        sys.argv.append(f"--auth-token={token}")  # one argument: a token may start with "-"
 
     import rasa_run  # noqa: F401  (its fix applies on import; bot/ is this script's sys.path[0])
     from rasa.__main__ import main
