@@ -12,6 +12,7 @@ import asyncio
 import ctypes
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -104,6 +105,23 @@ def _die_with_launcher() -> None:
         pass
 
 
+def check_db_name(name: str) -> str:
+    """The stack's database name: it goes into CREATE DATABASE, so plain identifiers only."""
+    if not re.fullmatch(r"[a-z_][a-z0-9_]{0,49}", name):
+        raise ValueError(f"database name {name!r} refused: lower-case letters, digits and _ only, "
+                         f"at most 50, not starting with a digit")
+    return name
+
+
+def distinct_free_ports(n: int) -> list[int]:
+    ports: list[int] = []
+    while len(ports) < n:
+        port = free_port()
+        if port not in ports:
+            ports.append(port)
+    return ports
+
+
 async def _pg_admin(dsn: str, statements: list[str]) -> None:
     import asyncpg
 
@@ -137,9 +155,9 @@ class ScaledStack:
         self.run_dir = run_dir or RUN_DIR / "stack"
         self.show_upstream = show_upstream
         self.pg_admin_dsn = pg_admin_dsn
-        self.db_name, self.rasa_db_name = db_name, f"{db_name}_rasa"
+        self.db_name, self.rasa_db_name = check_db_name(db_name), f"{db_name}_rasa"
         self.drop_databases = drop_databases
-        self.port = port or free_port()
+        self.port = port or distinct_free_ports(1)[0]
         self.url = f"http://127.0.0.1:{self.port}"
         pg = urlsplit(pg_admin_dsn)
         pg_base = f"{pg.scheme}://{pg.netloc}"
@@ -158,8 +176,8 @@ class ScaledStack:
     # ---- what runs -------------------------------------------------------------------------------
     def plan(self, apps: int, rasas: int) -> list[Process]:
         py = sys.executable
-        rasa_ports = [free_port() for _ in range(rasas)]
-        app_ports = [free_port() for _ in range(apps)]
+        ports = [p for p in distinct_free_ports(rasas + apps + 1) if p != self.port][:rasas + apps]
+        rasa_ports, app_ports = ports[:rasas], ports[rasas:]
         rasa_urls = ",".join(f"http://127.0.0.1:{p}" for p in rasa_ports)
 
         def app_env(port: int) -> dict[str, str]:
@@ -363,6 +381,10 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--model is required (scripts/stack.sh passes it)")
     if args.apps < 1 or args.rasas < 1:
         parser.error("--apps and --rasas must be at least 1")
+    try:
+        check_db_name(args.db_name)
+    except ValueError as exc:
+        parser.error(str(exc))
 
     def on_signal(signum, frame):
         raise SystemExit(128 + signum)  # unwinds into stop() below

@@ -36,6 +36,20 @@ def test_the_command_wants_a_model_and_at_least_one_of_each():
     assert out.returncode == 2 and "--model is required" in out.stderr
     out = run("--model", "m.tar.gz", "--apps", "0")
     assert out.returncode == 2 and "--apps and --rasas must be at least 1" in out.stderr
+    out = run("--model", "m.tar.gz", "--db-name", 'shop"; DROP DATABASE postgres; --')
+    assert out.returncode == 2 and "database name" in out.stderr and "refused" in out.stderr
+
+
+@pytest.mark.parametrize("name", ["Shop", "1shop", "shop-test", "", "x" * 51])
+def test_a_database_name_that_is_not_a_plain_identifier_is_refused(name):
+    with pytest.raises(ValueError, match="refused"):
+        ScaledStack(Path("model.tar.gz"), db_name=name)
+
+
+def test_every_process_gets_a_port_of_its_own():
+    stack = ScaledStack(Path("model.tar.gz"), apps=3, rasas=3)
+    ports = [p.port for p in stack.processes if p.port]
+    assert len(ports) == 7 and len(set(ports)) == 7
 
 
 def test_nginx_accepts_the_rendered_configuration(tmp_path):
