@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -71,3 +72,37 @@ def test_a_placeholder_left_unfilled_is_refused(monkeypatch, tmp_path):
     monkeypatch.setattr("deploy.stack.TEMPLATE", template)
     with pytest.raises(ValueError, match="placeholder"):
         render_nginx_conf([], "80", str(tmp_path))
+
+
+def test_the_processes_die_with_a_killed_launcher(tmp_path):
+    """kill -9 of the launcher (or of a test run) leaves no process of the stack holding a port."""
+    script = (
+        "import time\n"
+        "from pathlib import Path\n"
+        "from deploy.stack import Process, ScaledStack\n"
+        f"stack = ScaledStack(Path('model.tar.gz'), run_dir=Path({str(tmp_path)!r}))\n"
+        "p = Process('sleeper', 'app', ['sleep', '120'])\n"
+        "stack._spawn(p)\n"
+        "print(p.proc.pid, flush=True)\n"
+        "time.sleep(120)\n")
+    launcher = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(launcher.stdout.readline())
+        assert _alive(child)
+        launcher.kill()
+        launcher.wait()
+        deadline = time.monotonic() + 5
+        while _alive(child) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not _alive(child)
+    finally:
+        launcher.kill()
+
+
+def _alive(pid: int) -> bool:
+    """Running (a zombie waiting for its new parent to reap it counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
