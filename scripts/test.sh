@@ -24,6 +24,15 @@ if [ ! -x /usr/bin/chromium ]; then
         echo "[test] /usr/bin/chromium is missing: end-to-end tests will be skipped (sudo apt-get install chromium)"
     fi
 fi
+# The reference stack's balancer (tests/deploy/); its own process, never the system service.
+if ! command -v nginx >/dev/null 2>&1 && [ ! -x /usr/sbin/nginx ]; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        echo "[test] installing nginx (Debian package) for the reference stack's tests"
+        apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null
+    else
+        echo "[test] nginx is missing: the reference stack's tests will be skipped (sudo apt-get install nginx)"
+    fi
+fi
 export SHOPCHAT_RASA_MODEL="$(bash scripts/train_bot.sh | tail -n 1)"
 bash scripts/validate_bot.sh
 exec .venv/bin/python -m pytest "$@"
