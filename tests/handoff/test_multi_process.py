@@ -12,6 +12,7 @@ from handoff.models import Offer
 from tests.chat.visitor_client import Visitor
 from tests.conftest import load_demo
 from tests.handoff.test_agent_socket import Agent, Staff
+from tests.live_app import all_started
 from tests.support import IN_CI, LiveApp, TestDatabase, postgres_available
 
 REDIS = ("127.0.0.1", 6379)
@@ -40,11 +41,11 @@ def two_apps(tmp_path):
     db = TestDatabase("postgres", tmp_path).create()
     load_demo(db.url)
     env = several_processes_env()
-    apps = [LiveApp(db.url, env=env).start(), LiveApp(db.url, env=env).start()]
-    yield apps, db.url
-    for app in apps:
-        app.stop()
-    db.drop()
+    try:
+        with all_started([LiveApp(db.url, env=env), LiveApp(db.url, env=env)]) as apps:
+            yield apps, db.url
+    finally:
+        db.drop()
 
 
 async def test_visitor_and_agent_on_different_processes(two_apps):
@@ -174,10 +175,12 @@ async def test_two_deployments_on_one_redis_hear_each_other_only_on_one_channel(
     """Two shops (own databases, so their first agents share the id 1 and the room `agent:1`) on one
     Redis: with their own SHOPCHAT_REDIS_CHANNEL, an offer of shop A never reaches shop B's agent."""
     dbs = two_shop_dbs
-    apps = [LiveApp(db.url, env=several_processes_env(channel)).start() for db, channel in zip(dbs, channels)]
+    apps = [LiveApp(db.url, env=several_processes_env(channel)) for db, channel in zip(dbs, channels)]
     staffs = [Staff(db.url) for db in dbs]
     clients = []
     try:
+        for app in apps:
+            app.start()
         agents = []
         for staff, app in zip(staffs, apps):
             agent_id, token = await staff.user("Ann")
