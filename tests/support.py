@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -85,7 +86,7 @@ class LiveApp:
         }
         self.proc: subprocess.Popen | None = None
 
-    def start(self, timeout_s: float = 30) -> "LiveApp":
+    def start(self, timeout_s: float = 60) -> "LiveApp":
         self.log = open(ROOT / ".run" / f"test-app-{self.port}.log", "ab")
         self.proc = subprocess.Popen([sys.executable, "-m", "app.cli", "serve"], cwd=ROOT, env=self.env,
                                      stdout=self.log, stderr=subprocess.STDOUT)
@@ -99,7 +100,8 @@ class LiveApp:
             except httpx.HTTPError:
                 pass
             time.sleep(0.1)
-        raise TimeoutError("app did not start")
+        self.kill()  # never leave a slow starter running behind the test
+        raise TimeoutError(f"app did not start within {timeout_s} s; see {self.log.name}")
 
     def kill(self) -> None:
         """kill -9: no shutdown hooks, no goodbye to clients."""
@@ -114,3 +116,15 @@ class LiveApp:
                 self.proc.wait(10)
             except subprocess.TimeoutExpired:
                 self.kill()
+
+
+@contextmanager
+def all_started(apps: list[LiveApp]):
+    """Every app started (in order), and every one stopped at the end, also when a start fails."""
+    try:
+        for app in apps:
+            app.start()
+        yield apps
+    finally:
+        for app in apps:
+            app.stop()

@@ -11,7 +11,6 @@ import pytest
 from app import health
 from app.main import build_context
 from app.settings import Settings
-from tests.live_app import started
 from tests.support import IN_CI, LiveApp, TestDatabase, free_port, postgres_available
 
 
@@ -50,8 +49,8 @@ def get(app: LiveApp, path: str) -> httpx.Response:
 
 
 def test_ready_with_everything_up_and_live_always(pg_db, rasa_root):
-    app = started(LiveApp(pg_db.url, rasa_url=rasa_root, env={"SHOPCHAT_REDIS_URL": "redis://127.0.0.1:6379/0",
-                                                              "SHOPCHAT_RASA_AUTH_TOKEN": "t" * 24}))
+    app = LiveApp(pg_db.url, rasa_url=rasa_root, env={"SHOPCHAT_REDIS_URL": "redis://127.0.0.1:6379/0",
+                                                              "SHOPCHAT_RASA_AUTH_TOKEN": "t" * 24}).start()
     try:
         r = get(app, "/health/ready")
         assert r.status_code == 200, r.text
@@ -69,8 +68,8 @@ def test_ready_with_everything_up_and_live_always(pg_db, rasa_root):
 
 
 def test_unreachable_redis_is_not_ready_and_named(sqlite_url, rasa_root):
-    app = started(LiveApp(sqlite_url, rasa_url=rasa_root, env={
-        "SHOPCHAT_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "SHOPCHAT_RASA_AUTH_TOKEN": "t" * 24}))
+    app = LiveApp(sqlite_url, rasa_url=rasa_root, env={
+        "SHOPCHAT_REDIS_URL": f"redis://127.0.0.1:{free_port()}/0", "SHOPCHAT_RASA_AUTH_TOKEN": "t" * 24}).start()
     try:
         r = get(app, "/health/ready")
         assert r.status_code == 503 and r.json()["failing"] == ["redis"]
@@ -79,7 +78,7 @@ def test_unreachable_redis_is_not_ready_and_named(sqlite_url, rasa_root):
 
 
 def test_rasa_down_is_degraded_unless_required(sqlite_url):
-    app = started(LiveApp(sqlite_url))  # nothing listens at its Rasa address
+    app = LiveApp(sqlite_url).start()  # nothing listens at its Rasa address
     try:
         r = get(app, "/health/ready")
         assert r.status_code == 200

@@ -14,7 +14,6 @@ from accounts.service import create_user
 from accounts.web import COOKIE
 from app.main import create_app
 from app.settings import Settings
-from tests.live_app import started
 from tests.support import LiveApp
 
 PW = "correct horse battery staple"
@@ -103,7 +102,7 @@ def test_entries_are_trimmed_and_cidrs_kept():
 @pytest.mark.parametrize("trusted, expected", [("", "127.0.0.1"), ("127.0.0.1", "203.0.113.9")])
 def test_shopchat_serve_believes_only_its_setting(sqlite_url, trusted, expected):
     """uvicorn alone believes X-Forwarded-For from 127.0.0.1: `shopchat serve` must not."""
-    app = started(LiveApp(sqlite_url, env={"SHOPCHAT_TRUSTED_PROXIES": trusted}))
+    app = LiveApp(sqlite_url, env={"SHOPCHAT_TRUSTED_PROXIES": trusted}).start()
     try:
         r = httpx.post(f"{app.url}/login", data={"email": "nobody@shop.example", "password": "wrong"},
                        headers={"X-Forwarded-For": "203.0.113.9"})

@@ -14,7 +14,6 @@ from app.db import make_engine, make_sessionmaker
 from chat.models import Message
 from tests.chat.slow_rasa import ANSWER_PREFIX, SlowRasa
 from tests.chat.visitor_client import Visitor
-from tests.live_app import started
 from tests.support import LiveApp, free_port
 
 RASA_DELAY_S = 2.0  # under the app's 3 s Rasa timeout: the answer is Rasa's, not the fallback
@@ -33,7 +32,7 @@ async def bot_texts(db_url: str, conversation_id: str) -> list[str]:
 async def test_sigterm_closes_sockets_at_once_and_lets_the_bot_turn_finish(sqlite_url):
     rasa = SlowRasa(free_port(), RASA_DELAY_S)
     try:
-        app = started(LiveApp(sqlite_url, rasa_url=rasa.url, env={"SHOPCHAT_SHUTDOWN_GRACE_S": "8"}))
+        app = LiveApp(sqlite_url, rasa_url=rasa.url, env={"SHOPCHAT_SHUTDOWN_GRACE_S": "8"}).start()
     except BaseException:
         rasa.stop()
         raise

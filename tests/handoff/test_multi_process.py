@@ -12,8 +12,7 @@ from handoff.models import Offer
 from tests.chat.visitor_client import Visitor
 from tests.conftest import load_demo
 from tests.handoff.test_agent_socket import Agent, Staff
-from tests.live_app import all_started
-from tests.support import IN_CI, LiveApp, TestDatabase, postgres_available
+from tests.support import all_started, IN_CI, LiveApp, TestDatabase, postgres_available
 
 REDIS = ("127.0.0.1", 6379)
 
