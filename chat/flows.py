@@ -29,10 +29,6 @@ ALREADY_WITH_PERSON = "You're already chatting with a person."
 LATE_APOLOGY = "Sorry for the delay: your message reached us but we couldn't reply until now. About \"{q}\":"
 
 
-def room(conversation_id: str) -> str:
-    return f"conv:{conversation_id}"
-
-
 async def emit_message(ctx: AppContext, msg: Message, skip_sid: str | None = None, **extra) -> None:
     """A stored message to the visitor's tabs and to the agents watching the chat (notes: agents only)."""
     data = {**service.message_dict(msg), **extra}

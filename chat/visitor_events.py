@@ -52,7 +52,7 @@ _said: OrderedDict[str, tuple] = OrderedDict()  # conversation id -> key of the 
 
 
 def ext_room(conversation_id: str) -> str:
-    """Extended connections (the same room name as chat.flows.room and handoff.notify.visitor_room)."""
+    """Extended connections. Nothing else names a visitor room: every visitor event goes through emit()."""
     return f"conv:{conversation_id}"
 
 

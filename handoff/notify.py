@@ -22,10 +22,6 @@ AGENT_NS = "/agent"
 AGENTS_ROOM = "agents"
 
 
-def visitor_room(conversation_id: str) -> str:
-    return f"conv:{conversation_id}"
-
-
 def agent_room(agent_id: int) -> str:
     """Every open console of one agent."""
     return f"agent:{agent_id}"
