@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import hmac
+import logging
 import re
 import time
 from collections import deque
@@ -21,6 +22,10 @@ from handoff import mailer, notify, ratings, routing, tickets
 from handoff.models import Ticket
 
 VISITOR_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
+LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+# Sequence numbers are 32-bit integers in the database; a larger after_seq cannot even be queried.
+MAX_SEQ = 2**31 - 1
+log = logging.getLogger(__name__)
 # Pages kept per conversation for the agents' overview (newest last).
 MAX_PAGES = 50
 # `typing` events relayed per connection per second; more are dropped.
@@ -57,9 +62,12 @@ def check_str(data: dict, key: str, *, max_len: int, required: bool = False) -> 
 
 
 def check_nul(value: str, key: str) -> str:
-    """No text a visitor sends may hold a NUL character (PostgreSQL refuses to store one)."""
+    """No text a visitor sends may hold a NUL character (PostgreSQL refuses to store one) or a lone
+    surrogate (JSON's "\\ud800": not a character, UTF-8 cannot encode it, no database stores it)."""
     if "\x00" in value:
         raise BadInput("bad_payload", f"field '{key}' contains a NUL character")
+    if LONE_SURROGATE.search(value):
+        raise BadInput("bad_payload", f"field '{key}' contains a lone surrogate (not a character)")
     return value
 
 
@@ -127,8 +135,8 @@ def check_rating(data: dict) -> tuple[int, str | None]:
 
 def check_after_seq(data: dict) -> int:
     value = data.get("after_seq", 0)
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise BadInput("bad_payload", "field 'after_seq' must be a non-negative integer")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_SEQ:
+        raise BadInput("bad_payload", f"field 'after_seq' must be a whole number from 0 to {MAX_SEQ}")
     return value
 
 
@@ -142,13 +150,19 @@ class VisitorNamespace(socketio.AsyncNamespace):
 
     # -- plumbing ---------------------------------------------------------------------------
     async def trigger_event(self, event: str, *args):
-        """Every handler's BadInput becomes an `error` event (and a failed ack); nothing changed."""
+        """Every handler's BadInput becomes an `error` event (and a failed ack); nothing changed.
+        An unexpected exception is logged and answered as `internal_error`, never with silence."""
         try:
             return await super().trigger_event(event, *args)
         except BadInput as exc:
-            sid = args[0]
-            await self.emit("error", {"code": exc.code, "message": exc.message, "event": event}, to=sid)
-            return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
+            code, message = exc.code, exc.message
+        except Exception:  # noqa: BLE001 - a bug or an outage: the client must still hear back
+            if event in ("connect", "disconnect"):
+                raise
+            log.exception("visitor event %r failed", event)
+            code, message = "internal_error", "something went wrong on our side; please try again"
+        await self.emit("error", {"code": code, "message": message, "event": event}, to=args[0])
+        return {"ok": False, "error": {"code": code, "message": message}}
 
     async def _bind(self, sid: str, conv: Conversation, token: str, extended: bool = False) -> None:
         """This connection speaks for `conv` from now on, in the shape it asked for: extended
