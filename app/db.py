@@ -76,4 +76,6 @@ def all_models() -> None:
     import accounts.models  # noqa: F401
     import chat.models  # noqa: F401
     import handoff.models  # noqa: F401
+    import insights.conversions  # noqa: F401
     import knowledge_base.models  # noqa: F401
+    import privacy.models  # noqa: F401

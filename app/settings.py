@@ -120,6 +120,22 @@ class Settings(BaseSettings):
         origins = {own, own.replace("127.0.0.1", "localhost"), own.replace("localhost", "127.0.0.1")}
         return sorted(origins | set(extra))
 
+    # ---- attachments (attachments/, docs/attachments.md) -------------------------------------------
+    # Images (PNG, JPEG, GIF, WebP) and PDFs up to this size; the type is read from the content.
+    attachments_max_bytes: int = Field(default=10 * 1024 * 1024, ge=1)
+    # Images with more pixels than this are refused before they are decoded (decompression bombs).
+    attachments_max_pixels: int = Field(default=40_000_000, ge=1)
+    # Files on disk in this folder (0700), unless an S3-compatible store is configured below.
+    attachments_dir: str = str(RUN_DIR / "attachments")
+    # An S3-compatible store (AWS S3, MinIO, Ceph...): its endpoint, e.g. https://s3.eu-west-1.amazonaws.com
+    # or http://127.0.0.1:9000; path-style requests signed with AWS Signature V4.
+    attachments_s3_endpoint: str = ""
+    attachments_s3_bucket: str = ""
+    attachments_s3_region: str = "us-east-1"
+    attachments_s3_access_key: str = ""
+    attachments_s3_secret_key: str = ""
+    # ---- end of attachment settings --------------------------------------------------------------
+
     # ---- e-mail (offline messages: the visitor's confirmation, agents' replies) ----------------
     # handoff/mailer.py. An empty smtp_host turns e-mail off (tickets are still stored).
     smtp_host: str = ""
@@ -129,3 +145,11 @@ class Settings(BaseSettings):
     smtp_password: str = ""
     smtp_starttls: bool = True  # upgrade the connection with STARTTLS before logging in
     # ---- end of e-mail settings ------------------------------------------------------------------
+
+    # ---- conversions and visitors' data (insights/conversions.py, privacy/; issue 14) -----------
+    # An order counts for the chats the same browser (or e-mail) started this many days before it.
+    conversion_window_days: int = Field(default=7, ge=1, le=365)
+    # How often each process looks for conversations past the retention period (privacy/retention.py;
+    # the period itself is an admin setting in the console, off by default).
+    retention_every_s: float = Field(default=3600.0, gt=0)
+    # ---- end of conversion and privacy settings ------------------------------------------------

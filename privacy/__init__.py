@@ -1,0 +1,1 @@
+"""Visitors' data requests (find, export, erase), retention, and masking of personal data."""
