@@ -21,14 +21,21 @@ from app import health as health_routes
 from app import static
 from app.no_store import NoStore
 from app.settings import Settings
+from attachments import service as attachment_service
+from attachments.storage import make_store as make_attachment_store
+from attachments.web import make_router as make_attachments_router
 from bot.actions import make_router as make_action_router
 from bot.rasa_client import RasaClient
 from chat import turns
 from chat.visitor_ns import VisitorNamespace
+from engage.views import make_router as make_engage_router
 from handoff import notify as handoff_notify
 from handoff import timers as handoff_timers
 from handoff.agent_ns import AgentNamespace
 from handoff.console_api import make_router as make_console_router
+from handoff.preferences import make_router as make_preferences_router
+from insights.reports_api import make_router as make_reports_router
+from insights.conversions_api import make_router as make_conversions_router
 from knowledge_base import articles
 from knowledge_base.editor_api import make_router as make_editor_router
 from knowledge_base.service import LiveIndex
@@ -123,6 +130,13 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(make_accounts_router(ctx))
     api.include_router(make_console_router(ctx))
     api.include_router(make_editor_router(ctx))
+    api.include_router(make_engage_router(ctx))
+    attachment_store = make_attachment_store(settings)  # disk, or S3 when configured
+    attachment_service.register_store(ctx.engine, attachment_store)
+    api.include_router(make_attachments_router(ctx, attachment_store))
+    api.include_router(make_preferences_router(ctx))
+    api.include_router(make_reports_router(ctx))
+    api.include_router(make_conversions_router(ctx))
     static.mount(api, settings)
     api.add_middleware(NoStore)
 
