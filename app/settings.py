@@ -38,6 +38,8 @@ class Settings(BaseSettings):
     # The shop's name in agents' canned responses ({shop_name}). The default is the demo shop's,
     # which bot/domain.yml's greetings also name: change both for your shop.
     shop_name: str = "Pinecone & Co."
+    # The shop's time zone (an IANA name): the days and hours of the reports (docs/reports.md).
+    time_zone: str = "UTC"
 
     # Several Rasa servers (same trained model, shared stores below): a comma-separated list, or
     # one internal balancer's address. Never reachable by visitors (docs/architecture.md).
@@ -82,6 +84,9 @@ class Settings(BaseSettings):
     max_message_chars: int = 2000
     # Messages per visitor connection per 10 s before `rate_limited`.
     message_rate_per_10s: int = 20
+    # How often the loader on a shop's page tells the app the visitor is still there (engage/); a
+    # visitor not heard from for a minute has left, so at most 50.
+    engage_heartbeat_s: int = Field(default=20, ge=1, le=50)
 
     @field_validator("trusted_proxies")
     @classmethod
