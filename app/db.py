@@ -74,8 +74,11 @@ def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
 def all_models() -> None:
     """Import every feature's models so Base.metadata knows all tables (Alembic, tests)."""
     import accounts.models  # noqa: F401
+    import attachments.models  # noqa: F401
     import chat.models  # noqa: F401
+    import engage.models  # noqa: F401
     import handoff.models  # noqa: F401
+    import handoff.preferences  # noqa: F401
     import insights.conversions  # noqa: F401
     import knowledge_base.models  # noqa: F401
     import privacy.models  # noqa: F401

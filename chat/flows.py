@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.context import AppContext
 from app.db import utcnow
+from attachments.service import strip_sig  # agents never get the visitor's file capability
 from bot.answers import Reply, handoff_started
 from bot.brain import reply_without_rasa
 from bot.rasa_client import RasaUnavailable
@@ -35,7 +36,7 @@ async def emit_message(ctx: AppContext, msg: Message, skip_sid: str | None = Non
     if msg.sender != "note":
         event = "visitor_uttered" if msg.sender == "visitor" else "bot_uttered"
         await visitor_events.emit(ctx, msg.conversation_id, event, data, skip_sid=skip_sid)
-    await ctx.sio.emit("message", {"conversation_id": msg.conversation_id, **data},
+    await ctx.sio.emit("message", {"conversation_id": msg.conversation_id, **strip_sig(data)},
                        room=notify.chat_room(msg.conversation_id), namespace=notify.AGENT_NS)
 
 

@@ -87,16 +87,24 @@ async def emit(ctx: AppContext, conversation_id: str, event: str, data: dict, *,
 
 async def plain_message(ctx: AppContext, conversation_id: str, event: str, data: dict) -> dict | None:
     if event == "bot_uttered":
-        return plain_bot_uttered(data)
+        return plain_bot_uttered(data, ctx.settings.base_url)
     if event == "handoff":
         return await _plain_handoff(ctx, conversation_id, data)
     # visitor_uttered (Rasa does not echo the visitor), bot_typing, agent_typing: extensions only
     return None
 
 
-def plain_bot_uttered(data: dict) -> dict | None:
+def plain_bot_uttered(data: dict, base_url: str = "") -> dict | None:
     """A stored bot, agent or system message as Rasa's socket.io channel sends a text
-    (`{"text"}`) or a text with buttons (`{"text", "quick_replies"}`), and nothing else."""
+    (`{"text"}`) or a text with buttons (`{"text", "quick_replies"}`), and nothing else; an image
+    an agent sent as Rasa's `send_image_url` does (`{"attachment": {"type": "image", "payload":
+    {"src"}}}`), any other file as a text with its link. The URLs carry the visitor's `sig`."""
+    att = data.get("attachment")
+    if isinstance(att, dict) and isinstance(att.get("id"), str) and isinstance(att.get("sig"), str):
+        url = f"{base_url.rstrip('/')}/api/attachments/{att['id']}?sig={att['sig']}"
+        if att.get("kind") == "image":
+            return {"attachment": {"type": "image", "payload": {"src": url}}}
+        data = {**data, "text": f"{att.get('name') or 'file'}: {url}"}
     text = data.get("text")
     if not isinstance(text, str) or not text:
         return None

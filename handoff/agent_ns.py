@@ -19,6 +19,7 @@ from accounts import service as accounts
 from accounts.models import CHAT_ROLES, User
 from app.context import AppContext
 from app.db import utcnow
+from attachments.service import strip_sig
 from chat import flows, visitor_events
 from chat import service as chat_service
 from chat.models import Conversation, Message
@@ -132,7 +133,7 @@ def conversation_dict(conv: Conversation, names: dict[int, str] | None = None) -
 
 
 def message_view(msg: Message, names: dict[int, str]) -> dict:
-    out = chat_service.message_dict(msg)
+    out = strip_sig(chat_service.message_dict(msg))  # an attachment without the visitor's capability
     out["conversation_id"] = msg.conversation_id
     if msg.agent_id is not None:
         out["agent_name"] = names.get(msg.agent_id)
