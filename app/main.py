@@ -36,6 +36,8 @@ from handoff.console_api import make_router as make_console_router
 from handoff.preferences import make_router as make_preferences_router
 from insights.reports_api import make_router as make_reports_router
 from insights.conversions_api import make_router as make_conversions_router
+from privacy import retention as privacy_retention
+from privacy.api import make_router as make_privacy_router
 from knowledge_base import articles
 from knowledge_base.editor_api import make_router as make_editor_router
 from knowledge_base.service import LiveIndex
@@ -88,6 +90,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         gc.freeze()
         background = [asyncio.create_task(handoff_timers.run(ctx)), asyncio.create_task(ctx.kb.watch()),
                       asyncio.create_task(articles.purge_trash_forever(ctx.sessionmaker)),
+                      asyncio.create_task(privacy_retention.run(ctx)),  # off unless an admin sets it
                       # questions acknowledged and never answered (a process died): answered now
                       asyncio.create_task(turns.recover(ctx))]
         yield
@@ -137,6 +140,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
     api.include_router(make_preferences_router(ctx))
     api.include_router(make_reports_router(ctx))
     api.include_router(make_conversions_router(ctx))
+    api.include_router(make_privacy_router(ctx))
     static.mount(api, settings)
     api.add_middleware(NoStore)
 
