@@ -20,6 +20,7 @@ from knowledge_base import articles
 from knowledge_base.models import Article, KbQuestion
 from knowledge_base.search import ANSWER_THRESHOLD
 from knowledge_base.text import fold, is_stopword, term, words
+from privacy.masking import mask  # visitors' e-mails, phones, order numbers never reach editors
 
 # An answer scoring under this counts as low confidence: the bot answered, but barely.
 LOW_CONFIDENCE = ANSWER_THRESHOLD + 0.1
@@ -174,17 +175,17 @@ async def groups(db: AsyncSession, days: int, now: datetime | None = None, model
         select(Article).where(Article.id.in_({q.article_id for q in open_qs if q.article_id} or {-1})))}
     out = []
     for members in by_group.values():
-        texts = Counter(" ".join(q.text.split()) for q in members)
+        texts = Counter(mask(" ".join(q.text.split())) for q in members)
         tried = Counter(q.article_id for q in members if q.article_id in titles).most_common(1)
         out.append({
             "question_ids": [q.id for q in members],
             "visitors": len({visitor_of.get(q.conversation_id, q.conversation_id) for q in members}),
-            "questions": [{"id": q.id, "text": q.text, "at": articles.iso(q.created_at),
+            "questions": [{"id": q.id, "text": mask(q.text), "at": articles.iso(q.created_at),
                            "conversation_id": q.conversation_id, "why": why(q)} for q in members[:50]],
             "samples": [t for t, _ in texts.most_common(5)],
             "reasons": dict(Counter(why(q) for q in members)),
             "article": {"id": tried[0][0], "title": titles[tried[0][0]]} if tried else None,
-            "agent_reply": await _agent_reply(db, members),
+            "agent_reply": mask(await _agent_reply(db, members)),
             "last_at": articles.iso(max(q.created_at for q in members)),
         })
     out.sort(key=lambda g: g["last_at"] or "", reverse=True)
@@ -241,7 +242,7 @@ async def add_phrasings(db: AsyncSession, ids: object, article_id: object, quest
     if not isinstance(article_id, int) or isinstance(article_id, bool):
         raise articles.ArticleError(422, "bad_field", "article_id must be an article's id", "article_id")
     if questions is None:
-        questions = [q.text for q in rows]
+        questions = [mask(q.text) for q in rows]
     if not isinstance(questions, list) or not all(isinstance(q, str) for q in questions):
         raise articles.ArticleError(422, "bad_field", "questions must be a list of strings", "questions")
     a = await articles.get(db, article_id)
@@ -259,7 +260,7 @@ async def dismiss(db: AsyncSession, ids: object, user_id: int | None) -> int:
     rows = await _open_questions(db, ids)
     await _resolve(db, rows, "dismissed", None)
     await articles.audit(db, user_id, "gap_dismissed", "gaps", None,
-                         f"dismissed a gap group of {len(rows)} questions, e.g. {rows[0].text[:200]!r}")
+                         f"dismissed a gap group of {len(rows)} questions, e.g. {mask(rows[0].text)[:200]!r}")
     await db.commit()
     return len(rows)
 
