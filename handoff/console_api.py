@@ -146,7 +146,9 @@ def make_router(ctx) -> APIRouter:
 
     @router.get("/conversations/{cid}/history")
     async def history(cid: str = CONVERSATION_ID, user: User = Depends(agent)):
-        """Earlier conversations of the same visitor: the same browser or the same e-mail."""
+        """Earlier conversations of the same visitor: the same browser or the same e-mail. A chat
+        linked only by the e-mail (which the visitor typed, so anyone may have typed it) is marked
+        `"linked_by": "email", "unverified": true`; the console says so."""
         async with ctx.sessionmaker() as db:
             conv = await readable(db, user, cid)
             keys = []
@@ -159,7 +161,12 @@ def make_router(ctx) -> APIRouter:
                 earlier = [c for c in await db.scalars(
                     select(Conversation).where(or_(*keys), Conversation.id != cid)
                     .order_by(Conversation.created_at.desc()).limit(50)) if can_read(user, c)]
-            return {"conversations": await conversation_summaries(db, earlier)}
+            rows = await conversation_summaries(db, earlier)
+            same_browser = {c.id for c in earlier if conv.visitor_id and c.visitor_id == conv.visitor_id}
+            for row in rows:
+                browser = row["conversation_id"] in same_browser
+                row["linked_by"], row["unverified"] = ("browser", False) if browser else ("email", True)
+            return {"conversations": rows}
 
     @router.get("/search")
     async def search(q: str = Query(min_length=2, max_length=200), user: User = Depends(agent)):

@@ -589,19 +589,15 @@ def pick(strategy: str, candidates: list[Candidate], rng: random.Random | None =
     return [min(candidates, key=lambda c: (c.load, _ts(c), c.id))]  # average utilization
 
 
-async def _sticky_agent(db: AsyncSession, conversation_id: str, visitor_id: str | None,
-                        email: str | None) -> int | None:
-    """The agent who last served this visitor (same browser or same e-mail)."""
-    keys = []
-    if visitor_id:
-        keys.append(Conversation.visitor_id == visitor_id)
-    if email:
-        keys.append(Conversation.visitor_email == email)
-    if not keys:
+async def _sticky_agent(db: AsyncSession, conversation_id: str, visitor_id: str | None) -> int | None:
+    """The agent who last served this visitor's browser. Not by e-mail: the address a visitor types
+    is unverified, and anyone typing someone else's would be routed to that person's agent (who
+    would see that person's history)."""
+    if not visitor_id:
         return None
     return await db.scalar(
         select(Assignment.agent_id).join(Conversation, Conversation.id == Assignment.conversation_id)
-        .where(or_(*keys), Assignment.conversation_id != conversation_id)
+        .where(Conversation.visitor_id == visitor_id, Assignment.conversation_id != conversation_id)
         .order_by(Assignment.started_at.desc()).limit(1)
     )
 
@@ -628,9 +624,9 @@ async def _route_queue(db: AsyncSession, settings: RoutingSettings, now: datetim
     candidates = {c.id: c for c in await _eligible(db, settings, now)}
     offset = 0
     while any(c.free > 0 for c in candidates.values()):
-        # The visitor's browser id and e-mail come along (sticky routing) in the same statement.
+        # The visitor's browser id comes along (sticky routing) in the same statement.
         rows = (await db.execute(
-            select(QueueEntry, Conversation.visitor_id, Conversation.visitor_email)
+            select(QueueEntry, Conversation.visitor_id)
             .join(Conversation, Conversation.id == QueueEntry.conversation_id)
             .where(QueueEntry.target_agent_id.is_(None))
             .order_by(QueueEntry.priority.desc(), QueueEntry.sort_at, QueueEntry.conversation_id)
@@ -638,14 +634,14 @@ async def _route_queue(db: AsyncSession, settings: RoutingSettings, now: datetim
         if not rows:
             break
         offset += len(rows)
-        visitors = {entry.conversation_id: (vid, email) for entry, vid, email in rows}
+        visitors = {entry.conversation_id: vid for entry, vid in rows}
         await _route_entries(db, [r[0] for r in rows], visitors, candidates, settings, now, rng, effects)
     if effects.offers:
         await db.flush()
     return effects
 
 
-async def _route_entries(db: AsyncSession, entries: list[QueueEntry], visitors: dict[str, tuple],
+async def _route_entries(db: AsyncSession, entries: list[QueueEntry], visitors: dict[str, str | None],
                          candidates: dict[int, Candidate],
                          settings: RoutingSettings, now: datetime, rng: random.Random | None,
                          effects: Effects) -> None:
@@ -677,7 +673,7 @@ async def _route_entries(db: AsyncSession, entries: list[QueueEntry], visitors: 
                 continue
             entry.round += 1
             fresh = live
-        sticky = await _sticky_agent(db, cid, *visitors[cid])
+        sticky = await _sticky_agent(db, cid, visitors[cid])
         if sticky is not None and any(c.id == sticky for c in fresh):
             chosen, kind = [candidates[sticky]], "sticky"
         else:

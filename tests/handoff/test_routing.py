@@ -178,14 +178,17 @@ async def test_sticky_routing_prefers_the_agent_who_served_this_visitor(world, s
     assert await world.offered_to(other) != set()
 
 
-async def test_sticky_by_email(world):
+async def test_a_typed_email_does_not_make_routing_sticky(world):
+    """An e-mail a visitor types is unverified: someone typing another's address must not be routed
+    to the agent who served that person (issue 14)."""
     a, b = await world.agent("A"), await world.agent("B")
     earlier = await world.chat(email="v@example.com")
-    await world.give(a, 1)  # A is busier, so average utilization alone would pick B
+    await world.give(a, 1)  # A is busier, so average utilization alone picks B
     await world.take_over(earlier, a)
     await world.close(earlier)
     cid, _ = await world.queued_chat(email="v@example.com")
-    assert await world.offered_to(cid) == {a}
+    assert await world.offered_to(cid) == {b}
+    assert (await world.pending(cid))[0].kind == "route"
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
