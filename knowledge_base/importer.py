@@ -21,8 +21,9 @@ CSV_LIST_SEPARATOR = "|"
 # prefixes such cells with an apostrophe (OWASP's advice), and the import drops it again.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 REQUIRED = {"title": str, "body": str, "category": str, "questions": list, "tags": list}
-OPTIONAL = {"language": str, "status": str}
-LIMITS = {"title": 200, "category": 100, "body": 100_000, "language": 16}
+# translation_group: articles that translate each other share it (any text, e.g. "returns-policy").
+OPTIONAL = {"language": str, "status": str, "translation_group": str}
+LIMITS = {"title": 200, "category": 100, "body": 100_000, "language": 16, "translation_group": 100}
 # Caps that keep a hostile or broken file from costing the server minutes and gigabytes (a YAML
 # node costs ~400 bytes of memory; 20 MB of "[1,1,1,..." would be 10 million of them). An article
 # is 3 levels deep (a list of objects holding lists of strings) and ~30 YAML nodes.
@@ -56,6 +57,7 @@ class ArticleIn:
     tags: tuple[str, ...]
     language: str = "en"
     status: str = "published"
+    translation_group: str | None = None
 
 
 def load_file(path: str | Path) -> list[ArticleIn]:
@@ -173,6 +175,9 @@ def csv_unquote(cell: str) -> str:
 def dump(articles: list[ArticleIn], fmt: str) -> str:
     """The knowledge base as a file parse_bytes reads back to the same articles."""
     items = [{**asdict(a), "questions": list(a.questions), "tags": list(a.tags)} for a in articles]
+    for item in items:
+        if item["translation_group"] is None:
+            del item["translation_group"]
     if fmt == "json":
         return json.dumps(items, ensure_ascii=False, indent=2) + "\n"
     if fmt == "yaml":
@@ -255,4 +260,5 @@ def check_article(item: object, label: str = "the article") -> ArticleIn:
         tags=tuple(t.strip() for t in item["tags"]),
         language=item.get("language", "en").strip().lower(),
         status=status,
+        translation_group=item["translation_group"].strip() if "translation_group" in item else None,
     )

@@ -25,6 +25,9 @@ class Article(Base):
     questions: Mapped[list[str]] = mapped_column(JSON, default=list)
     tags: Mapped[list[str]] = mapped_column(JSON, default=list)
     language: Mapped[str] = mapped_column(String(16), default="en")
+    # Articles that translate each other share this (any text; NULL: linked to none). Not content:
+    # no revision is kept of it (knowledge_base.translations links and unlinks).
+    translation_group: Mapped[str | None] = mapped_column(String(100), index=True)
     status: Mapped[str] = mapped_column(String(16), default="published", index=True)
     # Bumped by every change: an editor saves against the revision they started from, and a save
     # from an older one is refused (docs/editor.md, conflicts).

@@ -32,7 +32,10 @@ from rapidfuzz import process
 from rapidfuzz.distance import OSA
 
 from knowledge_base.synonyms import GROUPS, PHRASES
-from knowledge_base.text import STOPWORDS, broader, fold, is_stopword, rewrite, synonym, term, words
+from knowledge_base.text import (
+    STOPWORDS, broader, fold, greeklish_to_greek, is_stopword, rewrite, synonym, term, words,
+)
+from knowledge_base.text import surface as surface_words
 
 _UNSEEN = object()
 
@@ -49,6 +52,8 @@ class Doc:
     questions: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     language: str = "en"
+    # Articles that translate each other share a group (kb_articles.translation_group).
+    group: str | None = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +63,7 @@ class Hit:
     score: float
     # The ranking score (Hit.score is the confidence): merges hits of two indexes (LiveIndex).
     rank: float = field(default=0.0, compare=False)
+    language: str = field(default="en", compare=False)
 
 
 def related(t: str, language: str = "en") -> list[tuple[str, bool]]:
@@ -90,7 +96,7 @@ def _analysed(text: str, language: str) -> tuple[Counter, tuple[str, ...]]:
     """An article field's index terms and its surface words. Cached: a rebuild after one article
     changed re-analyses only that article's texts (the analysis is most of the build time).
     Callers must not change the Counter."""
-    return terms(text, language), tuple(words(text))
+    return terms(text, language), tuple(surface_words(text, language))
 
 
 def pairs(heads: list[str]) -> list[str]:
@@ -204,7 +210,7 @@ class _LanguageIndex:
             surface.update(group)
         surface.update(STOPWORDS.get(language[:2], ()))
         for pattern, _ in PHRASES.get(language[:2], ()):
-            surface.update(w for w in re.findall(r"[a-z]{4,}", pattern.pattern))
+            surface.update(w for w in re.findall(r"[a-z]{4,}|[α-ω]{4,}", pattern.pattern))
         by_letter: dict[str, list[str]] = defaultdict(list)
         for w, _ in surface.most_common():
             if w.isalpha():
@@ -253,7 +259,10 @@ class _LanguageIndex:
 
     def corrected(self, query: str) -> str:
         """The question folded, with its typos fixed towards the knowledge base's words."""
-        return _WORD_RUN.sub(self._fix, fold(query).replace("\u2019", "'"))
+        text = fold(query).replace("\u2019", "'")
+        if self.language[:2] == "el":
+            text = greeklish_to_greek(text)
+        return _WORD_RUN.sub(self._fix, text)
 
     def query_terms(self, query: str) -> dict[str, float]:
         # Typos are fixed first, so that the multi-word expressions still match ("hasnt arived").
@@ -281,7 +290,9 @@ class _LanguageIndex:
         return out
 
     def scores(self, query: str) -> dict[int, float]:
-        q = self.query_terms(query)
+        return self.scores_of_terms(self.query_terms(query))
+
+    def scores_of_terms(self, q: dict[str, float]) -> dict[int, float]:
         qw = {t: w * self.idf.get(t, self.unknown_idf) for t, w in q.items()}
         total = sum(qw.values())
         if not total:
@@ -385,4 +396,27 @@ class SearchIndex:
             c = self.CONFIDENCE_LEXICAL
             scored += [(float(rank[i]), float(c * lex[i] + (1 - c) * sem[i]), index.docs[i]) for i in top]
         best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[2].id))
-        return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4), rank) for rank, conf, doc in best]
+        return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4), rank, doc.language) for rank, conf, doc in best]
+
+    # An offer across languages needs this much of the question's concepts covered.
+    ACROSS_MIN = 0.3
+
+    def across_languages(self, query: str, language: str, k: int = 2) -> list[Hit]:
+        """Articles in languages other than `language` for a question written in `language`,
+        matched on the shop vocabulary's concepts alone (a Greek group named "en:refund" is the
+        English group "refund": knowledge_base.synonyms), lexically. The score is the share of
+        the question's concepts the article covers; below ACROSS_MIN nothing is returned."""
+        asked = self._indexes.get(language)
+        found = asked.query_terms(query) if asked else terms(query, language)
+        concepts = {t: min(float(w), 1.0) for t, w in found.items() if t.startswith("=") and "+" not in t}
+        if not concepts:
+            return []
+        scored = []
+        for lang, index in self._indexes.items():
+            if lang == language:
+                continue
+            for i, s in index.scores_of_terms(concepts).items():
+                if s >= self.ACROSS_MIN:
+                    scored.append((s, index.docs[i]))
+        best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[1].id))
+        return [Hit(doc.id, doc.title, round(min(s, 1.0), 4), s, doc.language) for s, doc in best]

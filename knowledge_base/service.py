@@ -37,7 +37,7 @@ async def article_count(db: AsyncSession) -> int:
 
 
 def as_doc(a: Article) -> Doc:
-    return Doc(a.id, a.title, a.body, a.category, tuple(a.questions), tuple(a.tags), a.language)
+    return Doc(a.id, a.title, a.body, a.category, tuple(a.questions), tuple(a.tags), a.language, a.translation_group)
 
 
 async def published_docs(db: AsyncSession) -> list[Doc]:
@@ -149,19 +149,56 @@ class LiveIndex:
             self._pending = asyncio.create_task(self.refresh())
             self._pending.add_done_callback(_report_failure)
 
-    async def search(self, query: str, k: int = 3) -> list[Hit]:
+    async def search(self, query: str, k: int = 3, language: str | None = None) -> list[Hit]:
+        """The best articles for a question; `language` ("en", "el"): among that language's
+        articles only (the conversation's language), None: among all."""
         await self._current()
         # In a worker thread: the question's embedding (ONNX Runtime, most of a search) releases
         # the GIL, so the event loop goes on storing and sending other visitors' messages meanwhile.
-        return await asyncio.to_thread(self._search, self._state, query, k)
+        return await asyncio.to_thread(self._search, self._state, query, k, language)
 
     @staticmethod
-    def _search(state: tuple[SearchIndex, frozenset[int], SearchIndex | None], query: str, k: int) -> list[Hit]:
+    def _search(state: tuple[SearchIndex, frozenset[int], SearchIndex | None], query: str, k: int,
+                language: str | None = None) -> list[Hit]:
         base, masked, delta = state
-        hits = [h for h in base.search(query, k=k + len(masked)) if h.article_id not in masked][:k]
+        hits = [h for h in base.search(query, k=k + len(masked), language=language) if h.article_id not in masked][:k]
         if delta is not None:
-            hits = sorted(hits + delta.search(query, k=k), key=lambda h: (-h.rank, h.article_id))[:k]
+            hits = sorted(hits + delta.search(query, k=k, language=language), key=lambda h: (-h.rank, h.article_id))[:k]
         return hits
+
+    async def untranslated(self, query: str, language: str, k: int = 2) -> list[Hit]:
+        """Articles in other languages, with no published translation into `language`, on the
+        question's topic: what the bot can offer ("only in English") when the visitor's language
+        has no answer. Matched through the vocabulary's shared concepts (knowledge_base.synonyms),
+        so a Greek or Greeklish question finds English articles; offers, never confident answers."""
+        await self._current()
+        docs = self._docs
+        translated = {d.group for d in docs.values() if d.language == language and d.group}
+        return await asyncio.to_thread(self._across, self._state, query, language, k,
+                                       frozenset(i for i, d in docs.items() if d.group in translated))
+
+    @staticmethod
+    def _across(state, query: str, language: str, k: int, exclude: frozenset[int]) -> list[Hit]:
+        base, masked, delta = state
+        hits = [h for h in base.across_languages(query, language, k=k + len(masked) + len(exclude))
+                if h.article_id not in masked and h.article_id not in exclude]
+        if delta is not None:
+            hits += [h for h in delta.across_languages(query, language, k=k) if h.article_id not in exclude]
+        return sorted(hits, key=lambda h: (-h.rank, h.article_id))[:k]
+
+    async def translation(self, article_id: int, language: str) -> Doc | None:
+        """The published article in `language` that translates this one, if any."""
+        doc = await self.doc(article_id)
+        if doc is None or doc.group is None:
+            return None
+        if doc.language == language:
+            return doc
+        return next((d for d in self._docs.values() if d.group == doc.group and d.language == language), None)
+
+    async def has_language(self, language: str) -> bool:
+        """Whether any published article is in `language`."""
+        await self._current()
+        return any(d.language == language for d in self._docs.values())
 
     async def doc(self, article_id: int) -> Doc | None:
         await self._current()

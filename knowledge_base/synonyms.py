@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import re
 
+from knowledge_base import synonyms_el
+
 # (pattern on folded, lower-case text, replacement). Applied in order.
 _PHRASES_EN: list[tuple[str, str]] = [
     # chat spelling
@@ -160,6 +162,6 @@ def _compile(phrases: list[tuple[str, str]]) -> list[tuple[re.Pattern, str]]:
     return [(re.compile(p), r) for p, r in phrases]
 
 
-PHRASES = {"en": _compile(_PHRASES_EN)}
-GROUPS = {"en": [g.split() for g in _GROUPS_EN]}
-HYPERNYMS = {"en": _HYPERNYMS_EN}
+PHRASES = {"en": _compile(_PHRASES_EN), "el": synonyms_el.compiled()}
+GROUPS = {"en": [g.split() for g in _GROUPS_EN], "el": [g.split() for g in synonyms_el.GROUPS_EL]}
+HYPERNYMS = {"en": _HYPERNYMS_EN, "el": synonyms_el.HYPERNYMS_EL}

@@ -1,5 +1,10 @@
 """Text normalisation shared by indexing and querying: case and diacritics never matter
-(Greek included), words are stemmed per language."""
+(Greek included, final sigma too), words are stemmed per language.
+
+Greek (docs/answer-quality.md, "Greek"): Latin-letter words in Greek text are read as Greeklish and
+transliterated ("paraggelia" -> παραγγελια); a Greek index term is the Snowball stem without its
+trailing vowels, spelt by sound (η, υ, ει, οι -> ι; ω -> ο; αι -> ε; double letters single), so
+"epistrofi", "επιστροφή" and "επιστροφες" meet on one term, whichever vowel a visitor typed."""
 from __future__ import annotations
 
 import re
@@ -24,10 +29,71 @@ def words(text: str) -> list[str]:
     return _WORD.findall(fold(text))
 
 
+# Greeklish: digraphs first, then single letters. "b" is μπ and "d" δ, as Greeks type them; the
+# vowel ambiguities (i = ι/η/υ, o = ο/ω, e = ε/αι) do not matter: terms are spelt by sound.
+_GREEKLISH_PAIRS = {"th": "θ", "ch": "χ", "kh": "χ", "ps": "ψ", "ks": "ξ", "ou": "ου", "mp": "μπ", "nt": "ντ",
+                    "gk": "γκ", "tz": "τζ", "ai": "αι", "ei": "ει", "oi": "οι", "au": "αυ", "eu": "ευ"}
+_GREEKLISH = dict(zip("abcdefghijklmnopqrstuvwxyz", "α μπ κ δ ε φ γ η ι τζ κ λ μ ν ο π κ ρ σ τ ου β ω χ υ ζ".split()))
+_GREEKLISH_DIGITS = {"8": "θ", "3": "ξ"}  # "8elw" = θελω, in words that also have letters
+_LATIN_WORD = re.compile(r"\b[a-z0-9]*[a-z][a-z0-9]*\b")
+
+
+def _greeklish_word(m: re.Match) -> str:
+    w, out, i = m.group(0), [], 0
+    if w.isdigit():
+        return w
+    while i < len(w):
+        pair = _GREEKLISH_PAIRS.get(w[i:i + 2])
+        if pair:
+            out.append(pair)
+            i += 2
+            continue
+        c = w[i]
+        out.append(_GREEKLISH.get(c) or _GREEKLISH_DIGITS.get(c) or c)
+        i += 1
+    return "".join(out)
+
+
+def greeklish_to_greek(text: str) -> str:
+    """Every Latin-letter word of a folded text in Greek letters: 'pou einai i paraggelia mou' ->
+    'που ειναι ι παραγγελια μου'. Brand names (PayPal) change too, identically in articles and
+    questions, so they still meet."""
+    return _LATIN_WORD.sub(_greeklish_word, text)
+
+
+_SOUND = [(re.compile(p), r) for p, r in (
+    (r"ου", "§"),            # kept apart from the υ -> ι below
+    (r"[ε]ι|οι|υι", "ι"),
+    (r"αι", "ε"),
+    (r"([αε])[υφ]", r"\1β"),  # αυ/αφ/αβ, ευ/εφ/εβ: afto, avrio, efxaristo
+    (r"[ηυ]", "ι"),
+    (r"ω", "ο"),
+    (r"§", "ου"),
+    (r"(.)\1", r"\1"),       # παραγγελια / paragelia, αλλαγη / alagi
+)]
+
+
+def sound(word: str) -> str:
+    """A folded Greek word spelt by sound: 'χρηματα' and 'xrimata' (χριματα) -> 'χριματα'."""
+    for pattern, repl in _SOUND:
+        word = pattern.sub(repl, word)
+    return word
+
+
+def surface(text: str, language: str = "en") -> list[str]:
+    """The words of a text as the index sees them before stemming (Greeklish in Greek letters)."""
+    if (language or "en")[:2] == "el":
+        return _WORD.findall(greeklish_to_greek(fold(text)))
+    return words(text)
+
+
 @lru_cache(maxsize=16)
 def _stemmer(language: str) -> Stemmer.Stemmer | None:
     name = _STEMMER_FOR.get((language or "en")[:2])
     return Stemmer.Stemmer(name) if name else None
+
+
+_GREEK_ENDING = re.compile(r"[αεηιουω]+σ?$")
 
 
 @lru_cache(maxsize=100_000)
@@ -36,8 +102,17 @@ def stem(word: str, language: str = "en") -> str:
     if stemmer is None:
         return word
     out = stemmer.stemWord(word)
-    # Greek Snowball expects upper-case unaccented input and returns it that way.
-    return fold(out) if language.startswith("el") else out
+    if language.startswith("el"):
+        # Snowball keeps some endings' vowels (παραγγελι-ες against παραγγελ-ια): dropped, so that
+        # every form of a word, and its Greeklish spelling, meet on one term.
+        out = fold(out)
+        stripped = out[:-1] if len(out) > 4 and out[-1] == "σ" and out[-2] in "αεηιουω" else out
+        stripped = stripped.rstrip("αεηιουω")
+        if len(stripped) < 4 and len(word) >= 6:
+            # overstemmed (εξωτερικό -> εξ, εγγύηση -> εγγ): the word less its ending instead
+            stripped = _GREEK_ENDING.sub("", fold(word))
+        return sound(stripped if len(stripped) >= 3 else out)
+    return out
 
 
 # Words that carry no topic in a support question (after folding; contractions without the
@@ -63,14 +138,42 @@ STOPWORDS = {
 }
 
 
+STOPWORDS["el"] = frozenset(
+    "ο η το οι τα του της των τον την τη στο στη στην στον στα στους στις στων σε με για απο προς κατα μετα "
+    "χωρις μεχρι ως σαν οπως και κι ή η αλλα ομως ουτε να θα δεν δε μη μην ναι οχι αν εαν οτι πως που πω "
+    "ειμαι εισαι ειναι ειμαστε ειστε ηταν ημουν εχω εχεις εχει εχουμε εχετε εχουν ειχα ειχε "
+    "εγω εσυ αυτος αυτη αυτο αυτοι αυτες αυτα αυτου αυτης αυτων αυτον αυτην μου σου μας σας τους τις μ σ τ "
+    "εμενα εσενα εσας εμας τι ποιος ποια ποιο ποιοι ποιες ποιου ποιας ποιον ποιων ποτε γιατι πως που ποσο ποσα "
+    "ενα ενας μια μιας ενος καποιο καποια καποιος καθε ολα ολοι ολες ολο ολη ιδιο αλλο αλλη αλλος πολυ λιγο "
+    "εδω εκει τωρα ηδη ακομα ακομη παλι επισης μονο ισως μαλλον ετσι τοτε πια λοιπον δηλαδη βασικα "
+    "μπορω μπορεις μπορει μπορουμε μπορειτε μπορουν θελω θελεις θελει θελουμε θελετε θα ηθελα "
+    "γεια γειασας καλημερα καλησπερα χαιρετε παρακαλω ευχαριστω ευχαριστουμε ευχαριστω πολυ ρε "
+    "εσεις εμεις κανετε κανω λετε λεω ξερω ξερετε ξερεις πειτε πες πειτε μου γινεται γινεται κατι τιποτα "
+    "οκ οκει εντασει ενταξει λοιπον απλα μηπως αραγε τελικα κανει κανουν ποσες ποσοι ποση ποσους ποσων "
+    "δωσω δωσετε δινω δινετε παιρνω παρω παιρνετε μπορουσα μπορουσατε γινεται γινονται υπαρχει υπαρχουν "
+    "εχεις εσυ εχετε ενα πρεπει χρειαζεται".split()
+)
+_GREEK_STOPWORDS = frozenset(sound(w) for w in STOPWORDS["el"])
+
+
 def rewrite(text: str, language: str = "en") -> str:
-    """Fold, then replace multi-word expressions by their canonical word (knowledge_base.synonyms)."""
+    """Fold, then replace multi-word expressions by their canonical word (knowledge_base.synonyms).
+    Greek: Greeklish transliterated first; the expressions are written to match any spelling by
+    sound (synonyms.loose)."""
     from knowledge_base.synonyms import PHRASES
 
     out = fold(text).replace("\u2019", "'")
+    if (language or "en")[:2] == "el":
+        out = greeklish_to_greek(out)
     for pattern, repl in PHRASES.get((language or "en")[:2], ()):
         out = pattern.sub(repl, out)
     return out
+
+
+def _vocabulary_term(word: str, language: str) -> str:
+    """A word of the vocabulary lists as an index term (Greeklish brand names in Greek letters)."""
+    word = fold(word)
+    return term(greeklish_to_greek(word) if language == "el" else word, language)
 
 
 @lru_cache(maxsize=16)
@@ -79,8 +182,14 @@ def _group_map(language: str) -> dict[str, str]:
 
     out: dict[str, str] = {}
     for group in GROUPS.get(language, ()):
+        # A group starting "en:parcel" is named after the English group's head: one term in both
+        # languages, so a Greek question can find an English article that has no translation.
+        if group[0].startswith("en:"):
+            concept, group = "=" + stem(group[0][3:], "en"), group[1:]
+        else:
+            concept = "=" + _vocabulary_term(group[0], language)
         for w in group:
-            out.setdefault(stem(w, language), "=" + stem(group[0], language))
+            out.setdefault(_vocabulary_term(w, language), concept)
     return out
 
 
@@ -96,7 +205,10 @@ def synonym(t: str, language: str = "en") -> str | None:
 
 
 def is_stopword(word: str, language: str = "en") -> bool:
-    return word in STOPWORDS.get((language or "en")[:2], ())
+    language = (language or "en")[:2]
+    if language == "el":
+        return sound(word) in _GREEK_STOPWORDS
+    return word in STOPWORDS.get(language, ())
 
 
 @lru_cache(maxsize=16)
@@ -107,7 +219,8 @@ def _hypernym_map(language: str) -> dict[str, tuple[str, ...]]:
     for line in HYPERNYMS.get(language, ()):
         head, _, members = line.partition(":")
         for w in members.split():
-            out[term(w, language)] = (*out.get(term(w, language), ()), term(head.strip(), language))
+            t = _vocabulary_term(w, language)
+            out[t] = (*out.get(t, ()), _vocabulary_term(head.strip(), language))
     # one level of chaining: "coat" -> clothes -> item
     return {t: tuple(dict.fromkeys(h + tuple(x for b in h for x in out.get(b, ())))) for t, h in out.items()}
 

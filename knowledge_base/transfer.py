@@ -3,6 +3,8 @@ of what would be added, changed and removed, shown as a dry run or applied in on
 with a revision and an audit entry for every article it touches."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +34,8 @@ async def import_articles(db: AsyncSession, incoming: list[ArticleIn], *, replac
             work.append((None, new))
             continue
         fields = [k for k, v in articles.content(new).items() if v != articles.content(row)[k]]
+        if new.translation_group is not None and new.translation_group != row.translation_group:
+            fields.append("translation_group")
         if row.deleted_at is not None:
             fields.append("restored from the trash")
         if fields:
@@ -46,11 +50,13 @@ async def import_articles(db: AsyncSession, incoming: list[ArticleIn], *, replac
     seq = await bump_version(db)  # one version for the whole import
     for row, new in work:
         if row is None:
-            await articles.create(db, new, user_id, action="imported", commit=False, seq=seq)
-            continue
-        row.deleted_at = None
-        await db.flush()
-        await articles.save(db, row.id, new, row.revision, user_id, action="imported", commit=False, seq=seq)
+            row = await articles.create(db, new, user_id, action="imported", commit=False, seq=seq)
+        else:
+            row.deleted_at = None
+            await db.flush()
+            row = await articles.save(db, row.id, new, row.revision, user_id, action="imported", commit=False, seq=seq)
+        if new.translation_group is not None:
+            row.translation_group = new.translation_group
     for a in gone:
         a.deleted_at = utcnow()
         a.revision += 1
@@ -68,4 +74,4 @@ async def import_articles(db: AsyncSession, incoming: list[ArticleIn], *, replac
 async def export(db: AsyncSession, fmt: str) -> str:
     """Every article not in the trash, drafts included, oldest first."""
     rows = await db.scalars(select(Article).where(Article.deleted_at.is_(None)).order_by(Article.id))
-    return dump([articles.as_input(a) for a in rows], fmt)
+    return dump([replace(articles.as_input(a), translation_group=a.translation_group) for a in rows], fmt)

@@ -15,8 +15,14 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    # Articles that translate each other share a translation group (knowledge_base/translations.py);
+    # kb_articles.language exists since 0001.
+    with op.batch_alter_table('kb_articles') as batch:
+        batch.add_column(sa.Column('translation_group', sa.String(length=100), nullable=True))
+        batch.create_index('ix_kb_articles_translation_group', ['translation_group'], unique=False)
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('kb_articles') as batch:
+        batch.drop_index('ix_kb_articles_translation_group')
+        batch.drop_column('translation_group')
