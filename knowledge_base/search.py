@@ -366,10 +366,18 @@ class SearchIndex:
         self._indexes = {lang: _LanguageIndex(ds, lang, base._indexes.get(lang) if base else None)
                          for lang, ds in by_language.items()}
         self._semantic = {}
+        self._gloss: dict[str, np.ndarray] = {}
         if model is not None:
             from knowledge_base.semantic import LANGUAGES, SemanticIndex
 
             self._semantic = {lang: SemanticIndex(ds, model) for lang, ds in by_language.items() if lang in LANGUAGES}
+            if "en" in self._semantic:
+                # A language the model does not know borrows its English translations' vectors:
+                # article i of `lang` -> the number of its English translation, or -1.
+                english = {d.group: j for j, d in enumerate(by_language["en"]) if d.group}
+                for lang, ds in by_language.items():
+                    if lang not in self._semantic:
+                        self._gloss[lang] = np.array([english.get(d.group, -1) if d.group else -1 for d in ds], dtype=np.int64)
         self._n = len(docs)
 
     def __len__(self) -> int:
@@ -383,7 +391,7 @@ class SearchIndex:
             lexical = index.scores(query)
             semantic = self._semantic.get(lang)
             if semantic is None:
-                scored += [(s, s, index.docs[i]) for i, s in lexical.items()]
+                scored += self._glossed(lang, index, query, lexical)
                 continue
             if not lexical and not index.corrected(query).strip():
                 continue
@@ -397,6 +405,28 @@ class SearchIndex:
             scored += [(float(rank[i]), float(c * lex[i] + (1 - c) * sem[i]), index.docs[i]) for i in top]
         best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[2].id))
         return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4), rank, doc.language) for rank, conf, doc in best]
+
+    GLOSS_WEIGHT = 0.3  # share of the English-gloss similarity in the ranking of a language the model lacks
+
+    def _glossed(self, lang: str, index: "_LanguageIndex", query: str, lexical: dict[int, float]) -> list:
+        """(rank, confidence, doc) for a language the embedding model does not cover (Greek):
+        lexical, with GLOSS_WEIGHT of the English model's similarity between the question's
+        concepts in English words ("=refund", "=late" -> "refund late") and each article's English
+        translation. Only the ranking uses it; the confidence stays lexical (a gloss of a few
+        concept words is too coarse to vouch for an answer)."""
+        mapping = self._gloss.get(lang)
+        if mapping is None or not (mapping >= 0).any():
+            return [(s, s, index.docs[i]) for i, s in lexical.items()]
+        heads = [t[1:] for t in index.query_terms(query) if t.startswith("=") and "+" not in t]
+        if not heads:
+            return [(s, s, index.docs[i]) for i, s in lexical.items()]
+        english = np.maximum(self._semantic["en"].scores(" ".join(dict.fromkeys(heads))), 0.0)
+        sem = np.where(mapping >= 0, english[np.maximum(mapping, 0)], 0.0)
+        lex = np.zeros(len(index.docs))
+        if lexical:
+            lex[list(lexical)] = list(lexical.values())
+        rank = (1 - self.GLOSS_WEIGHT) * lex + self.GLOSS_WEIGHT * sem
+        return [(float(rank[i]), float(lex[i]), index.docs[i]) for i in np.flatnonzero(rank)]
 
     # An offer across languages needs this much of the question's concepts covered.
     ACROSS_MIN = 0.3

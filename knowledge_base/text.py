@@ -108,10 +108,11 @@ def stem(word: str, language: str = "en") -> str:
         out = fold(out)
         stripped = out[:-1] if len(out) > 4 and out[-1] == "σ" and out[-2] in "αεηιουω" else out
         stripped = stripped.rstrip("αεηιουω")
-        if len(stripped) < 4 and len(word) >= 6:
-            # overstemmed (εξωτερικό -> εξ, εγγύηση -> εγγ): the word less its ending instead
-            stripped = _GREEK_ENDING.sub("", fold(word))
-        return sound(stripped if len(stripped) >= 3 else out)
+        result = sound(stripped if len(stripped) >= 3 else out)
+        if len(result) < 3 and len(word) >= 6:
+            # overstemmed (εξωτερικό -> εξ, εγγύηση -> εγ): the word less its ending instead
+            result = sound(_GREEK_ENDING.sub("", fold(word)))
+        return result
     return out
 
 
@@ -153,7 +154,7 @@ STOPWORDS["el"] = frozenset(
     "δωσω δωσετε δινω δινετε παιρνω παρω παιρνετε μπορουσα μπορουσατε γινεται γινονται υπαρχει υπαρχουν "
     "εχεις εσυ εχετε ενα πρεπει χρειαζεται".split()
 )
-_GREEK_STOPWORDS = frozenset(sound(w) for w in STOPWORDS["el"])
+_GREEK_STOPWORDS = frozenset(sound(fold(w)) for w in STOPWORDS["el"])
 
 
 def rewrite(text: str, language: str = "en") -> str:
