@@ -88,6 +88,19 @@ class Settings(BaseSettings):
     # visitor not heard from for a minute has left, so at most 50.
     engage_heartbeat_s: int = Field(default=20, ge=1, le=50)
 
+    @field_validator("time_zone")
+    @classmethod
+    def check_time_zone(cls, value: str) -> str:
+        """A typo must stop the start, not turn every report into a 422."""
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"SHOPCHAT_TIME_ZONE: {value!r} is not a time zone (an IANA name such as "
+                             "Europe/Athens)") from None
+        return value
+
     @field_validator("trusted_proxies")
     @classmethod
     def check_trusted_proxies(cls, value: str) -> str:

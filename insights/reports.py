@@ -76,8 +76,13 @@ class Report:
 
     # the conversations of the report
     def where(self) -> list:
+        c = Conversation
+        return [c.created_at >= self.period.start, c.created_at < self.period.end, c.last_seq > 0, *self.filtered()]
+
+    def filtered(self) -> list:
+        """The filters' conditions on conversations."""
         c, f = Conversation, self.filters
-        conds = [c.created_at >= self.period.start, c.created_at < self.period.end, c.last_seq > 0]
+        conds = []
         if f.language:
             conds.append(c.language == f.language)
         if f.reason:

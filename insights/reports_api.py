@@ -16,12 +16,13 @@ from accounts.models import CHAT_ROLES, User
 from accounts.web import ApiError, ApiRoute, require_roles
 from app.db import utcnow
 from chat.models import Conversation
+from insights import reports_conversions
 from insights.reports import Report, _start_page
 from insights.reports_period import Filters, PeriodError, parse_period, shop_zone
 from knowledge_base.importer import csv_quote
 
-SECTIONS = ("bot", "queue", "agents", "activity")
-AGENT_SECTIONS = ("agents", "activity")
+SECTIONS = ("bot", "queue", "agents", "activity", "conversions")
+AGENT_SECTIONS = ("agents", "activity", "conversions")
 # The figures of a section's `summary` table: the section's plain numbers, in this order.
 SUMMARY = {
     "bot": ("conversations", "contained", "containment", "handoffs", "handoff_rate", "questions", "answered",
@@ -33,7 +34,8 @@ SUMMARY = {
 TABLES = {"bot": ("summary", "top_articles", "top_unanswered"),
           "queue": ("summary", "handoff_reasons", "wait_distribution"),
           "agents": ("agents", "series"),
-          "activity": ("series", "heatmap")}
+          "activity": ("series", "heatmap"),
+          "conversions": ("by_kind", "by_agent")}
 COLUMNS = {
     ("bot", "top_articles"): ("article_id", "title", "served", "helped_yes", "helped_no"),
     ("bot", "top_unanswered"): ("question", "asked"),
@@ -44,6 +46,8 @@ COLUMNS = {
                            "stars_5", "missed_offers"),
     ("agents", "series"): ("agent_id", "at", "chats", "first_response_median_s", "ratings", "csat"),
     ("activity", "series"): ("at", "conversations", "handoffs", "contained"),
+    ("conversions", "by_kind"): ("kind", "conversations", "orders", "conversion_rate", "currency", "revenue"),
+    ("conversions", "by_agent"): ("agent_id", "name", "chats", "orders", "conversion_rate", "currency", "revenue"),
 }
 MAX_OPTIONS = 100
 
@@ -80,7 +84,8 @@ def make_router(ctx) -> APIRouter:
             raise ApiError(422, "bad_field", exc.message, exc.field) from None
         async with ctx.sessionmaker() as db:
             report = Report(db, period, filters)
-            body = await (report.agents() if section == "agents" else getattr(report, section)())
+            body = await (reports_conversions.conversions(report) if section == "conversions"
+                          else getattr(report, section)())
         return {"period": {"from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
                            "time_zone": ctx.settings.time_zone, "step": period.step},
                 "filters": filters.as_dict(), **body}
@@ -131,6 +136,9 @@ def csv_rows(section: str, table: str, body: dict) -> list[list]:
         return [["day", *(f"{h:02d}" for h in range(24))],
                 *([day, *counts] for day, counts in zip(body["heatmap"]["days"], body["heatmap"]["counts"]))]
     rows = body[table]
+    if section == "conversions":  # a row per currency (none: one row without)
+        rows = [{**r, "currency": m["currency"], "revenue": m["value"]}
+                for r in rows for m in r["revenue"] or [{"currency": None, "value": None}]]
     if table == "agents":
         rows = [{**r, **{f"stars_{s}": n for s, n in r["stars"].items()}} for r in rows]
     columns = COLUMNS[(section, table)]

@@ -16,6 +16,7 @@ from tests.insights.scenario import NOON, QUIET, InProcessApp, Shop, use_clock
 
 WEEK = {"period": "custom", "from": "2026-11-19", "to": "2026-11-25"}  # Thu 19 .. Wed 25 November
 FIRST_FALLBACK = "=zorblax quux"  # a formula if a spreadsheet ran it
+BROWSER_1, BROWSER_3 = "browser-of-visitor-1", "browser-of-visitor-3"
 ARTICLES = [
     {"title": "Delivery times", "body": "Orders placed before 17:00 ship the same day; delivery takes 2-3 working days.",
      "category": "Shipping", "questions": ["How long does delivery take?", "When will my order arrive?"],
@@ -68,13 +69,15 @@ async def play(shop: Shop) -> dict:
     await shop.ask(old, "Which payment methods do you accept?")
     # Tue 24 Nov 09:00 - C1: answered, "Yes", ended by the visitor: contained.
     clock.set(NOON - timedelta(hours=27))
-    c1 = await shop.visitor("/shipping")
+    c1 = await shop.visitor("/shipping", visitor_id=BROWSER_1)
     cast["delivery"] = (await shop.ask(c1, "How long does delivery take?"))["kb"]["title"]
     await shop.ask(c1, "/affirm", display="Yes")
     assert (await c1.call("end_chat"))["ok"]
-    # Wed 25 Nov 12:00 - C2 (Greek, started on /returns): answered, then "No": not contained.
+    clock.advance(minutes=10)  # the visitor orders: a chat with the bot alone
+    await order(shop, "A-1", "49.90", BROWSER_1)
+    # Wed 25 Nov 12:00 - C2 (started on /returns): answered, then "No": not contained.
     clock.set(NOON)
-    c2 = await shop.visitor("/returns", language="el")
+    c2 = await shop.visitor("/returns")
     cast["returns"] = (await shop.ask(c2, "how do I return an item"))["kb"]["title"]
     await shop.ask(c2, "no")
     # A visitor who only opened the chat: no message, not a conversation.
@@ -83,7 +86,7 @@ async def play(shop: Shop) -> dict:
         await a.online()
     # 12:05 - C3: "not sure", then a person: queued 20 s, Ann answers 10 s later, closes at 130 s, 5 stars.
     clock.set(NOON + timedelta(minutes=5))
-    c3 = await shop.visitor("/")
+    c3 = await shop.visitor("/", visitor_id=BROWSER_3)
     assert (await shop.ask(c3, "frobnicate the wibble")).get("fallback")
     await shop.ask_for_person(c3, "queued")
     offer = await shop.offer(ann, c3)
@@ -95,6 +98,8 @@ async def play(shop: Shop) -> dict:
     assert (await ann.call("close", {"conversation_id": c3.conversation_id}))["ok"]
     await c3.wait_for("handoff", pred=lambda h: h.get("state") == "closed")
     assert (await c3.call("rate", {"stars": 5}))["ok"]
+    await order(shop, "A-2", "120", BROWSER_3)  # served by Ann
+    await order(shop, "A-3", "10.00", None)  # nobody we know
     # 12:20 - C4: rings at Ann for 30 s unanswered (missed), Ben takes it at 40 s, answers 30 s later,
     # closes 60 s after that; the visitor rates it only the next day.
     clock.set(NOON + timedelta(minutes=20))
@@ -119,12 +124,12 @@ async def play(shop: Shop) -> dict:
     await shop.offer(ann, c5)
     clock.advance(seconds=15)
     assert (await c5.call("leave_queue"))["ok"]
-    # 14:00 - C6: nobody online; two "not sure" in a row hand over by themselves (bot_failed) to the
+    # 14:00 - C6 (Greek): nobody online; two "not sure" in a row hand over by themselves (bot_failed) to the
     # offline form; a message left, answered by the admin two hours later.
     for a in (ann, ben):
         await a.call("heartbeat", {"status": "away"})
     clock.set(NOON + timedelta(hours=2))
-    c6 = await shop.visitor("/")
+    c6 = await shop.visitor("/", customData={"language": "el"})  # a Greek visitor (words of no language)
     assert (await shop.ask(c6, FIRST_FALLBACK)).get("fallback")
     await c6.say("florp gnarf")
     await c6.wait_for("handoff", pred=lambda h: h.get("state") == "offline")
@@ -136,6 +141,14 @@ async def play(shop: Shop) -> dict:
         assert (await http.post(f"/api/console/tickets/{ticket['ticket_id']}/reply", json={"text": "Done"})).status_code == 200
     cast["admin"] = admin
     return cast
+
+
+async def order(shop: Shop, order_id: str, value: str, visitor_id: str | None) -> None:
+    """The shop's thank-you page reports an order through the loader (insights/conversions_api.py)."""
+    async with shop.http(None) as http:
+        r = await http.post("/api/conversions/widget", json={"order_id": order_id, "value": value, "currency": "EUR",
+                                                            "visitor_id": visitor_id})
+    assert r.status_code == 201, r.text
 
 
 async def get(shop: Shop, token: str, path: str, **params) -> dict:
@@ -207,9 +220,24 @@ async def test_every_figure_of_a_seeded_day_matches_the_hand_count(shop):
     assert {p["at"][11:13]: p["conversations"] for p in today["series"] if p["conversations"]} == {
         "12": 3, "13": 1, "14": 1}
 
+    # Conversions: A-1 after C1 (bot alone), A-2 after C3 (Ann), A-3 from nobody known. Conversations
+    # with a person: C3, C4; with the bot alone: C1, C2, C5, C6.
+    sales = await get(shop, admin, "/api/reports/conversions", **WEEK)
+    assert sales["by_kind"] == [
+        {"kind": "bot", "orders": 1, "revenue": [{"currency": "EUR", "value": 49.9}], "conversations": 4,
+         "conversion_rate": 0.25},
+        {"kind": "agent", "orders": 1, "revenue": [{"currency": "EUR", "value": 120.0}], "conversations": 2,
+         "conversion_rate": 0.5},
+        {"kind": "none", "orders": 1, "revenue": [{"currency": "EUR", "value": 10.0}], "conversations": None,
+         "conversion_rate": None}]
+    by_agent = {r["agent_id"]: r for r in sales["by_agent"]}
+    assert by_agent[ann.user_id] == {"agent_id": ann.user_id, "name": "Ann", "chats": 1, "orders": 1,
+                                     "revenue": [{"currency": "EUR", "value": 120.0}], "conversion_rate": 1.0}
+    assert (by_agent[ben.user_id]["orders"], by_agent[ben.user_id]["conversion_rate"]) == (0, 0.0)
+
     # Filters.
     greek = await get(shop, admin, "/api/reports/bot", **WEEK, language="el")
-    assert (greek["conversations"], greek["contained"], greek["helped_no"], greek["questions"]) == (1, 0, 1, 1)
+    assert (greek["conversations"], greek["handoffs"], greek["questions"], greek["not_sure"]) == (1, 1, 2, 2)
     returns = await get(shop, admin, "/api/reports/bot", **WEEK, page="https://shop.test/returns")
     assert returns["conversations"] == 1 and returns["top_articles"][0]["title"] == cast["returns"]
     anns = await get(shop, admin, "/api/reports/queue", **WEEK, agent=ann.user_id)
@@ -246,7 +274,11 @@ async def test_every_figure_of_a_seeded_day_matches_the_hand_count(shop):
     mine = await get(shop, ann_token, "/api/reports/activity", **WEEK)
     assert sum(p["conversations"] for p in mine["series"]) == 1  # C3, her one chat
     options = await get(shop, ann_token, "/api/reports/options")
-    assert options["agents"] == [{"id": ann.user_id, "name": "Ann"}] and options["sections"] == ["agents", "activity"]
+    assert options["agents"] == [{"id": ann.user_id, "name": "Ann"}]
+    assert options["sections"] == ["agents", "activity", "conversions"]
+    her_sales = await get(shop, ann_token, "/api/reports/conversions", **WEEK)
+    assert [r["agent_id"] for r in her_sales["by_agent"]] == [ann.user_id]
+    assert [k["orders"] for k in her_sales["by_kind"]] == [0, 1, 0]
     _, editor_token = await shop.user("Eve", "editor")
     async with shop.http(ann_token) as http:
         assert (await http.get("/api/reports/agents", params={**WEEK, "agent": ben.user_id})).status_code == 403
