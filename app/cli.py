@@ -131,13 +131,17 @@ def load_demo(database_url: str) -> str:
     from knowledge_base.transfer import import_articles
 
     async def work(db):
-        canned = yaml.safe_load((DEMO_DIR / "canned_responses.yaml").read_text(encoding="utf-8"))
+        # English and Greek (issue 16): the Greek articles translate the English ones (translation_group).
+        canned = [c for name in ("canned_responses.yaml", "canned_responses_el.yaml")
+                  for c in yaml.safe_load((DEMO_DIR / name).read_text(encoding="utf-8"))]
         await import_canned(db, canned)
         if await article_count(db):
             said = ["knowledge base not empty: demo articles left out"]
         else:
-            counts = await import_articles(db, load_file(DEMO_DIR / "articles.yaml"), replace=False)
-            said = [f"demo knowledge base loaded: {len(counts['added'])} articles, {len(canned)} canned responses"]
+            articles = load_file(DEMO_DIR / "articles.yaml") + load_file(DEMO_DIR / "articles_el.yaml")
+            counts = await import_articles(db, articles, replace=False)
+            said = [f"demo knowledge base loaded: {len(counts['added'])} articles (English and Greek), "
+                    f"{len(canned)} canned responses"]
         if await db.scalar(select(func.count()).select_from(User)):
             said.append("accounts exist: demo logins left out")
         else:

@@ -105,6 +105,7 @@ def pairs(heads: list[str]) -> list[str]:
 
 
 _WORD_RUN = re.compile(r"[^\W\d_]+")
+_GREEK = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|https?://\S+")
 _EMPHASIS = re.compile(r"(\bsee\s+)?\*([^*\n]+)\*", re.IGNORECASE)
 
@@ -385,9 +386,12 @@ class SearchIndex:
 
     def search(self, query: str, k: int = 3, language: str | None = None) -> list[Hit]:
         scored: list[tuple[float, float, Doc]] = []  # (rank score, confidence, doc)
+        greek_letters = language is None and _GREEK.search(query) is not None
         for lang, index in self._indexes.items():
             if language and lang != language:
                 continue
+            if language is None and lang == "el" and not greek_letters:
+                continue  # any language: Latin letters are read as Greeklish only when asked for Greek
             lexical = index.scores(query)
             semantic = self._semantic.get(lang)
             if semantic is None:
