@@ -1,7 +1,8 @@
-"""The report figures, each computed by SQL over the tables the chat writes anyway (conversations,
-transitions, assignments, offers, ratings, tickets, kb_questions), so a late event (a rating a day
-later, a ticket answered next week) is in the next report with nothing to rebuild. Every figure is
-defined once, in docs/reports.md; the keys below are its anchors there.
+"""The report figures: per-conversation counts from the rollup (insights/rollups.py, refreshed
+before every report), everything else by SQL over the tables the chat writes anyway (assignments,
+offers, ratings, tickets, kb_questions) joined to it; so a late event (a rating a day later, a ticket
+answered next week) is in the next report. Every figure is defined once, in docs/reports.md; the
+keys below are its anchors there.
 
 A figure belongs to the period of its conversation: only conversations that started in the period
 (in the shop's time zone) and match the filters count, and everything that happened in them."""
@@ -11,26 +12,23 @@ import math
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import Index, and_, case, distinct, exists, extract, func, literal_column, or_, select
+from sqlalchemy import and_, case, extract, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import aliased
 
 from accounts.models import CHAT_ROLES, User
-from chat.models import Conversation, Message, Transition
+from chat.models import Message
 from handoff.models import Assignment, Offer, Rating, Ticket
 from insights.reports_period import Filters, Period
+from insights.rollups import BUCKET_S, ReportConversation as R
 from knowledge_base.models import Article, KbQuestion
 
-# Buckets of the SQL side of time series: 15 minutes, so zones with half- and quarter-hour offsets
-# (India, Nepal) still fall into whole local hours.
-BUCKET_S = 900
-HANDED_TO_PEOPLE = ("queued", "offline_form", "assigned")
+# Time series group the rollup's 15-minute buckets (insights/rollups.py), so zones with half- and
+# quarter-hour offsets (India, Nepal) still fall into whole local hours.
+
 # Upper bounds (seconds) of the wait distribution's bars; the last bar is "over 10 min".
 WAIT_BARS = (30, 60, 120, 300, 600)
 TOP = 10
 WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-# Every report reads the conversations of a period (migration 0007).
-Index("ix_conversations_created_at", Conversation.created_at)
 
 
 # ---- small helpers -----------------------------------------------------------------------------
@@ -53,21 +51,8 @@ def _seconds(dialect: str, start, end):
     return extract("epoch", end - start)
 
 
-def _start_page(dialect: str):
-    """The first page of the conversation's `pages` (the page where the chat started)."""
-    if dialect == "sqlite":
-        return literal_column("json_extract(conversations.pages, '$[0].url')")
-    return literal_column("(conversations.pages::json -> 0 ->> 'url')")
-
-
-def _bucket(dialect: str):
-    if dialect == "sqlite":
-        return literal_column(f"(CAST(strftime('%s', conversations.created_at) AS INTEGER) / {BUCKET_S})")
-    return literal_column(f"(FLOOR(EXTRACT(EPOCH FROM conversations.created_at) / {BUCKET_S}))::bigint")
-
-
 class Report:
-    """One period, one set of filters, one database session."""
+    """One period, one set of filters, one database session (the rollup refreshed already)."""
 
     def __init__(self, db: AsyncSession, period: Period, filters: Filters):
         self.db, self.period, self.filters = db, period, filters
@@ -76,26 +61,25 @@ class Report:
 
     # the conversations of the report
     def where(self) -> list:
-        c = Conversation
-        return [c.created_at >= self.period.start, c.created_at < self.period.end, c.last_seq > 0, *self.filtered()]
+        return [R.created_at >= self.period.start, R.created_at < self.period.end, *self.filtered()]
 
     def filtered(self) -> list:
-        """The filters' conditions on conversations."""
-        c, f = Conversation, self.filters
+        """The filters' conditions on the rollup's rows."""
+        f = self.filters
         conds = []
         if f.language:
-            conds.append(c.language == f.language)
+            conds.append(R.language == f.language)
         if f.reason:
-            conds.append(c.handoff_reason == f.reason)
+            conds.append(R.handoff_reason == f.reason)
         if f.start_page:
-            conds.append(_start_page(self.d) == f.start_page)
+            conds.append(R.start_page == f.start_page)
         if f.agent_id is not None:
-            served = aliased(Assignment)  # not correlated with an Assignment of the outer query
-            conds.append(exists().where(served.conversation_id == c.id, served.agent_id == f.agent_id))
+            conds.append(R.conversation_id.in_(select(Assignment.conversation_id).where(Assignment.agent_id == f.agent_id)))
         return conds
 
-    def ids(self):
-        return select(Conversation.id).where(*self.where())
+    def joined(self, query, column):
+        """`query` limited to the report's conversations through its `column` (a conversation id)."""
+        return query.join(R, R.conversation_id == column).where(*self.where())
 
     def local(self, bucket: int) -> datetime:
         if bucket not in self._local:
@@ -108,15 +92,8 @@ class Report:
     # ---- conversations, containment, time series, heat map ---------------------------------
 
     async def conversation_buckets(self) -> list:
-        c = Conversation
-        handed = exists().where(Transition.conversation_id == c.id, Transition.to_state.in_(HANDED_TO_PEOPLE))
-        said_no = exists().where(KbQuestion.conversation_id == c.id, KbQuestion.feedback == "not_helpful")
-        bucket = _bucket(self.d)
-        return await self.rows(
-            select(bucket, func.count(),
-                   func.sum(case((handed, 1), else_=0)),
-                   func.sum(case((and_(~handed, ~said_no), 1), else_=0)))
-            .where(*self.where()).group_by(bucket))
+        return await self.rows(select(R.bucket, func.count(), func.sum(R.handed), func.sum(R.contained))
+                               .where(*self.where()).group_by(R.bucket))
 
     async def activity(self) -> dict:
         series = {b: {"at": b, "conversations": 0, "handoffs": 0, "contained": 0} for b in self.period.buckets()}
@@ -134,23 +111,10 @@ class Report:
     # ---- the bot ---------------------------------------------------------------------------
 
     async def bot(self) -> dict:
-        totals = [0, 0, 0]
-        for _, n, handed, contained in await self.conversation_buckets():
-            totals[0] += n
-            totals[1] += int(handed or 0)
-            totals[2] += int(contained or 0)
-        conversations, handoffs, contained = totals
-        q = KbQuestion
-        outcomes: dict[str, int] = defaultdict(int)
-        feedback: dict[str | None, int] = defaultdict(int)
-        for outcome, verdict, n in await self.rows(
-                select(q.outcome, q.feedback, func.count()).where(q.conversation_id.in_(self.ids()))
-                .group_by(q.outcome, q.feedback)):
-            outcomes[outcome] += n
-            feedback[verdict] += n
-        questions = sum(outcomes.values())
-        answered = outcomes["answered"] + outcomes["low_confidence"]
-        yes, no = feedback["helpful"], feedback["not_helpful"]
+        conversations, handoffs, contained, questions, answered, not_sure, yes, no = (int(v or 0) for v in (
+            await self.db.execute(select(func.count(), func.sum(R.handed), func.sum(R.contained), func.sum(R.questions),
+                                         func.sum(R.answered), func.sum(R.not_sure), func.sum(R.helped_yes),
+                                         func.sum(R.helped_no)).where(*self.where()))).one())
         return {
             "conversations": conversations,
             "contained": contained,
@@ -160,8 +124,8 @@ class Report:
             "questions": questions,
             "answered": answered,
             "answered_rate": share(answered, questions),
-            "not_sure": outcomes["fallback"],
-            "not_sure_rate": share(outcomes["fallback"], questions),
+            "not_sure": not_sure,
+            "not_sure_rate": share(not_sure, questions),
             "helped_yes": yes,
             "helped_no": no,
             "helped_rate": share(yes, yes + no),
@@ -169,53 +133,47 @@ class Report:
             "top_unanswered": await self.top_unanswered(),
         }
 
+    def questions_of_period(self, query):
+        q = KbQuestion  # asked after their conversation started: the index on created_at narrows short periods
+        return self.joined(query, q.conversation_id).where(q.created_at >= self.period.start)
+
     async def top_articles(self) -> list[dict]:
         q = KbQuestion
-        rows = await self.rows(
-            select(q.article_id, Article.title, func.count(),
+        rows = await self.rows(self.questions_of_period(
+            select(q.article_id, func.count(),
                    func.sum(case((q.feedback == "helpful", 1), else_=0)),
                    func.sum(case((q.feedback == "not_helpful", 1), else_=0)))
-            .join(Article, Article.id == q.article_id)
-            .where(q.conversation_id.in_(self.ids()), q.outcome != "fallback")
-            .group_by(q.article_id, Article.title).order_by(func.count().desc(), q.article_id).limit(TOP))
-        return [{"article_id": a, "title": t, "served": n, "helped_yes": int(y or 0), "helped_no": int(no or 0)}
-                for a, t, n, y, no in rows]
+            .where(q.outcome != "fallback", q.article_id.is_not(None)))
+            .group_by(q.article_id).order_by(func.count().desc(), q.article_id).limit(TOP))
+        titles = dict((await self.db.execute(select(Article.id, Article.title)
+                                             .where(Article.id.in_([r[0] for r in rows] or [-1])))).all())
+        return [{"article_id": a, "title": titles.get(a, f"#{a}"), "served": n, "helped_yes": int(y or 0),
+                 "helped_no": int(no or 0)} for a, n, y, no in rows]
 
     async def top_unanswered(self) -> list[dict]:
         """Knowledge-gap questions (docs/editor.md) with the same words, most asked first."""
         q = KbQuestion
         key = func.lower(func.trim(q.text))
         gap = or_(q.outcome.in_(("fallback", "low_confidence")), q.feedback == "not_helpful", q.handoff_after.is_(True))
-        rows = await self.rows(
-            select(key, func.min(q.text), func.count(), func.max(q.created_at))
-            .where(q.conversation_id.in_(self.ids()), gap, q.from_button.is_(False))
+        rows = await self.rows(self.questions_of_period(
+            select(key, func.min(q.text), func.count()).where(gap, q.from_button.is_(False)))
             .group_by(key).order_by(func.count().desc(), key).limit(TOP))
-        return [{"question": text, "asked": n} for _, text, n, _last in rows]
+        return [{"question": text, "asked": n} for _, text, n in rows]
 
     # ---- the queue -------------------------------------------------------------------------
 
     async def queue(self) -> dict:
-        c, t, a = Conversation, Transition, Assignment
-        handed = exists().where(t.conversation_id == c.id, t.to_state.in_(HANDED_TO_PEOPLE))
+        a = Assignment
         # No reason: an agent took the chat over from the bot.
         reasons = sorted(((r or "agent_took_over", n) for r, n in await self.rows(
-            select(c.handoff_reason, func.count()).where(*self.where(), handed).group_by(c.handoff_reason))),
+            select(R.handoff_reason, func.count()).where(*self.where(), R.handed == 1).group_by(R.handoff_reason))),
             key=lambda rn: (-rn[1], rn[0]))
-        ids = self.ids()
-        queued = await self.db.scalar(select(func.count(distinct(t.conversation_id)))
-                                      .where(t.conversation_id.in_(ids), t.to_state == "queued")) or 0
-        abandoned = await self.db.scalar(
-            select(func.count(distinct(t.conversation_id)))
-            .where(t.conversation_id.in_(ids), t.from_state == "queued", t.to_state.in_(("bot", "closed")),
-                   t.actor == "visitor")) or 0
-        timed_out = await self.db.scalar(
-            select(func.count(distinct(t.conversation_id)))
-            .where(t.conversation_id.in_(ids), t.from_state == "queued", t.to_state == "offline_form")) or 0
-        waits = [float(s) for (s,) in await self.rows(
-            select(_seconds(self.d, a.queued_at, a.started_at))
-            .where(a.conversation_id.in_(ids), a.queued_at.is_not(None)))]
-        missed = await self.db.scalar(select(func.count()).select_from(Offer)
-                                      .where(Offer.conversation_id.in_(ids), Offer.status == "missed")) or 0
+        queued, abandoned, timed_out = (int(v or 0) for v in (await self.db.execute(
+            select(func.sum(R.queued), func.sum(R.abandoned), func.sum(R.timed_out)).where(*self.where()))).one())
+        waits = [float(s) for (s,) in await self.rows(self.joined(
+            select(_seconds(self.d, a.queued_at, a.started_at)).where(a.queued_at.is_not(None)), a.conversation_id))]
+        missed = await self.db.scalar(self.joined(select(func.count()).select_from(Offer).where(Offer.status == "missed"),
+                                                  Offer.conversation_id)) or 0
         return {
             "handoff_reasons": [{"reason": r, "handoffs": n} for r, n in reasons],
             "queued": queued,
@@ -227,15 +185,15 @@ class Report:
             "wait_p90_s": percentile(waits, 90),
             "wait_distribution": wait_bars(waits),
             "missed_offers": missed,
-            **await self.offline_messages(ids),
+            **await self.offline_messages(),
         }
 
-    async def offline_messages(self, ids) -> dict:
+    async def offline_messages(self) -> dict:
         tk, m = Ticket, Message
         first_reply = (select(func.min(m.created_at))
                        .where(m.conversation_id == tk.conversation_id, m.sender == "agent",
                               m.created_at >= tk.created_at).scalar_subquery())
-        rows = await self.rows(select(tk.created_at, first_reply).where(tk.conversation_id.in_(ids)))
+        rows = await self.rows(self.joined(select(tk.created_at, first_reply), tk.conversation_id))
         replies = [(_aware(r) - _aware(t)).total_seconds() for t, r in rows if r is not None]
         return {"offline_messages": len(rows), "offline_replied": len(replies),
                 "offline_reply_median_s": percentile(replies, 50), "offline_reply_p90_s": percentile(replies, 90)}
@@ -247,16 +205,12 @@ class Report:
         one); `only`: that agent's row alone (an agent's own view, or the agent filter)."""
         only = only if only is not None else self.filters.agent_id
         a, r = Assignment, Rating
-        ids = self.ids()
         per: dict[int, dict] = defaultdict(lambda: {"chats": set(), "first": [], "handling": [], "stars": [0] * 5,
                                                     "missed": 0})
         series: dict[tuple[int, str], dict] = defaultdict(lambda: {"chats": set(), "first": [], "good": 0, "rated": 0})
-        bucket = _bucket(self.d)
-        for agent, cid, b, first, handling in await self.rows(
-                select(a.agent_id, a.conversation_id, bucket,
-                       _seconds(self.d, a.started_at, a.first_response_at),
-                       _seconds(self.d, a.started_at, a.ended_at))
-                .join(Conversation, Conversation.id == a.conversation_id).where(*self.where())):
+        for agent, cid, b, first, handling in await self.rows(self.joined(
+                select(a.agent_id, a.conversation_id, R.bucket, _seconds(self.d, a.started_at, a.first_response_at),
+                       _seconds(self.d, a.started_at, a.ended_at)), a.conversation_id)):
             row, point = per[agent], series[(agent, self.period.label(self.local(int(b))))]
             row["chats"].add(cid)
             point["chats"].add(cid)
@@ -265,16 +219,15 @@ class Report:
                 point["first"].append(float(first))
             if handling is not None:
                 row["handling"].append(float(handling))
-        for agent, stars, b in await self.rows(
-                select(r.agent_id, r.stars, bucket).join(Conversation, Conversation.id == r.conversation_id)
-                .where(*self.where(), r.agent_id.is_not(None))):
+        for agent, stars, b in await self.rows(self.joined(
+                select(r.agent_id, r.stars, R.bucket).where(r.agent_id.is_not(None)), r.conversation_id)):
             per[agent]["stars"][stars - 1] += 1
             point = series[(agent, self.period.label(self.local(int(b))))]
             point["rated"] += 1
             point["good"] += stars >= 4
-        for agent, n in await self.rows(select(Offer.agent_id, func.count())
-                                        .where(Offer.conversation_id.in_(ids), Offer.status == "missed")
-                                        .group_by(Offer.agent_id)):
+        for agent, n in await self.rows(self.joined(
+                select(Offer.agent_id, func.count()).where(Offer.status == "missed"), Offer.conversation_id)
+                .group_by(Offer.agent_id)):
             per[agent]["missed"] = n
         users = {u.id: u for u in await self.db.scalars(select(User).where(
             or_(and_(User.role.in_(CHAT_ROLES), User.active.is_(True)), User.id.in_(list(per) or [-1]))))}

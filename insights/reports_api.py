@@ -15,9 +15,9 @@ from sqlalchemy import distinct, func, select
 from accounts.models import CHAT_ROLES, User
 from accounts.web import ApiError, ApiRoute, require_roles
 from app.db import utcnow
-from chat.models import Conversation
-from insights import reports_conversions
-from insights.reports import Report, _start_page
+from insights import reports_conversions, rollups
+from insights.reports import Report
+from insights.rollups import ReportConversation
 from insights.reports_period import Filters, PeriodError, parse_period, shop_zone
 from knowledge_base.importer import csv_quote
 
@@ -83,6 +83,7 @@ def make_router(ctx) -> APIRouter:
         except PeriodError as exc:
             raise ApiError(422, "bad_field", exc.message, exc.field) from None
         async with ctx.sessionmaker() as db:
+            await rollups.refresh(db)
             report = Report(db, period, filters)
             body = await (reports_conversions.conversions(report) if section == "conversions"
                           else getattr(report, section)())
@@ -99,14 +100,14 @@ def make_router(ctx) -> APIRouter:
                     select(User).where(User.role.in_(CHAT_ROLES)).order_by(User.display_name, User.id))]
             else:
                 agents = [{"id": user.id, "name": user.display_name}]
-            d = db.bind.dialect.name
+            await rollups.refresh(db)
 
             async def seen(col) -> list[str]:
-                return [v for (v,) in await db.execute(select(distinct(col)).select_from(Conversation).where(col.is_not(None))
+                return [v for (v,) in await db.execute(select(distinct(col)).where(col.is_not(None))
                                                        .order_by(col).limit(MAX_OPTIONS))]
-            languages = await seen(Conversation.language)
-            reasons = await seen(Conversation.handoff_reason)
-            start_pages = await seen(_start_page(d))
+            languages = await seen(ReportConversation.language)
+            reasons = await seen(ReportConversation.handoff_reason)
+            start_pages = await seen(ReportConversation.start_page)
         return {"role": user.role, "me": {"id": user.id, "name": user.display_name},
                 "sections": list(SECTIONS if user.role == "admin" else AGENT_SECTIONS),
                 "time_zone": ctx.settings.time_zone, "periods": ["today", "7d", "30d", "90d", "custom"],

@@ -5,13 +5,12 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from sqlalchemy import exists, func, select
-from sqlalchemy.orm import aliased
+from sqlalchemy import distinct, func, select
 
-from chat.models import Conversation
 from handoff.models import Assignment
 from insights.conversions import ATTRIBUTIONS, Conversion
 from insights.reports import Report, share
+from insights.rollups import ReportConversation as R
 
 
 def _money(cents: dict[str, int]) -> list[dict]:
@@ -24,7 +23,7 @@ async def conversions(report: Report) -> dict:
     if f.agent_id is not None:
         conds.append(c.agent_id == f.agent_id)
     if f.language or f.reason or f.start_page:  # through the chat the order is attributed to
-        conds.append(c.conversation_id.in_(select(Conversation.id).where(*report.filtered())))
+        conds.append(c.conversation_id.in_(select(R.conversation_id).where(*report.filtered())))
     orders: dict[str, int] = defaultdict(int)
     revenue: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     by_agent: dict[int, dict] = defaultdict(lambda: {"orders": 0, "cents": defaultdict(int)})
@@ -37,10 +36,9 @@ async def conversions(report: Report) -> dict:
             by_agent[agent_id]["orders"] += n
             by_agent[agent_id]["cents"][currency] += int(cents or 0)
     # The denominators: the period's conversations with a person in them, and the others.
-    served = aliased(Assignment)
-    with_agent = exists().where(served.conversation_id == Conversation.id)
-    total, agent_chats = (await report.db.execute(
-        select(func.count(), func.count().filter(with_agent)).select_from(Conversation).where(*report.where()))).one()
+    total = await report.db.scalar(select(func.count()).select_from(R).where(*report.where())) or 0
+    agent_chats = await report.db.scalar(report.joined(
+        select(func.count(distinct(Assignment.conversation_id))), Assignment.conversation_id)) or 0
     chats = {"bot": total - agent_chats, "agent": agent_chats, "none": None}
     kinds = [{"kind": k, "orders": orders[k], "revenue": _money(revenue[k]), "conversations": chats[k],
               "conversion_rate": share(orders[k], chats[k]) if chats[k] is not None else None} for k in ATTRIBUTIONS]

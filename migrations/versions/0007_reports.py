@@ -1,11 +1,13 @@
-"""report rollups and indexes (issue 14): conversations by start time, the one range every report
-reads (insights/reports.py, docs/reports.md "Speed")
+"""report rollups and indexes (issue 14): report_conversations, one row of figures per conversation,
+and report_state, how far it has read (insights/rollups.py); conversations by updated_at, what the
+rollup's refresh reads (docs/reports.md "Speed")
 
 Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03 03:45:00
 """
 from alembic import op
+import sqlalchemy as sa
 
 
 revision = '0007'
@@ -15,8 +17,32 @@ depends_on = None
 
 
 def upgrade() -> None:
-    op.create_index('ix_conversations_created_at', 'conversations', ['created_at'], unique=False)
+    op.create_table(
+        'report_conversations',
+        sa.Column('conversation_id', sa.String(length=32),
+                  sa.ForeignKey('conversations.id', ondelete='CASCADE'), primary_key=True),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('bucket', sa.BigInteger(), nullable=False),
+        sa.Column('language', sa.String(length=16), nullable=True),
+        sa.Column('handoff_reason', sa.String(length=60), nullable=True),
+        sa.Column('start_page', sa.String(length=2000), nullable=True),
+        *(sa.Column(name, sa.Integer(), nullable=False) for name in (
+            'handed', 'contained', 'questions', 'answered', 'not_sure', 'helped_yes', 'helped_no', 'queued',
+            'abandoned', 'timed_out')),
+    )
+    op.create_index('ix_report_conversations_created_at', 'report_conversations', ['created_at'], unique=False)
+    state = op.create_table(
+        'report_state',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('refreshed_to', sa.DateTime(timezone=True), nullable=True),
+    )
+    # Nothing read yet: the first report (or `shopchat` at start) fills the rollup from every conversation.
+    op.bulk_insert(state, [{'id': 1, 'refreshed_to': None}])
+    op.create_index('ix_conversations_updated_at', 'conversations', ['updated_at'], unique=False)
 
 
 def downgrade() -> None:
-    op.drop_index('ix_conversations_created_at', table_name='conversations')
+    op.drop_index('ix_conversations_updated_at', table_name='conversations')
+    op.drop_table('report_state')
+    op.drop_index('ix_report_conversations_created_at', table_name='report_conversations')
+    op.drop_table('report_conversations')
