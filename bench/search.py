@@ -33,6 +33,32 @@ from app.settings import ROOT
 
 DEMO = ROOT / "knowledge_base" / "demo" / "articles.yaml"
 DEV = ROOT / "eval" / "dev.yaml"
+# Greek (issue 16): the same shapes from the Greek demo articles, Greek products, Greek questions.
+DEMO_BY_LANGUAGE = {"en": DEMO, "el": ROOT / "knowledge_base" / "demo" / "articles_el.yaml"}
+DEV_BY_LANGUAGE = {"en": DEV, "el": ROOT / "eval" / "dev_el.yaml"}
+ADJECTIVES_EL = ["λινό", "δρύινο", "καρυδένιο", "μάλλινο", "βαμβακερό", "κεραμικό", "πήλινο", "μπαμπού", "ψάθινο",
+                 "βελούδινο", "μαρμάρινο", "ορειχάλκινο", "χάλκινο", "γυάλινο", "δερμάτινο", "ανακυκλωμένο",
+                 "οργανικό", "χειροποίητο", "ματ", "ριγέ", "πλεκτό"]
+NOUNS_EL = ["παπλωματοθήκη", "μαξιλαροθήκη", "τραπεζάκι", "καρέκλα", "βιβλιοθήκη", "φωτιστικό", "λαμπατέρ",
+            "κουβέρτα", "μαξιλάρι", "χαλί", "βάζο", "μπολ", "πιάτο", "κούπα", "τσαγιέρα", "κερί", "καθρέφτης",
+            "ράφι", "γλάστρα", "καλάθι", "πετσέτα", "πατάκι", "ποδιά", "τραπεζομάντιλο", "ποτήρια", "επιφάνεια κοπής",
+            "κουτί αποθήκευσης", "καλόγερος", "γραφείο", "σκαμπό", "παγκάκι", "κουρτίνα", "κορνίζα", "ρολόι"]
+PLACES_EL = ["Γερμανία", "Γαλλία", "Ισπανία", "Ιταλία", "Αυστρία", "Κύπρο", "Ελλάδα", "Αθήνα", "Θεσσαλονίκη",
+             "Πάτρα", "Ηράκλειο", "Λάρισα", "Βόλο", "Ρόδο", "Κέρκυρα", "Ελβετία", "Νορβηγία", "Βέλγιο"]
+CARE_EL = ["Πλύσιμο στους {n} βαθμούς σε ήπιο πρόγραμμα, στέγνωμα σε οριζόντια θέση.",
+           "Καθαρίζεται με νωπό πανί· αποφύγετε τα σκληρά καθαριστικά.",
+           "Λαδώστε το ξύλο κάθε {n} μήνες με λάδι κατάλληλο για τρόφιμα.",
+           "Όχι στεγνωτήριο· σιδέρωμα σε χαμηλή θερμοκρασία όσο είναι υγρό.",
+           "Κρατήστε το μακριά από τον ήλιο για να μη ξεθωριάσει.", "Πλένεται στο πλυντήριο πιάτων έως {n} βαθμούς.",
+           "Δεν είναι κατάλληλο για φούρνο μικροκυμάτων ή φούρνο.", "Σφίξτε τις βίδες μετά τις πρώτες {n} εβδομάδες.",
+           "Οι μικρές διαφορές στα νερά και στο γυάλισμα είναι μέρος του χειροποίητου χαρακτήρα.",
+           "Η σειρά {brand} φτιάχνεται σε μικρές παρτίδες στην {place}.", "Κάθε κομμάτι ζυγίζει περίπου {n} κιλά.",
+           "Ανταλλακτικά για τη σειρά {brand} παραγγέλνονται μέσω της εξυπηρέτησης πελατών.",
+           "Μετρήστε τις πόρτες πριν παραγγείλετε: το κουτί έχει βάθος {n} εκ."]
+CARE_Q_EL = ["Πώς καθαρίζω το {p};", "Μπαίνει το {p} στο πλυντήριο;", "Πλένεται το {p} στο πλυντήριο πιάτων;",
+             "Πώς φροντίζω το {p} {brand};", "Τι διαστάσεις έχει το {p};", "Πού κατασκευάζεται το {p};",
+             "Συναρμολογείται εύκολα το {p};", "Υπάρχει το {p} {brand} και σε άλλα χρώματα;"]
+GREETINGS = {"en": ["hi", "hello", "hey there", "good morning"], "el": ["γεια σας", "καλημέρα", "geia", "καλησπέρα"]}
 
 ADJECTIVES = ["linen", "oak", "walnut", "wool", "cotton", "ceramic", "stoneware", "bamboo", "rattan", "velvet",
               "marble", "brass", "copper", "glass", "leather", "jute", "teak", "birch", "enamel", "merino",
@@ -69,34 +95,41 @@ def _brand(rng: random.Random) -> str:
     return "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(2, 3))).capitalize()
 
 
-def synthetic_articles(n: int, seed: int = 7) -> list[dict]:
+def synthetic_articles(n: int, seed: int = 7, language: str = "en") -> list[dict]:
     """n articles in the import format: the 30 demo articles first, then synthetic ones."""
     rng = random.Random(seed)
-    demo = yaml.safe_load(DEMO.read_text(encoding="utf-8"))
+    demo = yaml.safe_load(DEMO_BY_LANGUAGE[language].read_text(encoding="utf-8"))
+    greek = language == "el"
+    adjectives, nouns, places = (ADJECTIVES_EL, NOUNS_EL, PLACES_EL) if greek else (ADJECTIVES, NOUNS, PLACES)
+    care, care_q = (CARE_EL, CARE_Q_EL) if greek else (CARE, CARE_Q)
     out = [dict(a) for a in demo][:n]
     sentences = [s for a in demo for s in _sentences(a["body"])]
     titles = {a["title"].casefold() for a in out}
     while len(out) < n:
         base = rng.choice(demo)
-        product = f"{rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}"
-        brand, place, num = _brand(rng), rng.choice(PLACES), rng.randint(2, 60)
+        product = f"{rng.choice(adjectives)} {rng.choice(nouns)}"
+        brand, place, num = _brand(rng), rng.choice(places), rng.randint(2, 60)
         fill = {"p": product, "brand": brand, "place": place, "n": num}
         if rng.random() < 0.5:  # a policy article specialised for a product, a place or a brand
-            twist = rng.choice([f"for the {product}", f"to {place}", f"for {brand} items", f"for large items ({product})"])
+            twist = rng.choice([f"για το {product}", f"προς {place}", f"για προϊόντα {brand}", f"για μεγάλα προϊόντα ({product})"]
+                               if greek else [f"for the {product}", f"to {place}", f"for {brand} items", f"for large items ({product})"])
             title = f"{base['title']} {twist}"
             own = _sentences(base["body"]) or sentences
             body = rng.sample(own, min(len(own), rng.randint(3, 5))) + rng.sample(sentences, rng.randint(2, 4))
-            body += [c.format(**fill) for c in rng.sample(CARE, rng.randint(1, 2))]
+            body += [c.format(**fill) for c in rng.sample(care, rng.randint(1, 2))]
             picked = rng.sample(base["questions"], min(len(base["questions"]), rng.randint(2, 4)))
             questions = [q.rstrip("?") + f" {twist}?" for q in picked]
             category, tags = base["category"], list(base["tags"][:2]) + [product.split()[-1]]
         else:  # a product page: care, size, origin
-            kind = rng.choice(["Caring for your", "Size guide:", "Assembling the", "About the"])
+            kind = rng.choice(["Φροντίδα για το", "Οδηγός μεγεθών:", "Συναρμολόγηση:", "Σχετικά με το"] if greek
+                              else ["Caring for your", "Size guide:", "Assembling the", "About the"])
             title = f"{kind} {brand} {product}"
-            body = [c.format(**fill) for c in rng.sample(CARE, rng.randint(4, 7))]
+            body = [c.format(**fill) for c in rng.sample(care, rng.randint(4, 7))]
             body += rng.sample(sentences, rng.randint(1, 3))
-            questions = [q.format(**fill) for q in rng.sample(CARE_Q, rng.randint(3, 5))]
-            category, tags = rng.choice(["Product care", "Products", "Assembly"]), [product.split()[-1], brand.lower()]
+            questions = [q.format(**fill) for q in rng.sample(care_q, rng.randint(3, 5))]
+            category = rng.choice(["Φροντίδα προϊόντων", "Προϊόντα", "Συναρμολόγηση"] if greek
+                                  else ["Product care", "Products", "Assembly"])
+            tags = [product.split()[-1], brand.lower()]
         paragraphs, i = [], 0
         while i < len(body):  # paragraphs of two or three sentences, as in the demo articles
             step = rng.randint(2, 3)
@@ -107,7 +140,9 @@ def synthetic_articles(n: int, seed: int = 7) -> list[dict]:
             title = f"{title} ({len(out)})"
         titles.add(title.casefold())
         out.append({"title": title[:200], "body": body, "category": category, "questions": questions,
-                    "tags": tags, "language": "en", "status": "published"})
+                    "tags": tags, "language": language, "status": "published", "translation_group": None})
+    for a in out:
+        a.setdefault("translation_group", None)
     return out
 
 
@@ -115,12 +150,14 @@ def to_docs(articles: list[dict]):
     from knowledge_base.search import Doc
 
     return [Doc(i + 1, a["title"], a["body"], a["category"], tuple(a["questions"]), tuple(a["tags"]),
-                a.get("language", "en")) for i, a in enumerate(articles)]
+                a.get("language", "en"), a.get("translation_group")) for i, a in enumerate(articles)]
 
 
-def queries(seed: int = 11) -> list[str]:
-    """eval/dev.yaml's questions and three variants of each (a typo, a greeting, a product)."""
-    dev = yaml.safe_load(DEV.read_text(encoding="utf-8"))
+def queries(seed: int = 11, language: str = "en") -> list[str]:
+    """eval/dev.yaml's questions (dev_el.yaml's for Greek) and three variants of each (a typo, a
+    greeting, a product)."""
+    dev = yaml.safe_load(DEV_BY_LANGUAGE[language].read_text(encoding="utf-8"))
+    adjectives, nouns = (ADJECTIVES_EL, NOUNS_EL) if language == "el" else (ADJECTIVES, NOUNS)
     base = []
     for section in dev.values():
         for item in section:
@@ -136,8 +173,8 @@ def queries(seed: int = 11) -> list[str]:
             j = rng.randrange(len(w) - 1)
             words[i] = w[:j] + w[j + 1] + w[j] + w[j + 2:]
         out.append(" ".join(words))
-        out.append(f"{rng.choice(['hi', 'hello', 'hey there', 'good morning'])}, {q}")
-        out.append(f"{q} ({rng.choice(ADJECTIVES)} {rng.choice(NOUNS)})")
+        out.append(f"{rng.choice(GREETINGS[language])}, {q}")
+        out.append(f"{q} ({rng.choice(adjectives)} {rng.choice(nouns)})")
     rng.shuffle(out)
     return out
 
@@ -280,7 +317,8 @@ def _embedding_model():
 
 
 async def _measure(n: int, tmp: Path, live_budget_s: float, publishes: int, embed_budget_s: float,
-                   query_budget_s: float) -> dict:
+                   query_budget_s: float, languages: tuple[str, ...] = ("en",)) -> dict:
+    """n articles per language."""
     from app.cli import migrate
     from app.db import make_engine, make_sessionmaker
     from knowledge_base.search import SearchIndex
@@ -291,7 +329,7 @@ async def _measure(n: int, tmp: Path, live_budget_s: float, publishes: int, embe
     engine = make_engine(url)
     sm = make_sessionmaker(engine)
     try:
-        await _seed(sm, synthetic_articles(n))
+        await _seed(sm, [a for lang in languages for a in synthetic_articles(n, language=lang)])
         t = time.perf_counter()
         async with sm() as db:
             docs = await published_docs(db)
@@ -315,18 +353,22 @@ async def _measure(n: int, tmp: Path, live_budget_s: float, publishes: int, embe
             out["embed_texts"] = embedder.real_texts + embedder.stand_in_texts
             out["embed_estimated"] = embedder.estimated
             out["build_s"] = out["lexical_s"] + out["embed_s"]
-        qs = queries()
-        times = []
-        deadline = time.monotonic() + query_budget_s
-        for q in qs:
-            t = time.perf_counter()
-            index.search(q, k=3)
-            times.append((time.perf_counter() - t) * 1000)
-            if time.monotonic() > deadline and len(times) >= 100:
-                break
-        qs = qs[:len(times)]
-        probe = index.search("how long does delivery take", k=1)
-        out.update(queries=len(qs), top_for_probe=probe[0].title if probe else None, **percentiles(times))
+        times, by_language = [], {}
+        for lang in languages:  # each language's questions, searched in that language (as the bot does)
+            qs = queries(language=lang)
+            mine = []
+            deadline = time.monotonic() + query_budget_s / len(languages)
+            for q in qs:
+                t = time.perf_counter()
+                index.search(q, k=3, language=lang)
+                mine.append((time.perf_counter() - t) * 1000)
+                if time.monotonic() > deadline and len(mine) >= 100:
+                    break
+            by_language[lang] = {"queries": len(mine), **percentiles(mine)}
+            times += mine
+        probe = index.search("how long does delivery take", k=1, language="en")
+        out.update(queries=len(times), top_for_probe=probe[0].title if probe else None, by_language=by_language,
+                   **percentiles(times))
         if embedder is not None and embedder.query_ms:
             out["query_embed_p50"] = percentiles(embedder.query_ms)["p50"]
         del index, docs
@@ -353,19 +395,23 @@ async def _measure(n: int, tmp: Path, live_budget_s: float, publishes: int, embe
 
 
 def measure_size(n: int, live_budget_s: float = 40.0, publishes: int = 3, embed_budget_s: float = 45.0,
-                 query_budget_s: float = 60.0) -> dict:
+                 query_budget_s: float = 60.0, languages: tuple[str, ...] = ("en",)) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(_measure(n, Path(tmp), live_budget_s, publishes, embed_budget_s, query_budget_s))
+        return asyncio.run(_measure(n, Path(tmp), live_budget_s, publishes, embed_budget_s, query_budget_s,
+                                    tuple(languages)))
 
 
-def run_all(sizes=(1000, 50000), live_budget_s: float = 40.0, embed_budget_s: float = 45.0, log=print) -> list[dict]:
-    """Each size in a fresh process (a clean memory baseline)."""
+def run_all(sizes=(1000, 50000), live_budget_s: float = 40.0, embed_budget_s: float = 45.0, log=print,
+            languages: tuple[str, ...] = ("en",)) -> list[dict]:
+    """Each size (articles per language) in a fresh process (a clean memory baseline)."""
     ctx = multiprocessing.get_context("spawn")
     results = []
     for n in sizes:
         with ProcessPoolExecutor(1, mp_context=ctx) as pool:
-            r = pool.submit(measure_size, n, live_budget_s, 3, embed_budget_s, 30.0).result()
-        line = (f"  search over {n:>6,} articles: p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; "
+            r = pool.submit(measure_size, n, live_budget_s, 3, embed_budget_s, 30.0, tuple(languages)).result()
+        per = "; ".join(f"{lang}: p50 {v['p50']:.2f} ms, p99 {v['p99']:.2f} ms ({v['queries']} questions)"
+                        for lang, v in r["by_language"].items())
+        line = (f"  search over {n:>6,} articles per language ({per}): p50 {r['p50']:.2f} ms, p99 {r['p99']:.2f} ms; "
                 f"build {r['build_s']:.1f} s{' (estimated)' if r['embed_estimated'] else ''}"
                 f" (lexical {r['lexical_s']:.1f} s, embedding {r['embed_texts']:,} texts {r['embed_s']:.1f} s), "
                 f"+{r['memory_mb']:.0f} MB")
@@ -383,5 +429,10 @@ if __name__ == "__main__":
     import json
     import sys
 
-    sizes = tuple(int(x) for x in sys.argv[1:]) or (1000, 50000)
-    print(json.dumps(run_all(sizes), indent=1, default=str))
+    # .venv/bin/python -m bench.search [--languages en,el] [SIZE ...]   (SIZE: articles per language)
+    args = sys.argv[1:]
+    languages = ("en",)
+    if args[:1] == ["--languages"]:
+        languages, args = tuple(args[1].split(",")), args[2:]
+    sizes = tuple(int(x) for x in args) or (1000, 50000)
+    print(json.dumps(run_all(sizes, languages=languages), indent=1, default=str))

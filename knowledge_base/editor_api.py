@@ -20,7 +20,7 @@ from app.settings import ROOT
 from bot.answers import decision
 from bot.brain import answer_question
 from bot.rasa_client import RasaUnavailable
-from knowledge_base import articles, canned, gaps, transfer
+from knowledge_base import articles, canned, gaps, transfer, translations
 from knowledge_base.importer import ImportError_
 from knowledge_base.models import Article, AuditEntry, CannedResponse
 from knowledge_base.search import ANSWER_THRESHOLD
@@ -71,7 +71,11 @@ def make_router(ctx) -> APIRouter:
         await ctx.kb.refresh(force=True)
 
     async def article_out(db, a: Article) -> dict:
-        return {"article": articles.article_json(a, await articles.user_names(db, [a.updated_by_id]))}
+        out = articles.article_json(a, await articles.user_names(db, [a.updated_by_id]))
+        rows = list(await db.scalars(select(Article).where(Article.deleted_at.is_(None))))
+        out.update(translations.status(rows + ([a] if a.deleted_at is not None else [])).get(
+            a.id, {"translations": [], "missing": []}), translation_group=a.translation_group)
+        return {"article": out}
 
     async def attempt(db, work):
         """Run a change; a refused one becomes its error response (with the other version on a conflict)."""
@@ -88,7 +92,7 @@ def make_router(ctx) -> APIRouter:
     async def list_articles(q: str = Query("", max_length=200), category: str = Query("", max_length=100),
                             language: str = Query("", max_length=16), status: str = Query("", max_length=16),
                             tag: str = Query("", max_length=500), trash: bool = False,
-                            _: User = Depends(editor)):
+                            untranslated: str = Query("", max_length=16), _: User = Depends(editor)):
         async with ctx.sessionmaker() as db:
             rows = list(await db.scalars(select(Article).order_by(Article.category, Article.title)))
             names = await articles.user_names(db, [a.updated_by_id for a in rows])
@@ -96,11 +100,39 @@ def make_router(ctx) -> APIRouter:
         facets = {"categories": sorted({a.category for a in live}), "languages": sorted({a.language for a in live}),
                   "tags": sorted({t for a in live for t in a.tags})}
         needle = fold(q).strip()
+        linked = translations.status(rows)
         shown = [a for a in live
                  if (not category or a.category == category) and (not language or a.language == language)
                  and (not status or a.status == status) and (not tag or tag in a.tags)
+                 and (not untranslated or untranslated in linked.get(a.id, {}).get("missing", ()))
                  and (not needle or needle in fold(" ".join([a.title, a.body, *a.questions, *a.tags])))]
-        return {"articles": [articles.article_json(a, names, full=False) for a in shown], "facets": facets}
+        facets["untranslated"] = {lang: sum(lang in v["missing"] for v in linked.values()) for lang in facets["languages"]}
+        return {"articles": [{**articles.article_json(a, names, full=False), **linked.get(a.id, {}),
+                              "translation_group": a.translation_group} for a in shown], "facets": facets}
+
+    @router.post("/articles/{article_id}/translations")
+    async def link_translation(request: Request, article_id: int = _id(), user: User = Depends(editor)):
+        """Body {"article_id": N}: article N (another language) becomes a translation of this one."""
+        body = await json_object(request)
+        other = body.get("article_id")
+        async with ctx.sessionmaker() as db:
+            async def work():
+                if not isinstance(other, int) or isinstance(other, bool) or not 1 <= other <= 2**31 - 1:
+                    raise articles.ArticleError(422, "bad_field", "article_id (the translation's id) is required",
+                                                "article_id")
+                a = await translations.link(db, article_id, other, user.id)
+                await changed()
+                return await article_out(db, a)
+            return await attempt(db, work)
+
+    @router.delete("/articles/{article_id}/translations")
+    async def unlink_translation(article_id: int = _id(), user: User = Depends(editor)):
+        async with ctx.sessionmaker() as db:
+            async def work():
+                a = await translations.unlink(db, article_id, user.id)
+                await changed()
+                return await article_out(db, a)
+            return await attempt(db, work)
 
     @router.get("/articles/{article_id}")
     async def get_article(article_id: int = _id(), _: User = Depends(editor)):
