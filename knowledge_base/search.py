@@ -411,6 +411,7 @@ class SearchIndex:
         return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4), rank, doc.language) for rank, conf, doc in best]
 
     GLOSS_WEIGHT = 0.3  # share of the English-gloss similarity in the ranking of a language the model lacks
+    DISAGREE_PENALTY = 0.3  # taken off the confidence when the lexical and the gloss views pick different articles
 
     def _glossed(self, lang: str, index: "_LanguageIndex", query: str, lexical: dict[int, float]) -> list:
         """(rank, confidence, doc) for a language the embedding model does not cover (Greek):
@@ -430,7 +431,10 @@ class SearchIndex:
         if lexical:
             lex[list(lexical)] = list(lexical.values())
         rank = (1 - self.GLOSS_WEIGHT) * lex + self.GLOSS_WEIGHT * sem
-        return [(float(rank[i]), float(lex[i]), index.docs[i]) for i in np.flatnonzero(rank)]
+        # The two views disagree on the best article: say "I'm not sure" unless the words are
+        # clearly enough (docs/answer-quality.md, "Greek": calibrated on dev + pseudo-queries).
+        doubt = self.DISAGREE_PENALTY if int(np.argmax(lex)) != int(np.argmax(sem)) else 0.0
+        return [(float(rank[i]), max(float(lex[i]) - doubt, 0.0), index.docs[i]) for i in np.flatnonzero(rank)]
 
     # An offer across languages needs this much of the question's concepts covered.
     ACROSS_MIN = 0.3
