@@ -1,16 +1,28 @@
-"""The answer-quality floor: the evaluation script (docs/answer-quality.md) on the committed test
-set must not fall below the documented top-1 accuracy. It imports the demo knowledge base through
-the product's own import path, so a regression in import, search or the answer decision shows."""
+"""The answer-quality floors, English and Greek: the evaluation script (docs/answer-quality.md) on the
+committed held-out test sets must not fall below the measured figures. It imports the demo knowledge
+base through the product's own import path, so a regression in import, search or the answer
+decision shows. Greek is searched as the bot searches a Greek conversation (--language el).
+Handoff recall here is the Rasa-down detector's (bot.answers.looks_like_handoff)."""
 import subprocess
 import sys
 
+import pytest
+
 from app.settings import ROOT
 
-TOP1_FLOOR = 0.88  # docs/answer-quality.md: measured 0.906; the floor leaves room for noise-free drift only
+# docs/answer-quality.md "Final figures": each floor sits just under the figure measured on the
+# held-out set (top-1 English 0.906: floor 0.88, as before). The issue's targets (Greek top-1 0.85,
+# handoff 0.95, fallback 0.90, wrong answers <= 0.03) are listed there with what is met.
+FLOORS = {
+    "en": {"--min-top1": 0.88, "--max-wrong": 0.06, "--min-handoff": 0.94, "--min-fallback": 0.925},
+    "el": {"--min-top1": 0.70, "--max-wrong": 0.06, "--min-handoff": 0.70, "--min-fallback": 0.90},
+}
 
 
-def test_answer_quality_does_not_regress():
-    result = subprocess.run([sys.executable, "-m", "eval.run", "--min-top1", str(TOP1_FLOOR), "--scale", "0"], cwd=ROOT,
-                            capture_output=True, text=True, timeout=900)
+@pytest.mark.parametrize("language", sorted(FLOORS))
+def test_answer_quality_does_not_regress(language):
+    floors = [str(x) for kv in FLOORS[language].items() for x in kv]
+    result = subprocess.run([sys.executable, "-m", "eval.run", "--language", language, "--scale", "0", *floors],
+                            cwd=ROOT, capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "top-1 accuracy" in result.stdout
+    assert "top-1 accuracy" in result.stdout and "WRONG answer" in result.stdout
