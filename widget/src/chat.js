@@ -2,6 +2,7 @@
 import { io } from "socket.io-client";
 import { markdown } from "./markdown.js";
 import { fill, pickLang, strings } from "./i18n.js";
+import { attachButton, attachmentEl, checkFile, upload } from "./attach.js";
 
 const NS = "shopchat";
 const SID_KEY = "shopchat.sid";
@@ -155,7 +156,8 @@ function row(m) {
   if (who === "agent") r.appendChild(h("div", "who", str(m.agent_name) || str(m.sender_name) || T.agent));
   const b = h("div", "msg");
   const text = typeof m.display === "string" && m.display ? m.display : m.text;
-  if (who === "me" || who === "sys") b.textContent = text == null ? "" : String(text);
+  if (m.attachment && typeof m.attachment === "object") b.appendChild(attachmentEl(m.attachment, lang, fileUrl));
+  else if (who === "me" || who === "sys") b.textContent = text == null ? "" : String(text);
   else b.appendChild(markdown(text));
   r.appendChild(b);
   if (m.kb && typeof m.kb.title === "string" && m.kb.title) r.appendChild(h("div", "src", T.from + m.kb.title));
@@ -312,6 +314,7 @@ function render(before) {
   btext.textContent = text;
   banner.hidden = !text;
   leaveBtn.hidden = st !== "queued";
+  attach.show(st === "queued" || st === "assigned"); // files go to a person, not the bot
   say(text || (st === "closed" && before !== "closed" ? (rated ? T.ended : T.endedAsk) : st === "bot" && before && before !== "bot" && before !== "closed" ? T.backToBot : ""));
 
   const open = st !== "closed";
@@ -614,6 +617,32 @@ function sendTyping() {
   socket.emit("typing", { draft });
 }
 input.addEventListener("input", sendTyping);
+
+// ---------------------------------------------------------------- files (attach.js, docs/attachments.md)
+// The file's URL carries its `sig`, bound to this session: an <img> sends no session header.
+function fileUrl(att, thumb) {
+  const q = typeof att.sig === "string" ? "?sig=" + encodeURIComponent(att.sig) : "";
+  return "/api/attachments/" + att.id + (thumb ? "/thumb" : "") + q;
+}
+const attach = attachButton(form, $("send"), lang, (file) => {
+  const r = row({ sender: "visitor", text: file.name });
+  const bad = checkFile(file, lang);
+  log.appendChild(r);
+  if (bad) setStatus(r, T.notSent + bad, "failed");
+  else setStatus(r, T.sending, "pending");
+  after(true);
+  if (bad || !sid) return;
+  upload("/api/attachments", file, { "X-Session-Id": sid, "X-Client-Id": uuid() }).then(
+    (ack) => {
+      r.remove();
+      if (show(ack.message, false)) after(true);
+    },
+    (err) => {
+      setStatus(r, T.notSent + (err.message || T.error), "failed");
+      after();
+    }
+  );
+});
 
 // ---------------------------------------------------------------- end, leave, offline form, rating
 function act(event, payload, done) {

@@ -3,6 +3,8 @@
 // Every text that comes from a visitor or the server is set with textContent, never as HTML.
 import { io } from "socket.io-client";
 import { markdown } from "./markdown.js";
+import { attachmentEl, checkFile, upload } from "./attach.js";
+import { checkSound, desktop, prefs, setupNotifications } from "./console_notify.js";
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
 
 const d = document;
@@ -87,9 +89,11 @@ function beep(freq) {
 // The title bar flashes "(n) New chat" while the tab is in the background and something happened.
 let attention = { n: 0, label: "" };
 let flashTimer = 0;
-function notify(label, freq) {
-  beep(freq);
-  if (!d.hidden) return;
+function notify(label, freq, detail, tag) {
+  // each an agent preference (console_notify.js)
+  if (prefs.sound) beep(freq);
+  desktop(label, detail, tag);
+  if (!d.hidden || !prefs.title_flash) return;
   attention = { n: attention.n + 1, label };
   if (!flashTimer) {
     let on = false;
@@ -257,10 +261,12 @@ function show(name) {
   if (name === "chats" && chats.get(active)) markRead(chats.get(active));
 }
 function updateCounts() {
-  const unread = [...chats.values()].reduce((n, c) => n + c.unread, 0);
+  // an ended chat (closed, transferred, returned) is no longer one of "my chats"
+  const open = [...chats.values()].filter((c) => !c.ended);
+  const unread = open.reduce((n, c) => n + c.unread, 0);
   const b = $("n-chats");
-  b.textContent = unread ? String(unread) : String(chats.size);
-  b.hidden = !chats.size;
+  b.textContent = unread ? String(unread) : String(open.length);
+  b.hidden = !open.length;
   b.classList.toggle("hot", unread > 0);
   $("n-queue").textContent = String(queueEntries.length);
   $("n-queue").hidden = !queueEntries.length;
@@ -313,7 +319,7 @@ function addOffer(o, deadline, fresh) {
   });
   $("offers").appendChild(el);
   tickOffers();
-  if (fresh) notify("New chat", 880);
+  if (fresh) notify(kind, 880, visitorName(v, o.conversation_id), "offer-" + o.offer_id);
 }
 function removeOffer(id) {
   const e = offers.get(id);
@@ -371,12 +377,16 @@ function messageRow(m, info) {
 // messages and notes are plain text.
 function body(m, sender) {
   const b = h("div", { class: "mb" });
-  if (sender === "bot" || sender === "agent") {
+  if (m.attachment && typeof m.attachment === "object") b.appendChild(attachmentEl(m.attachment, "en", fileUrl));
+  else if (sender === "bot" || sender === "agent") {
     b.classList.add("md");
     b.appendChild(markdown(str(m.text)));
   } else b.textContent = str(m.text);
   return b;
 }
+
+// Files: the console's login cookie is the agent's pass (attachments/web.py).
+const fileUrl = (att, thumb) => "/api/attachments/" + att.id + (thumb ? "/thumb" : "");
 
 // A transcript keyed by seq: nothing shown twice, always in order.
 class Transcript {
@@ -472,6 +482,13 @@ class Chat {
     });
     this.noteBox = h("input", { type: "checkbox", class: "notebox" });
     this.sendBtn = h("button", { type: "submit", class: "btn primary", text: "Send" });
+    this.fileInput = h("input", { type: "file", hidden: true, accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf" });
+    this.attachBtn = h("button", { type: "button", class: "btn", text: "Attach file", title: "Send an image or a PDF" });
+    this.attachBtn.addEventListener("click", () => this.fileInput.click());
+    this.fileInput.addEventListener("change", () => {
+      for (const f of this.fileInput.files) this.sendFile(f);
+      this.fileInput.value = "";
+    });
     this.ac = new Autocomplete(this);
     this.form = h(
       "form",
@@ -483,6 +500,8 @@ class Chat {
         { class: "crow" },
         h("label", { class: "switch" }, this.noteBox, " Internal note (agents only)"),
         h("span", { class: "hint", text: "#shortcut inserts a canned response" }),
+        this.fileInput,
+        this.attachBtn,
         this.sendBtn
       )
     );
@@ -595,7 +614,7 @@ class Chat {
       if (!seen) {
         this.unread += 1;
         this.renderUnread();
-        notify("New message", 660);
+        notify("New message", 660, visitorName(this.info.visitor, this.cid) + ": " + str(m.text), "chat-" + this.cid);
       }
     }
   }
@@ -650,6 +669,19 @@ class Chat {
       if (!this.input.value) this.input.value = text;
     };
     await attempt();
+  }
+
+  async sendFile(file) {
+    if (this.ended) return;
+    const bad = checkFile(file, "en");
+    if (bad) return toast("File not sent: " + bad, "bad");
+    const path = `/api/console/conversations/${encodeURIComponent(this.cid)}/attachments`;
+    try {
+      const ack = await upload(path, file, { "X-Requested-With": "shopchat", "X-Client-Id": uuid() });
+      this.transcript.add(ack.message);
+    } catch (err) {
+      toast("File not sent: " + str(err.message, str(err.code, "error")), "bad");
+    }
   }
 
   fillTransfer() {
@@ -716,11 +748,19 @@ class Chat {
     this.banner.hidden = false;
     this.pane.classList.add("ended");
     this.tab.classList.add("ended");
-    for (const e of [this.input, this.sendBtn, this.noteBox, this.transferSel, this.transferBtn, this.returnBtn, this.closeBtn])
+    for (const e of [this.input, this.sendBtn, this.attachBtn, this.noteBox, this.transferSel, this.transferBtn, this.returnBtn, this.closeBtn])
       e.disabled = true;
     this.dismissBtn.hidden = false;
     this.draft.hidden = true;
     call("unwatch", { conversation_id: this.cid });
+    if (active !== this.cid || view !== "chats") this.remove(); // not in front: it just leaves
+    else updateCounts();
+  }
+
+  drop() {
+    this.tab.remove();
+    this.pane.remove();
+    chats.delete(this.cid);
   }
 
   remove() {
@@ -745,6 +785,8 @@ function markRead(c) {
 function activate(cid) {
   const c = chats.get(cid);
   if (!c) return;
+  // an ended chat stays only while it is the one shown (its last words, the Dismiss button)
+  for (const x of [...chats.values()]) if (x.ended && x !== c) x.drop();
   active = cid;
   for (const x of chats.values()) {
     x.pane.hidden = x !== c;
@@ -1354,6 +1396,8 @@ async function boot() {
   $("boot").hidden = true;
   $("app").hidden = false;
   updateCounts();
+  await setupNotifications({ api, unlockAudio, audioRunning: () => !!audio && audio.state === "running",
+                             before: $("logout"), bar: $("offers") });
   await loadCanned();
   loadMyRating();
   loadTickets();
