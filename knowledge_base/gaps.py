@@ -150,6 +150,11 @@ def _model():
     return load_model()
 
 
+# The agent's messages read after a question, and the fewest words that make an answer.
+REPLIES_READ = 20
+MIN_REPLY_WORDS = 6
+
+
 async def groups(db: AsyncSession, days: int, now: datetime | None = None, model="default") -> list[dict]:
     """The open gap groups of the last `days`, the most visitors first (docs/editor.md)."""
     since = (now or utcnow()) - timedelta(days=days)
@@ -194,14 +199,18 @@ async def groups(db: AsyncSession, days: int, now: datetime | None = None, model
 
 
 async def _agent_reply(db: AsyncSession, members: list[KbQuestion]) -> str | None:
-    """What a person answered after one of these questions (the newest such chat)."""
+    """What a person answered after one of these questions (the newest such chat): the longest of
+    the agent's next messages, not the first one, which is often "I'm back" or "One moment"; lines
+    shorter than MIN_REPLY_WORDS and files are never an article's body."""
     for q in members:
         if q.handoff_after:
-            text = await db.scalar(select(Message.text).where(
+            rows = await db.execute(select(Message.text, Message.extra).where(
                 Message.conversation_id == q.conversation_id, Message.sender == "agent", Message.seq > q.seq)
-                .order_by(Message.seq).limit(1))
-            if text:
-                return text
+                .order_by(Message.seq).limit(REPLIES_READ))
+            replies = [text for text, extra in rows
+                       if len(text.split()) >= MIN_REPLY_WORDS and not (extra or {}).get("attachment")]
+            if replies:
+                return max(replies, key=lambda t: len(t.split()))
     return None
 
 
