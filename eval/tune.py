@@ -15,7 +15,13 @@ without the held-out phrasings too. Also prints dev+typo (see with_typo).
 --ablate: what each component buys: the final engine with one component switched off at a time,
 on the pseudo-queries and on the dev set.
 
-    .venv/bin/python -m eval.tune [--blend | --calibrate | --ablate] [--kb knowledge_base/demo/articles.yaml] [--dev eval/dev.yaml]"""
+--language el --calibrate: the Greek confidence rule (threshold x DISAGREE_PENALTY) on eval/dev_el.yaml
+and Greek pseudo-queries (the demo shop in both languages; a held-out Greek phrasing's English
+translation is held out with it, so the English gloss cannot see its own answer).
+--language el (alone): Greek top-1 for GLOSS_WEIGHT x SYNONYM x DOC_WEIGHT on the same pseudo-queries.
+
+    .venv/bin/python -m eval.tune [--blend | --calibrate | --ablate] [--kb knowledge_base/demo/articles.yaml] [--dev eval/dev.yaml]
+    .venv/bin/python -m eval.tune --language el [--calibrate]"""
 from __future__ import annotations
 
 import argparse
@@ -53,10 +59,10 @@ def pseudo_queries(docs: list[Doc]) -> list[tuple[list[Doc], list[tuple[str, str
     return out
 
 
-def accuracy(index: SearchIndex, queries: list[tuple[str, str]]) -> tuple[int, int]:
+def accuracy(index: SearchIndex, queries: list[tuple[str, str]], language: str | None = None) -> tuple[int, int]:
     top1 = top3 = 0
     for q, title in queries:
-        titles = [h.title for h in index.search(q, k=3)]
+        titles = [h.title for h in index.search(q, k=3, language=language)]
         top1 += bool(titles) and titles[0] == title
         top3 += title in titles
     return top1, top3
@@ -72,9 +78,9 @@ def apply(params: dict) -> None:
             setattr(cls, name, value)
 
 
-def top2(index: SearchIndex, q: str, title: str | None) -> tuple[float, float, int]:
+def top2(index: SearchIndex, q: str, title: str | None, language: str | None = None) -> tuple[float, float, int]:
     """(top score, lead over the runner-up, 1 right / 0 wrong / -1 no right answer exists)."""
-    hits = index.search(q, k=3)
+    hits = index.search(q, k=3, language=language)
     s1, s2 = (hits[0].score if hits else 0.0), (hits[1].score if len(hits) > 1 else 0.0)
     return s1, s1 - s2, -1 if title is None else int(bool(hits) and hits[0].title == title)
 
@@ -188,6 +194,50 @@ def ablate(docs: list[Doc], folds, dev: dict) -> None:
               f" {t1 / len(in_dev):13.3f}")
 
 
+def translated_pseudo_queries(docs: list[Doc], language: str) -> list[tuple[list[Doc], list[tuple[str, str]]]]:
+    """Folds of `language`'s phrasings; the j-th phrasing of every article is held out in every
+    language (the demo's translations keep their phrasings in the same order)."""
+    mine = [d for d in docs if d.language == language]
+    out = []
+    for j in range(max(len(d.questions) for d in mine)):
+        held = [(d.questions[j], d.title) for d in mine if len(d.questions) > j]
+        out.append(([replace(d, questions=d.questions[:j] + d.questions[j + 1:]) for d in docs], held))
+    return out
+
+
+def tune_language(docs: list[Doc], language: str, dev: dict, calibrate_only: bool) -> None:
+    folds = [(SearchIndex(kept), held) for kept, held in translated_pseudo_queries(docs, language)]
+    index = SearchIndex(docs)
+    n_pseudo = sum(len(h) for _, h in folds)
+    in_dev = [(i["q"], i["article"]) for i in dev["in_scope"]]
+    if not calibrate_only:
+        cls, rows = search._LanguageIndex, []
+        saved = (SearchIndex.GLOSS_WEIGHT, cls.SYNONYM, cls.DOC_WEIGHT)
+        for gw, syn, dw in itertools.product((0.0, 0.2, 0.3, 0.4, 0.5), (0.5, 0.7), (0.6, 0.7, 0.8)):
+            SearchIndex.GLOSS_WEIGHT, cls.SYNONYM, cls.DOC_WEIGHT = gw, syn, dw
+            loo = sum(accuracy(ix, held, language)[0] for ix, held in folds)
+            rows.append((loo, accuracy(index, in_dev, language)[0], dict(GLOSS_WEIGHT=gw, SYNONYM=syn, DOC_WEIGHT=dw)))
+        SearchIndex.GLOSS_WEIGHT, cls.SYNONYM, cls.DOC_WEIGHT = saved
+        rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
+        print(f"{'LOO top1':>12} {'dev top1':>10}  params ({n_pseudo} pseudo-queries)")
+        for loo, d1, params in rows[:15]:
+            print(f"{loo:>7}/{n_pseudo} {d1:>7}/{len(in_dev)}  {params}")
+        return
+    mine = [d for d in docs if d.language == language]
+    missing = [(SearchIndex([x for x in docs if x is not d]), d.questions) for d in mine]
+    saved = SearchIndex.DISAGREE_PENALTY
+    print(f"{'penalty':>7} {'thresh':>6} | pseudo: {'answered':>8} {'wrong':>6} {'missing fb':>10} | dev: {'answered':>8} {'wrong':>6} {'oos fb':>6}")
+    for penalty in (0.0, 0.1, 0.2, 0.3, 1.0):
+        SearchIndex.DISAGREE_PENALTY = penalty
+        pseudo = [top2(ix, q, t, language) for ix, held in folds for q, t in held]
+        pseudo += [top2(ix, q, None, language) for ix, qs in missing for q in qs]
+        devp = [top2(index, q, t, language) for q, t in in_dev] + [top2(index, q, None, language) for q in dev["out_of_scope"]]
+        for th in (0.36, 0.4, 0.45, 0.5):
+            a, b = rates(pseudo, 1.0, th), rates(devp, 1.0, th)
+            print(f"{penalty:7.1f} {th:6.2f} | {a[0]:16.3f} {a[1]:6.3f} {a[2]:10.3f} | {b[0]:13.3f} {b[1]:6.3f} {b[2]:6.3f}")
+    SearchIndex.DISAGREE_PENALTY = saved
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--kb", default="knowledge_base/demo/articles.yaml")
@@ -195,7 +245,14 @@ def main() -> None:
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--ablate", action="store_true")
     ap.add_argument("--blend", action="store_true")
+    ap.add_argument("--language", default="en", help="el: the Greek confidence rule / weights (see above)")
     args = ap.parse_args()
+    if args.language != "en":
+        from eval.run import DEFAULTS
+
+        docs = asyncio.run(load_docs(DEFAULTS[args.language][1]))
+        dev = yaml.safe_load(Path(f"eval/dev_{args.language}.yaml").read_text(encoding="utf-8"))
+        return tune_language(docs, args.language, dev, args.calibrate)
     docs = asyncio.run(load_docs(args.kb))
     folds = pseudo_queries(docs)
     n_pseudo = sum(len(h) for _, h in folds)

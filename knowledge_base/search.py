@@ -411,7 +411,7 @@ class SearchIndex:
         return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4), rank, doc.language) for rank, conf, doc in best]
 
     GLOSS_WEIGHT = 0.3  # share of the English-gloss similarity in the ranking of a language the model lacks
-    DISAGREE_PENALTY = 0.3  # taken off the confidence when the lexical and the gloss views pick different articles
+    DISAGREE_PENALTY = 0.1  # taken off the confidence when the lexical and the gloss views pick different articles
 
     def _glossed(self, lang: str, index: "_LanguageIndex", query: str, lexical: dict[int, float]) -> list:
         """(rank, confidence, doc) for a language the embedding model does not cover (Greek):
