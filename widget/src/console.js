@@ -3,6 +3,7 @@
 // Every text that comes from a visitor or the server is set with textContent, never as HTML.
 import { io } from "socket.io-client";
 import { markdown } from "./markdown.js";
+import { fillCanned } from "./canned_fill.js";
 import { attachmentEl, checkFile, upload } from "./attach.js";
 import { checkSound, desktop, prefs, setupNotifications } from "./console_notify.js";
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
@@ -877,13 +878,12 @@ sock.on("visitor_typing", (t) => {
 // ---------------------------------------------------------------- canned responses (#shortcut)
 function fill(text, chat) {
   const v = (chat && chat.info.visitor) || {};
-  const vars = {
-    visitor_name: str(v.name, "there"),
+  return fillCanned(text, {
+    visitor_name: str(v.name),
     agent_name: (me && (me.name || me.display_name)) || "",
     shop_name: shopName || "our shop",
-    order_number: str(v.order_number, "your order"),
-  };
-  return String(text).replace(/\{(\w+)\}/g, (all, k) => (k in vars ? vars[k] : all));
+    order_number: str(v.order_number),
+  });
 }
 
 class Autocomplete {
