@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import pickle
+import re
 import sys
 
 from fastapi import APIRouter, Depends, Path, Query, Request
@@ -32,6 +33,8 @@ ARTICLE_BODY_LIMIT = 400_000  # an article (body up to 100,000 characters, UTF-8
 IMPORT_LIMIT = 20_000_000
 EXPORT_TYPES = {"json": "application/json", "yaml": "application/yaml", "csv": "text/csv"}
 DAYS = Query(30, ge=1, le=365)
+GREEK_LETTERS = re.compile("[\u0370-\u03ff\u1f00-\u1fff]")
+LANGUAGE = re.compile(r"^[a-z]{2}(-[a-z0-9]{2,8})?$")
 
 
 # Parsing 20 MB takes seconds, and json's and libyaml's C parsers hold the GIL all along: on a
@@ -213,7 +216,8 @@ def make_router(ctx) -> APIRouter:
         body = await json_object(request)
         async with ctx.sessionmaker() as db:
             async def work():
-                a = await articles.revert(db, article_id, number, body.get("base_revision"), user.id)
+                a = await articles.revert(db, article_id, number, body.get("base_revision"), user.id,
+                                          status=body.get("status"))
                 await changed()
                 return await article_out(db, a)
             return await attempt(db, work)
@@ -282,6 +286,13 @@ def make_router(ctx) -> APIRouter:
         text = body.get("text")
         if not isinstance(text, str) or not text.strip() or len(text) > 2000:
             raise ApiError(422, "bad_field", "text must be a question of 1-2000 characters", "text")
+        # The visitor's language: given, else Greek when the question has Greek letters (a chat
+        # learns it from the page or the visitor; Greeklish needs it given).
+        language = body.get("language")
+        if language is None:
+            language = "el" if GREEK_LETTERS.search(text) else "en"
+        if not isinstance(language, str) or not LANGUAGE.match(language):
+            raise ApiError(422, "bad_field", "language must be a language code such as en or el", "language")
         intent = None
         try:  # what Rasa makes of it, as in a chat (an off-topic intent raises the bar)
             parsed = await ctx.rasa.parse(text)
@@ -290,10 +301,11 @@ def make_router(ctx) -> APIRouter:
         except RasaUnavailable:
             pass
         reply = await answer_question(ctx.kb, text, intent=intent and intent["name"],
-                                      confidence=intent["confidence"] if intent else 0.0)
-        hits = await ctx.kb.search(text, k=5)
+                                      confidence=intent["confidence"] if intent else 0.0, language=language)
+        hits = await ctx.kb.search(text, k=5, language=language)
         why = decision(hits[:3], intent and intent["name"], intent["confidence"] if intent else 0.0)
         return {"answered": reply.kb is not None, "fallback": reply.fallback, "threshold": ANSWER_THRESHOLD,
+                "language": language,
                 "decision": why, "intent": intent, "answer": reply.kb,
                 "hits": [{"article_id": h.article_id, "title": h.title, "score": round(h.score, 3)} for h in hits],
                 "reply": {"text": reply.text, "quick_replies": [{"title": q.get("title"), "payload": q.get("payload")}

@@ -54,3 +54,17 @@ async def test_missing_translations_are_listed_and_editors_link_them(app, erin):
 
     agent = await _client(app, "alex@kb.test")
     assert (await agent.post(f"/api/kb/articles/{gift['id']}/translations", json={"article_id": greek["id"]})).status_code == 403
+
+
+async def test_try_the_bot_answers_in_the_visitors_language(app, erin):  # noqa: F811
+    await _new(erin)
+    greek = await _new(erin, **GREEK)
+    r = (await erin.post("/api/kb/try", json={"text": "τυλίγετε δώρα;"})).json()
+    assert r["language"] == "el" and r["hits"][0]["article_id"] == greek["id"]
+    r = (await erin.post("/api/kb/try", json={"text": "tyligete dwra?", "language": "el"})).json()
+    assert r["language"] == "el" and r["hits"][0]["article_id"] == greek["id"]
+    r = (await erin.post("/api/kb/try", json={"text": "can you wrap my present"})).json()
+    assert r["language"] == "en" and r["hits"][0]["title"] == "Gift wrapping"
+    assert all(h["article_id"] != greek["id"] for h in r["hits"])
+    bad = await erin.post("/api/kb/try", json={"text": "hi", "language": "<b>"})
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "language"
