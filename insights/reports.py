@@ -19,8 +19,8 @@ from accounts.models import CHAT_ROLES, User
 from chat.models import Message
 from handoff.models import Assignment, Offer, Rating, Ticket
 from insights.reports_period import Filters, Period
-from insights.rollups import BUCKET_S, ReportConversation as R
-from knowledge_base.models import Article, KbQuestion
+from insights.rollups import BUCKET_S, ReportConversation as R, ReportQuestion as Q
+from knowledge_base.models import Article
 
 # Time series group the rollup's 15-minute buckets (insights/rollups.py), so zones with half- and
 # quarter-hour offsets (India, Nepal) still fall into whole local hours.
@@ -134,16 +134,18 @@ class Report:
         }
 
     def questions_of_period(self, query):
-        q = KbQuestion  # asked after their conversation started: the index on created_at narrows short periods
-        return self.joined(query, q.conversation_id).where(q.created_at >= self.period.start)
+        """`query` over the rollup's questions of the period; joined to the conversations' rollup
+        only when a filter needs it."""
+        q = Q
+        query = query.where(q.created_at >= self.period.start, q.created_at < self.period.end)
+        filters = self.filtered()
+        return query.join(R, R.conversation_id == q.conversation_id).where(*filters) if filters else query
 
     async def top_articles(self) -> list[dict]:
-        q = KbQuestion
+        q = Q
         rows = await self.rows(self.questions_of_period(
-            select(q.article_id, func.count(),
-                   func.sum(case((q.feedback == "helpful", 1), else_=0)),
-                   func.sum(case((q.feedback == "not_helpful", 1), else_=0)))
-            .where(q.outcome != "fallback", q.article_id.is_not(None)))
+            select(q.article_id, func.count(), func.sum(q.helped_yes), func.sum(q.helped_no))
+            .where(q.article_id.is_not(None)))
             .group_by(q.article_id).order_by(func.count().desc(), q.article_id).limit(TOP))
         titles = dict((await self.db.execute(select(Article.id, Article.title)
                                              .where(Article.id.in_([r[0] for r in rows] or [-1])))).all())
@@ -152,12 +154,10 @@ class Report:
 
     async def top_unanswered(self) -> list[dict]:
         """Knowledge-gap questions (docs/editor.md) with the same words, most asked first."""
-        q = KbQuestion
-        key = func.lower(func.trim(q.text))
-        gap = or_(q.outcome.in_(("fallback", "low_confidence")), q.feedback == "not_helpful", q.handoff_after.is_(True))
+        q = Q
         rows = await self.rows(self.questions_of_period(
-            select(key, func.min(q.text), func.count()).where(gap, q.from_button.is_(False)))
-            .group_by(key).order_by(func.count().desc(), key).limit(TOP))
+            select(q.question_key, func.min(q.question), func.count()).where(q.gap == 1))
+            .group_by(q.question_key).order_by(func.count().desc(), q.question_key).limit(TOP))
         return [{"question": text, "asked": n} for _, text, n in rows]
 
     # ---- the queue -------------------------------------------------------------------------

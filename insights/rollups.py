@@ -52,6 +52,26 @@ class ReportConversation(Base):
     timed_out: Mapped[int] = mapped_column(Integer)  # 0/1: from the queue to the offline form
 
 
+class ReportQuestion(Base):
+    """The knowledge-base questions of the rollup's conversations that an article served or that
+    are knowledge gaps, with their conversation's start: "articles served most" and "questions not
+    answered most" read this narrow table (and its covering indexes), not kb_questions."""
+
+    __tablename__ = "report_questions"
+    __table_args__ = (Index("ix_report_questions_served", "created_at", "article_id", "helped_yes", "helped_no"),
+                      Index("ix_report_questions_gaps", "gap", "created_at", "question_key", "question"))
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the conversation's start
+    article_id: Mapped[int | None] = mapped_column(Integer)  # set when an article answered it
+    helped_yes: Mapped[int] = mapped_column(Integer)
+    helped_no: Mapped[int] = mapped_column(Integer)
+    gap: Mapped[int] = mapped_column(Integer)  # 0/1: a knowledge gap the visitor typed
+    question_key: Mapped[str | None] = mapped_column(String(200))  # gaps: lower-cased, trimmed
+    question: Mapped[str | None] = mapped_column(String(200))
+
+
 # What refresh() reads (migration 0007).
 Index("ix_conversations_updated_at", Conversation.updated_at)
 
@@ -118,6 +138,17 @@ async def recompute(db: AsyncSession, ids: list[str]) -> None:
                              else_=0)),
                func.max(case((and_(t.from_state == "queued", t.to_state == "offline_form"), 1), else_=0)))
         .where(t.conversation_id.in_(ids)).group_by(t.conversation_id))).all()}
+    said = []
+    for cid, text, from_button, article_id, outcome, feedback, handoff_after in (await db.execute(
+            select(q.conversation_id, q.text, q.from_button, q.article_id, q.outcome, q.feedback, q.handoff_after)
+            .where(q.conversation_id.in_(ids)))).all():
+        served = article_id is not None and outcome != "fallback"
+        gap = not from_button and (outcome in ("fallback", "low_confidence") or feedback == "not_helpful" or handoff_after)
+        if served or gap:
+            said.append((cid, {"article_id": article_id if served else None, "helped_yes": int(feedback == "helpful"),
+                               "helped_no": int(feedback == "not_helpful"), "gap": int(gap),
+                               "question_key": text.strip().lower()[:200] if gap else None,
+                               "question": text.strip()[:200] if gap else None}))
     asked = {r[0]: r[1:] for r in (await db.execute(
         select(q.conversation_id, func.count(),
                func.sum(case((q.outcome.in_(("answered", "low_confidence")), 1), else_=0)),
@@ -141,5 +172,10 @@ async def recompute(db: AsyncSession, ids: list[str]) -> None:
                     "answered": answered, "not_sure": not_sure, "helped_yes": yes, "helped_no": no,
                     "queued": queued, "abandoned": abandoned, "timed_out": timed_out})
     await db.execute(delete(ReportConversation).where(ReportConversation.conversation_id.in_(ids)))
+    await db.execute(delete(ReportQuestion).where(ReportQuestion.conversation_id.in_(ids)))
     if out:
         await db.execute(insert(ReportConversation), out)
+    started = {row["conversation_id"]: row["created_at"] for row in out}
+    questions = [{"conversation_id": cid, "created_at": started[cid], **row} for cid, row in said if cid in started]
+    if questions:
+        await db.execute(insert(ReportQuestion), questions)

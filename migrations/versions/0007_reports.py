@@ -1,5 +1,5 @@
 """report rollups and indexes (issue 14): report_conversations, one row of figures per conversation,
-and report_state, how far it has read (insights/rollups.py); conversations by updated_at, what the
+report_questions, the served and unanswered questions of those, and report_state, how far it has read (insights/rollups.py); conversations by updated_at, what the
 rollup's refresh reads (docs/reports.md "Speed")
 
 Revision ID: 0007
@@ -31,6 +31,24 @@ def upgrade() -> None:
             'abandoned', 'timed_out')),
     )
     op.create_index('ix_report_conversations_created_at', 'report_conversations', ['created_at'], unique=False)
+    op.create_table(
+        'report_questions',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('conversation_id', sa.String(length=32), sa.ForeignKey('conversations.id', ondelete='CASCADE'),
+                  nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('article_id', sa.Integer(), nullable=True),
+        sa.Column('helped_yes', sa.Integer(), nullable=False),
+        sa.Column('helped_no', sa.Integer(), nullable=False),
+        sa.Column('gap', sa.Integer(), nullable=False),
+        sa.Column('question_key', sa.String(length=200), nullable=True),
+        sa.Column('question', sa.String(length=200), nullable=True),
+    )
+    op.create_index('ix_report_questions_conversation_id', 'report_questions', ['conversation_id'], unique=False)
+    op.create_index('ix_report_questions_served', 'report_questions',
+                    ['created_at', 'article_id', 'helped_yes', 'helped_no'], unique=False)
+    op.create_index('ix_report_questions_gaps', 'report_questions',
+                    ['gap', 'created_at', 'question_key', 'question'], unique=False)
     state = op.create_table(
         'report_state',
         sa.Column('id', sa.Integer(), primary_key=True),
@@ -44,5 +62,6 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_index('ix_conversations_updated_at', table_name='conversations')
     op.drop_table('report_state')
+    op.drop_table('report_questions')
     op.drop_index('ix_report_conversations_created_at', table_name='report_conversations')
     op.drop_table('report_conversations')
