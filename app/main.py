@@ -34,6 +34,7 @@ from handoff import timers as handoff_timers
 from handoff.agent_ns import AgentNamespace
 from handoff.console_api import make_router as make_console_router
 from handoff.preferences import make_router as make_preferences_router
+from insights import rollups
 from insights.reports_api import make_router as make_reports_router
 from insights.conversions_api import make_router as make_conversions_router
 from privacy import retention as privacy_retention
@@ -90,6 +91,7 @@ def create_app(settings: Settings | None = None) -> socketio.ASGIApp:
         gc.freeze()
         background = [asyncio.create_task(handoff_timers.run(ctx)), asyncio.create_task(ctx.kb.watch()),
                       asyncio.create_task(articles.purge_trash_forever(ctx.sessionmaker)),
+                      asyncio.create_task(rollups.run(ctx)),  # reports' rollup (insights/rollups.py)
                       asyncio.create_task(privacy_retention.run(ctx)),  # off unless an admin sets it
                       # questions acknowledged and never answered (a process died): answered now
                       asyncio.create_task(turns.recover(ctx))]
