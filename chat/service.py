@@ -81,6 +81,13 @@ class Stored:
 # A lease on the conversation row: owner (a claim token) and expiry, by PostgreSQL's clock (one
 # clock for every machine); SQLite is one file on one machine, so its host's clock is the same.
 
+# The message path's UPDATEs (the sequence number and claim, the end of the bot's turn) are Core
+# statements on the tables: as ORM statements they also searched the session for objects to update
+# in memory and built ORM compile state, about a fifth of their CPU (docs/benchmarks.md, "Scaling out").
+_C = Conversation.__table__.c
+_M = Message.__table__.c
+
+
 def db_now(db: AsyncSession):
     return func.now() if db.bind.dialect.name == "postgresql" else utcnow()
 
@@ -90,7 +97,7 @@ def _lease_until(db: AsyncSession, lease_s: float):
 
 
 def _turn_free(db: AsyncSession):
-    return or_(Conversation.bot_turn_owner.is_(None), Conversation.bot_turn_until < db_now(db))
+    return or_(_C.bot_turn_owner.is_(None), _C.bot_turn_until < db_now(db))
 
 
 class TurnLost(Exception):
@@ -103,18 +110,18 @@ async def _next_seq(db: AsyncSession, conversation_id: str, claim: tuple[str, fl
     # (a visitor message) the same statement counts the question the bot owes (in a bot state) and
     # claims the bot's turn when it is free, so the message path gains no round trip. SET reads the
     # row as it was: `owes` and the free lease are the old row's.
-    values: dict = {"last_seq": Conversation.last_seq + 1}
-    returning = [Conversation.last_seq, Conversation.state]
+    values: dict = {"last_seq": _C.last_seq + 1}
+    returning = [_C.last_seq, _C.state]
     if claim is not None:
         token, lease_s = claim
-        owes = Conversation.state.in_(BOT_ANSWERS_IN)
+        owes = _C.state.in_(BOT_ANSWERS_IN)
         take = and_(owes, _turn_free(db))
-        values.update(bot_pending=Conversation.bot_pending + case((owes, 1), else_=0),
-                      bot_turn_owner=case((take, token), else_=Conversation.bot_turn_owner),
-                      bot_turn_until=case((take, _lease_until(db, lease_s)), else_=Conversation.bot_turn_until))
-        returning += [Conversation.bot_pending, Conversation.bot_turn_owner]
+        values.update(bot_pending=_C.bot_pending + case((owes, 1), else_=0),
+                      bot_turn_owner=case((take, token), else_=_C.bot_turn_owner),
+                      bot_turn_until=case((take, _lease_until(db, lease_s)), else_=_C.bot_turn_until))
+        returning += [_C.bot_pending, _C.bot_turn_owner]
     row = (await db.execute(
-        update(Conversation).where(Conversation.id == conversation_id).values(**values).returning(*returning)
+        update(Conversation.__table__).where(_C.id == conversation_id).values(**values).returning(*returning)
     )).one()
     return tuple(row)
 
@@ -305,17 +312,17 @@ async def end_bot_turn(db: AsyncSession, conversation_id: str, message_id: int, 
     question's log) only if the question was still unanswered and the claim still this one; else
     rolls all of it back and raises TurnLost, so a question is never answered twice. The same
     statement releases the turn when no other question waits, or renews it."""
-    done = await db.execute(update(Message).where(Message.id == message_id, Message.answered == False)  # noqa: E712
+    done = await db.execute(update(Message.__table__).where(_M.id == message_id, _M.answered == False)  # noqa: E712
                             .values(answered=True))
-    last = Conversation.bot_pending <= 1
-    values: dict = {"bot_pending": case((last, 0), else_=Conversation.bot_pending - 1),
-                    "bot_turn_owner": case((last, None), else_=Conversation.bot_turn_owner),
+    last = _C.bot_pending <= 1
+    values: dict = {"bot_pending": case((last, 0), else_=_C.bot_pending - 1),
+                    "bot_turn_owner": case((last, None), else_=_C.bot_turn_owner),
                     "bot_turn_until": case((last, None), else_=_lease_until(db, lease_s))}
     if failed is not None:
-        values["bot_failures"] = Conversation.bot_failures + 1 if failed else 0
+        values["bot_failures"] = _C.bot_failures + 1 if failed else 0
     row = (await db.execute(
-        update(Conversation).where(Conversation.id == conversation_id, Conversation.bot_turn_owner == turn)
-        .values(**values).returning(Conversation.bot_failures, Conversation.bot_pending)
+        update(Conversation.__table__).where(_C.id == conversation_id, _C.bot_turn_owner == turn)
+        .values(**values).returning(_C.bot_failures, _C.bot_pending)
     )).first() if done.rowcount == 1 else None
     if row is None:
         await db.rollback()
