@@ -12,14 +12,13 @@ import math
 from collections import defaultdict
 from datetime import datetime
 
-from sqlalchemy import and_, case, extract, func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts.models import CHAT_ROLES, User
-from chat.models import Message
-from handoff.models import Assignment, Offer, Rating, Ticket
+from handoff.models import Assignment, Offer
 from insights.reports_period import Filters, Period
-from insights.rollups import BUCKET_S, ReportConversation as R, ReportQuestion as Q
+from insights.rollups import BUCKET_S, ReportConversation as R, ReportFact as F, ReportQuestion as Q
 from knowledge_base.models import Article
 
 # Time series group the rollup's 15-minute buckets (insights/rollups.py), so zones with half- and
@@ -43,12 +42,6 @@ def percentile(values: list[float], p: float) -> float | None:
 
 def share(part: int, whole: int) -> float | None:
     return round(part / whole, 4) if whole else None
-
-
-def _seconds(dialect: str, start, end):
-    if dialect == "sqlite":
-        return (func.julianday(end) - func.julianday(start)) * 86400.0
-    return extract("epoch", end - start)
 
 
 class Report:
@@ -80,6 +73,14 @@ class Report:
     def joined(self, query, column):
         """`query` limited to the report's conversations through its `column` (a conversation id)."""
         return query.join(R, R.conversation_id == column).where(*self.where())
+
+    def facts(self, query, *kinds: str):
+        """`query` over the rollup's facts of these kinds in the period; joined to the
+        conversations' rollup only when a filter needs it."""
+        query = query.where(F.created_at >= self.period.start, F.created_at < self.period.end,
+                            F.kind.in_(kinds) if len(kinds) > 1 else F.kind == kinds[0])
+        filters = self.filtered()
+        return query.join(R, R.conversation_id == F.conversation_id).where(*filters) if filters else query
 
     def local(self, bucket: int) -> datetime:
         if bucket not in self._local:
@@ -163,15 +164,13 @@ class Report:
     # ---- the queue -------------------------------------------------------------------------
 
     async def queue(self) -> dict:
-        a = Assignment
         # No reason: an agent took the chat over from the bot.
         reasons = sorted(((r or "agent_took_over", n) for r, n in await self.rows(
             select(R.handoff_reason, func.count()).where(*self.where(), R.handed == 1).group_by(R.handoff_reason))),
             key=lambda rn: (-rn[1], rn[0]))
         queued, abandoned, timed_out = (int(v or 0) for v in (await self.db.execute(
             select(func.sum(R.queued), func.sum(R.abandoned), func.sum(R.timed_out)).where(*self.where()))).one())
-        waits = [float(s) for (s,) in await self.rows(self.joined(
-            select(_seconds(self.d, a.queued_at, a.started_at)).where(a.queued_at.is_not(None)), a.conversation_id))]
+        waits = [float(v) for (v,) in await self.rows(self.facts(select(F.value), "wait"))]
         missed = await self.db.scalar(self.joined(select(func.count()).select_from(Offer).where(Offer.status == "missed"),
                                                   Offer.conversation_id)) or 0
         return {
@@ -189,12 +188,8 @@ class Report:
         }
 
     async def offline_messages(self) -> dict:
-        tk, m = Ticket, Message
-        first_reply = (select(func.min(m.created_at))
-                       .where(m.conversation_id == tk.conversation_id, m.sender == "agent",
-                              m.created_at >= tk.created_at).scalar_subquery())
-        rows = await self.rows(self.joined(select(tk.created_at, first_reply), tk.conversation_id))
-        replies = [(_aware(r) - _aware(t)).total_seconds() for t, r in rows if r is not None]
+        rows = await self.rows(self.facts(select(F.value), "offline"))
+        replies = [float(v) for (v,) in rows if v is not None]
         return {"offline_messages": len(rows), "offline_replied": len(replies),
                 "offline_reply_median_s": percentile(replies, 50), "offline_reply_p90_s": percentile(replies, 90)}
 
@@ -204,27 +199,31 @@ class Report:
         """One row per agent (admins and agents who served a chat of the period, and every active
         one); `only`: that agent's row alone (an agent's own view, or the agent filter)."""
         only = only if only is not None else self.filters.agent_id
-        a, r = Assignment, Rating
         per: dict[int, dict] = defaultdict(lambda: {"chats": set(), "first": [], "handling": [], "stars": [0] * 5,
                                                     "missed": 0})
         series: dict[tuple[int, str], dict] = defaultdict(lambda: {"chats": set(), "first": [], "good": 0, "rated": 0})
-        for agent, cid, b, first, handling in await self.rows(self.joined(
-                select(a.agent_id, a.conversation_id, R.bucket, _seconds(self.d, a.started_at, a.first_response_at),
-                       _seconds(self.d, a.started_at, a.ended_at)), a.conversation_id)):
-            row, point = per[agent], series[(agent, self.period.label(self.local(int(b))))]
-            row["chats"].add(cid)
-            point["chats"].add(cid)
-            if first is not None:
-                row["first"].append(float(first))
-                point["first"].append(float(first))
-            if handling is not None:
-                row["handling"].append(float(handling))
-        for agent, stars, b in await self.rows(self.joined(
-                select(r.agent_id, r.stars, R.bucket).where(r.agent_id.is_not(None)), r.conversation_id)):
-            per[agent]["stars"][stars - 1] += 1
-            point = series[(agent, self.period.label(self.local(int(b))))]
-            point["rated"] += 1
-            point["good"] += stars >= 4
+        labels: dict[int, str] = {}
+        for kind, agent, value, b, cid in await self.rows(self.facts(
+                select(F.kind, F.agent_id, F.value, F.bucket, F.conversation_id),
+                "chat", "first_response", "handling", "rating")):
+            if agent is None:
+                continue
+            if b not in labels:
+                labels[b] = self.period.label(self.local(int(b)))
+            row, point = per[agent], series[(agent, labels[b])]
+            if kind == "chat":
+                row["chats"].add(cid)
+                point["chats"].add(cid)
+            elif kind == "first_response":
+                row["first"].append(float(value))
+                point["first"].append(float(value))
+            elif kind == "handling":
+                row["handling"].append(float(value))
+            else:
+                stars = int(value)
+                row["stars"][stars - 1] += 1
+                point["rated"] += 1
+                point["good"] += stars >= 4
         for agent, n in await self.rows(self.joined(
                 select(Offer.agent_id, func.count()).where(Offer.status == "missed"), Offer.conversation_id)
                 .group_by(Offer.agent_id)):
@@ -262,9 +261,3 @@ def wait_bars(waits: list[float]) -> list[dict]:
         low = high
     bars.append({"from_s": low, "to_s": None, "chats": sum(1 for w in waits if w >= low)})
     return bars
-
-
-def _aware(dt: datetime) -> datetime:
-    from handoff.routing import aware
-
-    return aware(dt)

@@ -14,13 +14,14 @@ import asyncio
 import logging
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import (BigInteger, DateTime, ForeignKey, Index, Integer, String, and_, case, delete, func, insert,
+from sqlalchemy import (BigInteger, DateTime, Float, ForeignKey, Index, Integer, String, and_, case, delete, func, insert,
                         literal_column, or_, select, update)
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.db import Base, utcnow
-from chat.models import Conversation, Transition
+from chat.models import Conversation, Message, Transition
+from handoff.models import Assignment, Rating, Ticket
 from knowledge_base.models import KbQuestion
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,29 @@ class ReportQuestion(Base):
     gap: Mapped[int] = mapped_column(Integer)  # 0/1: a knowledge gap the visitor typed
     question_key: Mapped[str | None] = mapped_column(String(200))  # gaps: lower-cased, trimmed
     question: Mapped[str | None] = mapped_column(String(200))
+
+
+FACT_KINDS = ("chat", "wait", "first_response", "handling", "rating", "offline")
+
+
+class ReportFact(Base):
+    """The timed facts of the rollup's conversations, one row each, with the conversation's start
+    and 15-min bucket: `chat` (an agent had it), `wait` (seconds in the queue before an accept),
+    `first_response` and `handling` (seconds, per assignment), `rating` (stars, for the agent rated)
+    and `offline` (an offline message; seconds until an agent replied, or none). The agents' and the
+    queue's figures read these through one covering index instead of joining four tables."""
+
+    __tablename__ = "report_facts"
+    __table_args__ = (Index("ix_report_facts_period", "created_at", "kind", "agent_id", "value", "bucket",
+                            "conversation_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    conversation_id: Mapped[str] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))  # the conversation's start
+    bucket: Mapped[int] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(16))
+    agent_id: Mapped[int | None] = mapped_column(Integer)
+    value: Mapped[float | None] = mapped_column(Float)
 
 
 # What refresh() reads (migration 0007).
@@ -177,14 +201,50 @@ async def recompute(db: AsyncSession, ids: list[str]) -> None:
                     "handed": handed, "contained": int(not handed and not no), "questions": questions,
                     "answered": answered, "not_sure": not_sure, "helped_yes": yes, "helped_no": no,
                     "queued": queued, "abandoned": abandoned, "timed_out": timed_out})
+    facts = await _facts(db, ids)
     await db.execute(delete(ReportConversation).where(ReportConversation.conversation_id.in_(ids)))
     await db.execute(delete(ReportQuestion).where(ReportQuestion.conversation_id.in_(ids)))
+    await db.execute(delete(ReportFact).where(ReportFact.conversation_id.in_(ids)))
     if out:
         await db.execute(insert(ReportConversation), out)
     started = {row["conversation_id"]: row["created_at"] for row in out}
     questions = [{"conversation_id": cid, "created_at": started[cid], **row} for cid, row in said if cid in started]
     if questions:
         await db.execute(insert(ReportQuestion), questions)
+    facts = [{"conversation_id": cid, "created_at": started[cid],
+              "bucket": int((started[cid] - EPOCH).total_seconds()) // BUCKET_S, "kind": kind, "agent_id": agent,
+              "value": value} for cid, kind, agent, value in facts if cid in started]
+    if facts:
+        await db.execute(insert(ReportFact), facts)
+
+
+def _seconds(start: datetime | None, end: datetime | None) -> float | None:
+    return None if start is None or end is None else (_aware(end) - _aware(start)).total_seconds()
+
+
+async def _facts(db: AsyncSession, ids: list[str]) -> list[tuple]:
+    """(conversation id, kind, agent id, value) of these conversations."""
+    a, r, tk, m = Assignment, Rating, Ticket, Message
+    out = []
+    for cid, agent, queued, started, first, ended in (await db.execute(
+            select(a.conversation_id, a.agent_id, a.queued_at, a.started_at, a.first_response_at, a.ended_at)
+            .where(a.conversation_id.in_(ids)))).all():
+        out.append((cid, "chat", agent, None))
+        if queued is not None:
+            out.append((cid, "wait", agent, _seconds(queued, started)))
+        if first is not None:
+            out.append((cid, "first_response", agent, _seconds(started, first)))
+        if ended is not None:
+            out.append((cid, "handling", agent, _seconds(started, ended)))
+    for cid, agent, stars in (await db.execute(
+            select(r.conversation_id, r.agent_id, r.stars).where(r.conversation_id.in_(ids)))).all():
+        out.append((cid, "rating", agent, float(stars)))
+    first_reply = (select(func.min(m.created_at)).where(m.conversation_id == tk.conversation_id, m.sender == "agent",
+                                                        m.created_at >= tk.created_at).scalar_subquery())
+    for cid, at, reply in (await db.execute(
+            select(tk.conversation_id, tk.created_at, first_reply).where(tk.conversation_id.in_(ids)))).all():
+        out.append((cid, "offline", None, _seconds(at, reply)))
+    return out
 
 
 async def run(ctx) -> None:

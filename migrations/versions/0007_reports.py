@@ -1,6 +1,8 @@
-"""report rollups and indexes (issue 14): report_conversations, one row of figures per conversation,
-report_questions, the served and unanswered questions of those, and report_state, how far it has read (insights/rollups.py); conversations by updated_at, what the
-rollup's refresh reads (docs/reports.md "Speed")
+"""report rollups and indexes (issue 14): report_conversations, one row of figures per
+conversation; report_questions, the served and unanswered questions of those; report_facts, their
+timed facts (waits, responses, handling, ratings, offline messages); report_state, how far the
+rollup has read (insights/rollups.py); conversations by updated_at, what its refresh reads
+(docs/reports.md "Speed")
 
 Revision ID: 0007
 Revises: 0006
@@ -49,6 +51,20 @@ def upgrade() -> None:
                     ['created_at', 'article_id', 'helped_yes', 'helped_no'], unique=False)
     op.create_index('ix_report_questions_gaps', 'report_questions',
                     ['gap', 'created_at', 'question_key', 'question'], unique=False)
+    op.create_table(
+        'report_facts',
+        sa.Column('id', sa.Integer(), primary_key=True),
+        sa.Column('conversation_id', sa.String(length=32), sa.ForeignKey('conversations.id', ondelete='CASCADE'),
+                  nullable=False),
+        sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+        sa.Column('bucket', sa.BigInteger(), nullable=False),
+        sa.Column('kind', sa.String(length=16), nullable=False),
+        sa.Column('agent_id', sa.Integer(), nullable=True),
+        sa.Column('value', sa.Float(), nullable=True),
+    )
+    op.create_index('ix_report_facts_conversation_id', 'report_facts', ['conversation_id'], unique=False)
+    op.create_index('ix_report_facts_period', 'report_facts',
+                    ['created_at', 'kind', 'agent_id', 'value', 'bucket', 'conversation_id'], unique=False)
     state = op.create_table(
         'report_state',
         sa.Column('id', sa.Integer(), primary_key=True),
@@ -63,5 +79,6 @@ def downgrade() -> None:
     op.drop_index('ix_conversations_updated_at', table_name='conversations')
     op.drop_table('report_state')
     op.drop_table('report_questions')
+    op.drop_table('report_facts')
     op.drop_index('ix_report_conversations_created_at', table_name='report_conversations')
     op.drop_table('report_conversations')
