@@ -68,5 +68,9 @@ async function buildPage(name) {
 }
 const cv = await buildPage("console");
 const ev = await buildPage("editor");
+// The Reports page (/reports/): Chart.js lives in its bundle only; the definitions its figures link
+// to are docs/reports.md itself.
+const rv = await buildPage("reports");
+await writeFile(dist("reports/definitions.md"), await readFile(join(root, "..", "docs", "reports.md"), "utf8"));
 
-console.log(`built dist/ (version ${v}, console ${cv}, editor ${ev})`);
+console.log(`built dist/ (version ${v}, console ${cv}, editor ${ev}, reports ${rv})`);
