@@ -1,8 +1,9 @@
 """The reports' HTTP API (docs/reports.md, "API"): every section as JSON and every table as a CSV
 file, for the period and filters in the query string.
 
-Admins read every section. Agents read only their own figures: the `agents` and `activity`
-sections, always filtered to themselves (naming another agent is a 403). Editors read none."""
+Admins read every section. Agents read only their own figures: the `agents`, `activity` and
+`conversions` sections, always filtered to themselves (naming another agent is a 403). Editors read
+none. Every read first brings the rollups up to date (insights/rollups.py)."""
 from __future__ import annotations
 
 import csv
