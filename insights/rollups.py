@@ -149,6 +149,8 @@ async def refresh(db: AsyncSession) -> int:
         cursor = (rows[-1].updated_at, rows[-1].id)
         if len(rows) < CHUNK:
             break
+        # Read up to here: a refresh waiting for the lock goes on from this point, not from the start.
+        await db.execute(update(ReportState).where(ReportState.id == 1).values(refreshed_to=min(_aware(cursor[0]), started)))
         await db.commit()
         await db.execute(update(ReportState).where(ReportState.id == 1).values(id=1))
     await db.execute(update(ReportState).where(ReportState.id == 1).values(refreshed_to=started))

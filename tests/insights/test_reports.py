@@ -11,6 +11,7 @@ from datetime import timedelta
 
 import pytest
 
+from insights import rollups
 from tests.handoff.test_agent_socket import Staff
 from tests.insights.scenario import NOON, QUIET, InProcessApp, Shop, use_clock
 
@@ -47,6 +48,7 @@ def demo_db(db_url) -> str:
 @pytest.fixture
 async def shop(demo_db, monkeypatch):
     db_url = demo_db
+    monkeypatch.setattr(rollups, "CHUNK", 3)  # the rollup's refresh goes through several chunks
     clock = use_clock(monkeypatch, NOON - timedelta(days=8))
     staff = Staff(db_url)
     async with InProcessApp(db_url) as live:
