@@ -7,6 +7,7 @@ import asyncio
 import json
 import time
 import zlib
+from urllib.parse import quote
 
 import aiohttp
 
@@ -83,6 +84,13 @@ class RasaClient:
         if not isinstance(data, list):
             raise RasaUnavailable(f"unexpected answer from Rasa: {str(data)[:200]}")
         return data
+
+    async def end_form(self, sender: str) -> None:
+        """End the form the conversation is in (the handoff's name and e-mail questions), through
+        Rasa's HTTP API: its next message is read afresh (chat/offline_first.py)."""
+        await self._post(f"/conversations/{quote(sender, safe='')}/tracker/events",
+                         [{"event": "active_loop", "name": None}, {"event": "slot", "name": "requested_slot", "value": None}],
+                         key=sender, params=self._auth)
 
     async def parse(self, text: str) -> dict:
         """Rasa's NLU reading of a text (its HTTP API: `rasa run --enable-api --auth-token`)."""

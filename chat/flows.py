@@ -13,7 +13,7 @@ from attachments.service import strip_sig  # agents never get the visitor's file
 from bot.answers import Reply, handoff_started
 from bot.brain import reply_without_rasa
 from bot.rasa_client import RasaUnavailable
-from chat import service, visitor_events
+from chat import offline_first, service, visitor_events
 from chat.models import BOT_ANSWERS_IN, Conversation, Message
 from handoff import notify, routing
 from knowledge_base import gaps
@@ -158,6 +158,12 @@ def reply_from_rasa(message: dict) -> Reply | None:
 
 
 async def _deliver(ctx: AppContext, conversation_id: str, reply: Reply) -> None:
+    if reply.handoff == "requested" and await offline_first.starts_offline(ctx, conversation_id, reply):
+        # Nobody online: the offline form at once, prefilled (chat/offline_first.py).
+        await start_handoff(ctx, conversation_id, reason=reply.handoff_reason or "visitor_asked", bot_text="")
+        return
+    if offline_first.moot(conversation_id, reply):
+        return
     if reply.handoff == "requested":
         # Before any question the bot asks (name, e-mail), the widget learns a handoff started.
         await visitor_events.emit(ctx, conversation_id, "handoff", {"state": "requested", "reason": reply.handoff_reason})
@@ -198,10 +204,15 @@ async def start_handoff(ctx: AppContext, conversation_id: str, *, reason: str, b
     if already:
         await add_bot_message(ctx, conversation_id, ALREADY_WAITING if conv.state == "queued" else ALREADY_WITH_PERSON)
         return
-    if bot_text:
-        await add_bot_message(ctx, conversation_id, bot_text)
     async with ctx.sessionmaker() as db:
         effects = await routing.enqueue(db, conversation_id, reason=reason, actor="visitor"
                                         if reason in ("visitor_asked", "button") else "bot", now=utcnow())
         await gaps.note_handoff(db, conversation_id)
+        conv = await db.get(Conversation, conversation_id, populate_existing=True)
+    offline = conv.state == "offline_form"
+    if bot_text and not offline:  # "I'm finding a person" only when there is one to find
+        await add_bot_message(ctx, conversation_id, bot_text)
     await notify.publish(ctx, effects)
+    if offline:  # the visitor's own tabs prefill the offline form with what is known
+        await visitor_events.emit(ctx, conversation_id, "handoff",
+                                  {"state": "offline", "visitor": offline_first.known_visitor(conv)})

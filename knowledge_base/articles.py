@@ -184,12 +184,17 @@ async def revision(db: AsyncSession, article_id: int, number: int) -> ArticleRev
     return r
 
 
-async def revert(db: AsyncSession, article_id: int, number: int, base_revision: object, user_id: int | None) -> Article:
-    """The content of an earlier revision becomes the newest one."""
+async def revert(db: AsyncSession, article_id: int, number: int, base_revision: object, user_id: int | None,
+                 status: object = None) -> Article:
+    """The content of an earlier revision becomes the newest one. The article keeps its current
+    status (restoring a revision saved as a draft must not take a live article away from the bot)
+    unless `status` ("published" or "draft") says otherwise."""
+    if status is not None and status not in ("published", "draft"):
+        raise ArticleError(422, "bad_field", "status must be 'published' or 'draft' (or left out: unchanged)", "status")
     old = await revision(db, article_id, number)
-    return await save(db, article_id, ArticleIn(**{k: (tuple(v) if k in LIST_FIELDS else v)
-                                                   for k, v in content(old).items()}),
-                      base_revision, user_id, action="reverted")
+    data = {k: (tuple(v) if k in LIST_FIELDS else v) for k, v in content(old).items()}
+    data["status"] = status or (await get(db, article_id)).status
+    return await save(db, article_id, ArticleIn(**data), base_revision, user_id, action="reverted")
 
 
 async def add_phrasings(db: AsyncSession, article_id: int, questions: list[str], user_id: int | None,
