@@ -124,8 +124,12 @@ async def erase_for_conversation(db: AsyncSession, conversation_id: str) -> int:
     if not atts:
         return 0
     store = store_for(db)
-    if store is None:
-        raise RuntimeError("no attachment store is registered for this database (attachments.register_store)")
+    if store is None:  # outside the app (a command line tool): the store the settings name
+        from app.settings import Settings
+        from attachments.storage import make_store
+
+        store = make_store(Settings())
+        register_store(db.bind, store)
     for att in atts:
         await _remove_files(store, att)
     await db.execute(delete(Attachment).where(Attachment.conversation_id == conversation_id))

@@ -17,6 +17,7 @@ from decimal import Decimal
 from sqlalchemy import Table, delete, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+import attachments
 from app.db import Base, all_models, utcnow
 from chat.models import Conversation
 from handoff.models import Ticket
@@ -186,6 +187,8 @@ async def erase_conversations(db: AsyncSession, conversation_ids: list[str], con
     of these conversations (first: should the tracker store be unreachable, nothing is deleted and
     the request can be repeated)."""
     events = await trackers.erase_events(tracker_urls, conversation_ids)
+    for conversation_id in conversation_ids:  # the files' bytes in their store; their rows go below
+        await attachments.erase_for_conversation(db, conversation_id)
     keys: dict[str, list] = {"conversations": conversation_ids}
     plan = []
     for table, column, parent in dependent_tables():

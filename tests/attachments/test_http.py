@@ -193,3 +193,20 @@ async def test_erasing_a_conversation_erases_its_files(app):
     async with app.ctx.sessionmaker() as db:
         assert await attachments.erase_for_conversation(db, cid) == 0
         assert (await db.get(Conversation, keep_cid)) is not None
+
+
+async def test_a_visitors_erasure_request_erases_their_files(app):
+    """privacy/requests.py (the visitor's data requests and retention) erases through
+    attachments.erase_for_conversation: the bytes go with the rows."""
+    from privacy import requests as privacy_requests
+
+    cid, token = await chat_with(app, "alex@shop.example")
+    _, other_token = await chat_with(app, "alex@shop.example")
+    assert (await visitor_upload(app, token, files.png())).status_code == 200
+    assert (await visitor_upload(app, other_token, files.pdf())).status_code == 200
+    assert len(stored_files(app)) == 3
+    async with app.ctx.sessionmaker() as db:
+        done = await privacy_requests.erase(db, privacy_requests.Subject("conversation", cid), tracker_urls=[],
+                                            user_id=None)
+    assert done.conversations == 1
+    assert len(stored_files(app)) == 1 and await count(app, Attachment) == 1
