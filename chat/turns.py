@@ -25,6 +25,9 @@ from handoff import routing
 
 log = logging.getLogger(__name__)
 _claims = itertools.count(1)
+# Claims of this process whose turn failed and whose release failed too (the database was down):
+# the next sweep takes them over at once instead of leaving their questions until the lease ends.
+_abandoned: set[str] = set()
 
 
 def new_claim(ctx: AppContext) -> tuple[str, float]:
@@ -100,8 +103,9 @@ async def run(ctx: AppContext, conversation_id: str, token: str,
         try:
             async with ctx.sessionmaker() as db:
                 await service.release_turn(db, conversation_id, token, force=True)
-        except Exception:  # noqa: BLE001 - the database is down: the lease runs out instead
+        except Exception:  # noqa: BLE001 - the database is down: recovery takes the claim over
             log.exception("could not release the bot turn on %s", conversation_id)
+            _abandoned.add(token)
     finally:
         if ctx.turns.get(conversation_id) == token:
             del ctx.turns[conversation_id]
@@ -156,7 +160,7 @@ async def recover_once(ctx: AppContext) -> int:
     for conversation_id, owner, free in waiting:
         if conversation_id in ctx.turns or conversation_id in ctx.recovering:
             continue
-        if free or owner_is_gone(ctx, owner):
+        if free or owner in _abandoned or owner_is_gone(ctx, owner):
             ctx.recovering.add(conversation_id)
             task = asyncio.create_task(_recover(ctx, conversation_id, None if free else owner))
             ctx.background.add(task)
@@ -169,6 +173,7 @@ async def _recover(ctx: AppContext, conversation_id: str, replacing: str | None)
     try:
         async with ctx.recover_slots:
             await claim_and_run(ctx, conversation_id, replacing=replacing)
+        _abandoned.discard(replacing)
     except Exception:  # noqa: BLE001 - the next sweep tries again
         log.exception("recovering the bot turn on %s failed", conversation_id)
     finally:

@@ -143,6 +143,14 @@ async def _pg_databases(dsn: str) -> set[str]:
         await conn.close()
 
 
+def _children(pid: int) -> list[int]:
+    """The direct children of a process (Linux /proc)."""
+    try:
+        return [int(c) for c in Path(f"/proc/{pid}/task/{pid}/children").read_text().split()]
+    except OSError:
+        return []
+
+
 class ScaledStack:
     """Start with start() (or `with ScaledStack(...) as stack:`), stop with stop()."""
 
@@ -302,11 +310,20 @@ class ScaledStack:
             raise RuntimeError(f"{p.name} did not start:\n{tail(p.log)}\n{tail(rasa_log)}")
 
     def kill(self, name: str, sig: int = signal.SIGKILL) -> None:
-        """Signal one process (kill -9 by default) and wait until it is gone."""
+        """Signal one process (kill -9 by default) and wait until it is gone. A Rasa server gets the
+        signal itself, not only the node that started it (deploy/rasa_node.py then exits)."""
         p = self.get(name)
         if p.proc and p.proc.poll() is None:
-            p.proc.send_signal(sig)
-            p.proc.wait()
+            children = _children(p.proc.pid) if p.kind == "rasa" else []
+            for pid in children:
+                os.kill(pid, sig)
+            if not children:
+                p.proc.send_signal(sig)
+            try:
+                p.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                p.proc.kill()
+                p.proc.wait()
 
     def restart(self, name: str, timeout_s: float = 300) -> None:
         """Start a stopped app or Rasa process again, as it was."""

@@ -2,6 +2,7 @@
 commit, so nobody hears of something the database does not hold (docs/protocol.md)."""
 from __future__ import annotations
 
+import asyncio
 import logging
 
 import socketio
@@ -68,6 +69,20 @@ class RedisManager(socketio.AsyncRedisManager):
     """Socket.IO through Redis, plus room moves: a move is published like an emit, and every
     process (this one included) applies it to its own sockets. get_participants() only sees the
     local ones, so a move decided in one process cannot be done there alone."""
+
+    async def _redis_listen_with_retries(self):
+        """python-socketio's listener, retrying every second: its own waits twice as long after
+        each failure, up to 60 s, so after a Redis restart this process could miss the other
+        processes' events for a minute (docs/production.md, "Faults, measured")."""
+        while True:
+            try:
+                self._redis_connect()
+                await self.pubsub.subscribe(self.channel)
+                async for message in self.pubsub.listen():
+                    yield message
+            except Exception as exc:  # noqa: BLE001 - Redis away or restarting: again in a second
+                self._get_logger().error("Cannot receive from redis... retrying in 1 sec (%s)", exc)
+                await asyncio.sleep(1)
 
     async def _handle_emit(self, message):
         if message.get("namespace") == ROOMS_NS:
