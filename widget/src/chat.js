@@ -91,8 +91,11 @@ function uuid() {
 }
 
 // The browser's long-lived visitor id (customer history, sticky routing): random, never personal.
-let vid = get(VID_KEY);
-if (!vid || !/^[A-Za-z0-9_-]{16,64}$/.test(vid)) put(VID_KEY, (vid = uuid()));
+// The loader's id for this browser on the shop (cfg.v) wins, so the agents' list of live visitors
+// (engage/) knows who is chatting.
+let vid = typeof cfg.v === "string" && /^[A-Za-z0-9_-]{16,64}$/.test(cfg.v) ? cfg.v : get(VID_KEY);
+if (!vid || !/^[A-Za-z0-9_-]{16,64}$/.test(vid)) vid = uuid();
+put(VID_KEY, vid);
 
 // ---------------------------------------------------------------- DOM
 const log = $("log");
@@ -369,6 +372,7 @@ window.addEventListener("message", (e) => {
     visible = true;
     unread = 0;
     if (m.page) page = cleanPage(m.page);
+    if (typeof m.inv === "string" && m.inv) empty.textContent = m.inv.slice(0, 300); // the invitation accepted
     if (m.focus) input.focus();
     toBottom(true);
   } else if (m.type === "hidden") visible = false;
@@ -515,6 +519,7 @@ function pendingRow(item) {
 function submit(message, display) {
   if (!message.trim()) return;
   const item = { client_id: uuid(), message };
+  toParent({ type: "sent" }); // the loader counts a chat started after an invitation
   if (display) item.display = display;
   saveOutbox(outbox().concat(item));
   pendingRow(item);

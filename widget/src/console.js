@@ -7,6 +7,7 @@ import { fillCanned } from "./canned_fill.js";
 import { attachmentEl, checkFile, upload } from "./attach.js";
 import { checkSound, desktop, prefs, setupNotifications } from "./console_notify.js";
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
+import { renderVisitors } from "./visitors.js";
 
 const d = document;
 const HEARTBEAT_MS = 10000;
@@ -1090,7 +1091,7 @@ async function loadOverview() {
   clearTimeout(ovTimer);
   if (view !== "overview") return;
   try {
-    const r = await api("GET", "/api/console/overview");
+    const r = await api("GET", "/api/console/visitors"); // engage/: everyone on the site
     renderOverview(r.visitors || []);
     $("ov-updated").textContent = "updated " + new Date().toLocaleTimeString();
   } catch (e) {
@@ -1099,33 +1100,10 @@ async function loadOverview() {
   ovTimer = setTimeout(loadOverview, OVERVIEW_MS);
 }
 function renderOverview(rows) {
-  const tb = clear($("ov-table").tBodies[0]);
   $("ov-empty").hidden = rows.length > 0;
   $("n-visitors").textContent = String(rows.length);
   $("n-visitors").hidden = !rows.length;
-  for (const r of rows) {
-    const v = r.visitor || {};
-    const acts = h("td", { class: "acts" });
-    if (r.can_open) acts.appendChild(h("button", { type: "button", class: "btn small", text: "View", onclick: () => viewLive(r.conversation_id) }));
-    if (r.can_take_over) acts.appendChild(h("button", { type: "button", class: "btn small primary", text: "Take over", onclick: () => takeOver(r.conversation_id) }));
-    const pageCell = h("td", { class: "page" }, h("div", { text: str(v.page_title, "–") }), h("div", { class: "muted url", text: str(v.page_url) }));
-    const pages = Array.isArray(r.pages) ? r.pages : [];
-    if (pages.length) pageCell.title = pages.map((p) => str(p && (p.title || p.url))).join("\n");
-    tb.appendChild(
-      h(
-        "tr",
-        { dataset: { cid: r.conversation_id } },
-        h("td", {}, h("div", { text: visitorName(v, r.conversation_id) }), h("div", { class: "muted", text: str(v.email) })),
-        h("td", {}, stateBadge(r.state), r.agent_name ? h("div", { class: "muted", text: r.agent_name }) : null),
-        pageCell,
-        h("td", { class: "num", text: String(r.pages_seen || (v.page_url ? 1 : 0)) }),
-        h("td", { class: "num", text: dur(r.time_on_site_s) }),
-        h("td", { class: "url", text: str(r.referrer, "–") }),
-        h("td", { text: str(v.language, "–") }),
-        acts
-      )
-    );
-  }
+  renderVisitors($("ov-table").tBodies[0], rows, { api, viewLive, takeOver, stateBadge, visitorName, dur });
 }
 
 // ---------------------------------------------------------------- queue

@@ -7,7 +7,12 @@
  * cannot reach it) and loads the chat UI, an iframe served by CHAT-HOST, only when the visitor opens
  * it, or at once when the visitor had it open on the previous page of this tab.
  * Options (attributes of the script tag): data-color, data-position="left|right", data-lang,
- * data-title. Global API: window.ShopChat.open(), .close(), .toggle().
+ * data-title, data-track="off" (no page views, so no invitations by rule).
+ * Global API: window.ShopChat.open(), .close(), .toggle().
+ *
+ * Live visitors (engage/, docs/engage.md): one small POST per page view and a heartbeat every
+ * ~20 s (the server says how often) tell the agents who is on the site; the answer may carry an
+ * invitation, which pops by the launcher without loading the chat until the visitor accepts it.
  */
 (function () {
   var w = window;
@@ -23,6 +28,7 @@
   var chatUrl = new URL("chat.html?v=" + BUILD_VERSION, src).href;
   var NS = "shopchat";
   var KEY = "shopchat:open";
+  var BEAT = new URL("../engage/beat", src).href;
 
   function attr(name) {
     return script.getAttribute("data-" + name) || "";
@@ -34,6 +40,111 @@
   var T = el
     ? { open: "Άνοιγμα συνομιλίας", close: "Κλείσιμο συνομιλίας", unread: " μη αναγνωσμένα" }
     : { open: "Open chat", close: "Close chat", unread: " unread" };
+
+  // The browser's random id and visit counter on the shop's own origin (a visit ends after 30 min
+  // without a page).
+  function ls(k, v) {
+    try {
+      if (v != null) localStorage.setItem(k, v);
+      return localStorage.getItem(k);
+    } catch (e) {
+      return v; // storage blocked: a new visitor on every page
+    }
+  }
+  var vid = ls("shopchat:vid");
+  if (!/^[A-Za-z0-9_-]{16,64}$/.test(vid || ""))
+    vid = ls(
+      "shopchat:vid",
+      Array.prototype.map
+        .call(crypto.getRandomValues(new Uint8Array(16)), function (b) {
+          return (b + 256).toString(16).slice(1);
+        })
+        .join("")
+    );
+  var visit = (ls("shopchat:visit") || "0,0").split(",");
+  var visitNo = (+visit[0] || 0) + (Date.now() - (+visit[1] || 0) > 18e5 ? 1 : 0);
+  var track = attr("track") !== "off";
+  var hbTimer, hbSec = 20, lastUrl, inv, invEl, invTimer;
+
+  function beat(e, extra) {
+    if (!track) return;
+    if (e === "hb" && location.href !== lastUrl) e = "pv"; // a single-page shop changed the URL
+    var b = { v: vid, e: e, n: visitNo, u: location.href };
+    if (e === "pv") {
+      lastUrl = b.u;
+      b.t = d.title;
+      b.r = d.referrer;
+      b.l = lang;
+    }
+    for (var k in extra) b[k] = extra[k];
+    var body = JSON.stringify(b);
+    if (e === "bye") return navigator.sendBeacon && navigator.sendBeacon(BEAT, body);
+    ls("shopchat:visit", visitNo + "," + Date.now());
+    // text/plain and no cookies: a "simple" cross-origin request, no preflight
+    fetch(BEAT, { method: "POST", body: body, credentials: "omit", keepalive: true })
+      .then(function (r) {
+        return r.json();
+      })
+      .then(function (o) {
+        if (o.hb > 0) hbSec = o.hb;
+        if (o.inv && o.inv.m && !inv && !isOpen) {
+          inv = o.inv;
+          clearTimeout(invTimer);
+          invTimer = setTimeout(showInvite, (+inv.a || 0) * 1000);
+        }
+      })
+      .catch(function () {})
+      .then(function () {
+        // the next heartbeat once this answer said how often
+        if (e !== "pv" && e !== "hb") return;
+        clearTimeout(hbTimer);
+        hbTimer = setTimeout(function () {
+          beat("hb");
+        }, hbSec * 1000);
+      });
+  }
+  function invEvent(kind) {
+    beat(kind, { k: inv.k, i: inv.i });
+  }
+  function hideInvite() {
+    if (invEl) invEl.remove();
+    invEl = null;
+  }
+  function showInvite() {
+    if (invEl || isOpen || !inv) return;
+    invEl = d.createElement("div");
+    invEl.className = "i";
+    invEl.setAttribute("role", "status");
+    var t = d.createElement("button");
+    t.type = "button";
+    t.className = "it";
+    if (inv.n) {
+      var who = d.createElement("b");
+      who.textContent = inv.n;
+      t.appendChild(who);
+    }
+    t.appendChild(d.createTextNode(inv.m)); // text, never markup
+    t.onclick = function () {
+      invEvent("accepted");
+      inv.ok = 1;
+      hideInvite();
+      open();
+    };
+    var x = d.createElement("button");
+    x.type = "button";
+    x.className = "ix";
+    x.setAttribute("aria-label", T.close);
+    x.textContent = "\u00d7";
+    x.onclick = function () {
+      invEvent("dismissed");
+      hideInvite();
+      inv = null;
+    };
+    invEl.appendChild(t);
+    invEl.appendChild(x);
+    wrap.appendChild(invEl);
+    invEvent("shown");
+  }
 
   // Open/closed survives navigation within this tab (the host page's sessionStorage).
   function store(v) {
@@ -62,6 +173,11 @@
     ".b[hidden],.p[hidden]{display:none}" +
     ".p{bottom:92px;width:370px;height:560px;max-height:calc(100vh - 112px);border-radius:16px;overflow:hidden;" +
     "background:#fff;box-shadow:0 12px 40px rgba(0,0,0,.22)}" +
+    ".i{position:fixed;z-index:2147483000;bottom:92px;" + (left ? "left" : "right") + ":20px;max-width:min(300px,calc(100vw - 40px));" +
+    "background:#fff;color:#1d2b25;border-radius:14px;box-shadow:0 8px 28px rgba(0,0,0,.2);font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
+    ".it{all:unset;display:block;cursor:pointer;padding:12px 34px 12px 14px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere}" +
+    ".it b{display:block;font-size:13px;color:var(--c,#1f5f4a)}.it:focus-visible,.ix:focus-visible{outline:2px solid var(--c,#1f5f4a)}" +
+    ".ix{all:unset;position:absolute;top:4px;right:6px;width:24px;height:24px;text-align:center;font:20px/24px sans-serif;color:#667;cursor:pointer}" +
     ".p iframe{display:block;width:100%;height:100%;border:0;margin:0;padding:0}" +
     "@media (max-width:480px){.p{left:0;right:0;top:0;bottom:0;width:100%;height:100%;max-height:none;border-radius:0}" +
     ".o .l{display:none}}" +
@@ -106,13 +222,14 @@
       chatUrl +
       "#" +
       encodeURIComponent(
-        JSON.stringify({ o: location.origin, p: page(), l: lang, c: color, t: attr("title") })
+        JSON.stringify({ o: location.origin, p: page(), l: lang, c: color, t: attr("title"), v: vid })
       );
     panel.appendChild(frame);
     wrap.appendChild(panel);
   }
 
   function open(focus) {
+    hideInvite();
     ensureFrame();
     isOpen = true;
     panel.hidden = false;
@@ -121,7 +238,7 @@
     setLabel(0);
     store("1");
     pending = focus !== false;
-    send({ type: "open", focus: pending, page: page() });
+    send({ type: "open", focus: pending, page: page(), inv: inv && inv.ok ? inv.m : "" });
     if (pending && ready) frame.focus();
   }
 
@@ -143,10 +260,14 @@
     if (m.type === "ready") {
       ready = true;
       if (isOpen) {
-        send({ type: "open", focus: pending, page: page() });
+        send({ type: "open", focus: pending, page: page(), inv: inv && inv.ok ? inv.m : "" });
         if (pending) frame.focus();
       } else send({ type: "hidden" });
     } else if (m.type === "close") close();
+    else if (m.type === "sent" && inv && inv.ok) {
+      invEvent("chat_started"); // the visitor wrote after accepting the invitation
+      inv = null;
+    }
     else if (m.type === "unread" && !isOpen) {
       var n = +m.count || 0;
       badge.textContent = n > 9 ? "9+" : String(n);
@@ -196,6 +317,13 @@
     d.body.appendChild(host);
     w.addEventListener("message", onMessage);
     if (store() === "1") open(false);
+    beat("pv");
+    w.addEventListener("pagehide", function () {
+      beat("bye");
+    });
+    w.addEventListener("pageshow", function (e) {
+      if (e.persisted) beat("pv"); // back from the back-forward cache
+    });
   }
 
   w.ShopChat = {
