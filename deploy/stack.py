@@ -152,7 +152,9 @@ def _children(pid: int) -> list[int]:
 
 
 class ScaledStack:
-    """Start with start() (or `with ScaledStack(...) as stack:`), stop with stop()."""
+    """Start with start() (or `with ScaledStack(...) as stack:`), stop with stop(). pg_admin_dsn and
+    redis_url name the servers to use (the machine's by default; the fault tests and bench/faults.py
+    pass a PostgreSQL cluster and a Redis server of their own, tests/deploy/services.py)."""
 
     def __init__(self, model: Path, *, apps: int = 2, rasas: int = 2, port: int | None = None,
                  db_name: str = "shopchat_stack", drop_databases: bool = False, pg_admin_dsn: str = PG_ADMIN_DSN,
