@@ -13,7 +13,7 @@ from starlette.datastructures import MutableHeaders
 from app.settings import ROOT, Settings
 
 # The staff's pages, each built into widget/dist/<page>/ and served at /<page>/ only.
-PAGES = ("console", "editor", "reports")
+PAGES = ("console", "editor", "reports", "privacy")
 PAGE_PREFIXES = tuple(f"/{page}/" for page in PAGES)
 # The widget's own files: one plain name at the top of widget/dist. Anything else under /widget
 # (the staff pages' folders reached as /widget//console/..., %2f, ..%2f, a backslash) is a 404, or

@@ -71,6 +71,8 @@ const ev = await buildPage("editor");
 // The Reports page (/reports/): Chart.js lives in its bundle only; the definitions its figures link
 // to are docs/reports.md itself.
 const rv = await buildPage("reports");
+// The admins' "Visitors' data" page (/privacy/): data requests, retention, conversion tracking.
+const pv = await buildPage("privacy");
 await writeFile(dist("reports/definitions.md"), await readFile(join(root, "..", "docs", "reports.md"), "utf8"));
 
-console.log(`built dist/ (version ${v}, console ${cv}, editor ${ev}, reports ${rv})`);
+console.log(`built dist/ (version ${v}, console ${cv}, editor ${ev}, reports ${rv}, privacy ${pv})`);
