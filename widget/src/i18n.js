@@ -2,6 +2,7 @@
 const en = {
   title: "Chat with us",
   subtitle: "We usually reply in a few minutes",
+  privacy: "Privacy notice",
   close: "Close chat",
   label: "Type your message",
   placeholder: "Write a message…",
@@ -61,11 +62,13 @@ const en = {
   needStars: "Choose from 1 to 5 stars.",
   thanks: "Thank you for your feedback!",
   newChat: "Start a new chat",
+  switchLang: "Ελληνικά: switch the chat to Greek",
 };
 
 const el = {
   title: "Μιλήστε μαζί μας",
   subtitle: "Συνήθως απαντάμε σε λίγα λεπτά",
+  privacy: "Ενημέρωση απορρήτου",
   close: "Κλείσιμο συνομιλίας",
   label: "Γράψτε το μήνυμά σας",
   placeholder: "Γράψτε ένα μήνυμα…",
@@ -125,6 +128,7 @@ const el = {
   needStars: "Επιλέξτε από 1 έως 5 αστέρια.",
   thanks: "Ευχαριστούμε για την αξιολόγηση!",
   newChat: "Νέα συνομιλία",
+  switchLang: "English: αλλαγή της συνομιλίας στα αγγλικά",
 };
 
 /** A string with its {placeholders} filled in (values are put into the page as text only). */

@@ -8,7 +8,7 @@
  * it, or at once when the visitor had it open on the previous page of this tab.
  * Options (attributes of the script tag): data-color, data-position="left|right", data-lang,
  * data-title, data-track="off" (no page views, so no invitations by rule).
- * Global API: window.ShopChat.open(), .close(), .toggle().
+ * Global API: window.ShopChat.open(), .close(), .toggle(); shopchat("conversion", {...}).
  *
  * Live visitors (engage/, docs/engage.md): one small POST per page view and a heartbeat every
  * ~20 s (the server says how often) tell the agents who is on the site; the answer may carry an
@@ -35,7 +35,8 @@
   }
   var color = attr("color");
   var left = attr("position") === "left";
-  var lang = (attr("lang") || navigator.language || "en").slice(0, 2).toLowerCase();
+  // data-lang, else the page's own <html lang>, else the browser's
+  var lang = (attr("lang") || d.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
   var el = lang === "el";
   var T = el
     ? { open: "Άνοιγμα συνομιλίας", close: "Κλείσιμο συνομιλίας", unread: " μη αναγνωσμένα" }
@@ -337,6 +338,20 @@
       if (btn) isOpen ? close() : open();
     },
   };
+
+  // shopchat("conversion", {order_id, value, currency}) on the thank-you page reports the order with
+  // this browser's id, for attribution to its chats (docs/conversions.md). Calls made before this
+  // script loaded wait in shopchat.q (the snippet there). Plain text, no cookies: no preflight.
+  function shopchat(cmd, o) {
+    if (cmd !== "conversion" || !o) return;
+    var b = { order_id: o.order_id, value: o.value, currency: o.currency, visitor_id: vid };
+    fetch(new URL("../api/conversions/widget", src).href, {
+      method: "POST", body: JSON.stringify(b), credentials: "omit", keepalive: true,
+    }).catch(function () {});
+  }
+  var queued = (w.shopchat && w.shopchat.q) || [];
+  w.shopchat = shopchat;
+  for (var i = 0; i < queued.length; i++) shopchat.apply(null, queued[i]);
 
   if (d.body) init();
   else d.addEventListener("DOMContentLoaded", init);
