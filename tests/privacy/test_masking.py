@@ -55,11 +55,11 @@ async def test_the_gaps_page_shows_questions_masked(app):
         q = await gaps._latest(db, conv.id)
         q.handoff_after = True
         await db.commit()
-        await chat.add_message(db, conversation_id=conv.id, sender="agent", text="Maria, order 88123 left today")
+        await chat.add_message(db, conversation_id=conv.id, sender="agent", text="Maria, your order 88123 left our warehouse today")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url=BASE) as c:
         r = await c.post("/login", data={"email": "erin@shop.example", "password": PW}, headers={"Origin": BASE})
         c.cookies.set(COOKIE, r.cookies[COOKIE])
         body = (await c.get("/api/kb/gaps")).text
     assert "88123" not in body and "maria.p@example.com" not in body and "694" not in body
     assert "parcel for order [order number] never came, write to [e-mail] or [phone]" in body
-    assert "order [order number] left today" in body
+    assert "order [order number] left our warehouse today" in body
