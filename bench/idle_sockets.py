@@ -69,6 +69,10 @@ async def _client_loop(url: str, conn) -> None:
 
 
 def client_process(url: str, conn) -> None:
+    import logging
+
+    # Engine.IO's client says "packet queue is empty, aborting" for every socket it closes at the end.
+    logging.getLogger("engineio.client").setLevel(logging.CRITICAL)
     asyncio.run(_client_loop(url, conn))
 
 

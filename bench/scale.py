@@ -23,6 +23,7 @@ bench/out/scale.png (and --plot)."""
 from __future__ import annotations
 
 import argparse
+import asyncio
 import json
 import os
 import random
@@ -110,8 +111,6 @@ class SpreadSocketVisitor(roundtrip.SocketVisitor):
 
 def run_worker_spread(spec: roundtrip.WorkerSpec) -> roundtrip.WorkerResult:
     """bench.roundtrip.run_worker with SpreadSocketVisitor for the visitors (in the worker process)."""
-    import asyncio
-
     roundtrip.SocketVisitor = SpreadSocketVisitor
     return asyncio.run(roundtrip._worker(spec))
 
@@ -233,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
 
-    from deploy.stack import ScaledStack
+    from deploy.stack import PG_ADMIN_DSN, ScaledStack, _pg_admin
 
     model = Path(args.model) if args.model else train_model()
     # The per-connection rate limit would throttle the no-pause runs (bench/stack.py does the same).
@@ -252,7 +251,11 @@ def main(argv: list[str] | None = None) -> int:
         targets = []
         for label, apps, rasas in CONFIGS:
             log(f"starting {label}: nginx, {apps} app, {rasas} Rasa (PostgreSQL, Redis) ...")
-            stack = ScaledStack(model, apps=apps, rasas=rasas, db_name=f"shopchat_scale_{apps}x{rasas}",
+            db_name = f"shopchat_scale_{apps}x{rasas}"
+            # Left by an interrupted run: every run starts from empty databases.
+            asyncio.run(_pg_admin(PG_ADMIN_DSN, [f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'
+                                                 for name in (db_name, f"{db_name}_rasa")]))
+            stack = ScaledStack(model, apps=apps, rasas=rasas, db_name=db_name,
                                 drop_databases=True, run_dir=tmp / label, log=log)
             stacks.append(stack)
             stack.start()
