@@ -23,9 +23,10 @@ from fastapi.responses import JSONResponse
 
 from bot.answers import (
     REASON_VISITOR_ASKED, Reply, ask_email, ask_name, find_order_number, form_step, handoff_queue,
-    handoff_reason_of, handoff_requested, known, looks_like_handoff,
+    handoff_reason_of, handoff_requested, known, looks_like_handoff, small_talk,
 )
 from bot.brain import answer_question
+from bot.texts import bot_language
 from knowledge_base.service import LiveIndex
 
 ACTIONS = (
@@ -35,6 +36,7 @@ ACTIONS = (
     "action_ask_visitor_email",
     "validate_handoff_form",
     "action_request_human",
+    "action_small_talk",
 )
 FORM = "handoff_form"
 FORM_SLOTS = ("visitor_name", "visitor_email")
@@ -55,6 +57,10 @@ async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> tuple
     """Rasa's events and the bot's messages for one action."""
     latest = tracker.get("latest_message") or {}
     slots = tracker.get("slots") or {}
+    language = language_of(latest)
+    if name == "action_small_talk":
+        # greet, goodbye, thanks, affirm, deny, bot_challenge: canned texts, in the visitor's language
+        return roll_session(tracker), [small_talk((latest.get("intent") or {}).get("name") or "greet", language)]
     if name == "action_handoff_start":
         reason = handoff_reason_of(latest.get("text") or "", latest.get("entities") or [])
         # requested_slot too: a form left unfinished (a Rasa session that expired mid-form) leaves it
@@ -62,16 +68,16 @@ async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> tuple
         events = [slot_set("handoff_reason", reason), slot_set("handoff_retry", None), slot_set("requested_slot", None)]
         return events, [handoff_requested(reason)]
     if name == "action_ask_visitor_name":
-        return [], [ask_name(slots.get("handoff_retry"))]
+        return [], [ask_name(slots.get("handoff_retry"), language)]
     if name == "action_ask_visitor_email":
-        return [], [ask_email(slots.get("handoff_retry"))]
+        return [], [ask_email(slots.get("handoff_retry"), language)]
     if name == "validate_handoff_form":
         return validate_form(tracker), []
     if name == "action_request_human":
         reason = slots.get("handoff_reason") or REASON_VISITOR_ASKED
         order_number = find_order_number(user_texts(tracker)) or slots.get("order_number")  # see roll_session
         return [], [handoff_queue(reason, name=known(slots.get("visitor_name")), email=known(slots.get("visitor_email")),
-                                  order_number=order_number)]
+                                  order_number=order_number, language=language)]
     # action_answer_question
     if _asks_for_a_person(latest):
         # A request for a person that Rasa's classifier let slip: the same path as the intent
@@ -87,9 +93,16 @@ async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> tuple
                 pass
     reply = await answer_question(
         kb, latest.get("text") or "", intent=intent.get("name"),
-        confidence=float(intent.get("confidence") or 0.0), article_id=article_id,
+        confidence=float(intent.get("confidence") or 0.0), article_id=article_id, language=language,
     )
     return roll_session(tracker), [reply]
+
+
+def language_of(latest: dict) -> str:
+    """The bot's language for this turn: the app sends the conversation's language as the message's
+    metadata (chat/flows.py); a message without it (Rasa's own tools, old clients) gets English."""
+    metadata = latest.get("metadata")
+    return bot_language(metadata.get("language") if isinstance(metadata, dict) else None)
 
 
 def roll_session(tracker: dict, max_events: int | None = None) -> list[dict]:

@@ -7,6 +7,7 @@ import json
 import re
 from dataclasses import dataclass, field
 
+from bot.texts import bot_language, quick_reply, say
 from knowledge_base.search import ANSWER_THRESHOLD, Doc, Hit
 from knowledge_base.text import fold
 
@@ -22,6 +23,14 @@ SUGGEST_FRACTION = 0.6
 TALK_TO_PERSON = {"content_type": "text", "title": "Talk to a person", "payload": "/human_handoff"}
 YES = {"content_type": "text", "title": "Yes, thanks", "payload": "/affirm"}
 NO = {"content_type": "text", "title": "No", "payload": "/deny"}
+
+
+def talk_to_person(language: str = "en") -> dict:
+    return quick_reply("talk_to_person", language, "/human_handoff")
+
+
+def _article_button(hit: Hit) -> dict:
+    return {"content_type": "text", "title": hit.title, "payload": f'/ask_question{{"article_id": "{hit.article_id}"}}'}
 
 
 # Reply.handoff values: the two moments of a handoff the bot tells the app about.
@@ -120,26 +129,23 @@ def decision(hits: list[Hit], intent: str | None = None, intent_confidence: floa
             "threshold": round(threshold, 4), "answers": bool(hits) and effective >= threshold}
 
 
-def answer_from_kb(doc: Doc, hit_score: float, related: list[Hit]) -> Reply:
-    quick = [YES, NO]
-    quick += [{"content_type": "text", "title": h.title, "payload": f'/ask_question{{"article_id": "{h.article_id}"}}'}
-              for h in related[:2]]
-    quick.append(TALK_TO_PERSON)
+def answer_from_kb(doc: Doc, hit_score: float, related: list[Hit], language: str = "en") -> Reply:
+    quick = [quick_reply("yes", language, "/affirm"), quick_reply("no", language, "/deny")]
+    quick += [_article_button(h) for h in related[:2]]
+    quick.append(talk_to_person(language))
     return Reply(
-        text=f"{doc.body}\n\nDid that answer your question?",
+        text=f"{doc.body}\n\n{say('did_it_help', language)}",
         quick_replies=quick,
         kb={"article_id": doc.id, "title": doc.title, "score": round(hit_score, 3)},
     )
 
 
-def not_sure(suggestions: list[Hit]) -> Reply:
+def not_sure(suggestions: list[Hit], language: str = "en") -> Reply:
     # Near misses are worth a button; the best of a random text's hits are noise.
-    quick = [{"content_type": "text", "title": h.title, "payload": f'/ask_question{{"article_id": "{h.article_id}"}}'}
-             for h in suggestions[:2] if h.score >= ANSWER_THRESHOLD * SUGGEST_FRACTION]
-    quick.append(TALK_TO_PERSON)
+    quick = [_article_button(h) for h in suggestions[:2] if h.score >= ANSWER_THRESHOLD * SUGGEST_FRACTION]
+    quick.append(talk_to_person(language))
     return Reply(
-        text="I'm not sure I can answer that. Could you rephrase it, for example with your order, "
-             "delivery, return or payment in a few words? Or talk to a person.",
+        text=say("not_sure", language),
         quick_replies=quick,
         fallback=True,
         tried={"article_id": suggestions[0].article_id, "title": suggestions[0].title,
@@ -147,22 +153,51 @@ def not_sure(suggestions: list[Hit]) -> Reply:
     )
 
 
+def only_in_other_language(offers: list[Hit], language: str, tried: list[Hit] = ()) -> Reply:
+    """Nothing in the visitor's language answers the question, but articles in another language
+    (with no translation into theirs) are on its topic: say so honestly and offer them as buttons.
+    An offer, not an answer: it counts as a fallback (the editors' knowledge gaps show the missing
+    translation) and names the best article tried in the visitor's own language, if any."""
+    best = tried[0] if tried else offers[0]
+    return Reply(
+        text=say("only_other_language", language),
+        quick_replies=[*(_article_button(h) for h in offers[:2]), talk_to_person(language)],
+        fallback=True,
+        tried={"article_id": best.article_id, "title": best.title, "score": round(best.score, 3)},
+    )
+
+
+SMALL_TALK = ("greet", "goodbye", "thanks", "affirm", "deny", "bot_challenge")
+
+
+def small_talk(intent: str, language: str = "en") -> Reply:
+    """The answer to a small-talk intent (action_small_talk), in the visitor's language."""
+    if intent == "greet":
+        return Reply(say("greet", language), quick_replies=[
+            quick_reply("greet_order", language, say("greet_order", language)),
+            quick_reply("greet_return", language, say("greet_return_payload", language)),
+            talk_to_person(language)])
+    if intent in ("deny", "bot_challenge"):
+        return Reply(say(intent, language), quick_replies=[talk_to_person(language)])
+    return Reply(say(intent if intent in SMALL_TALK else "greet", language))
+
+
 def handoff_requested(reason: str) -> Reply:
     """The first message of a handoff, before any question: no text, the app announces it."""
     return Reply(text="", handoff=HANDOFF_REQUESTED, handoff_reason=reason)
 
 
-def handoff_started(reason: str, *, order_number: str | None = None) -> Reply:
+def handoff_started(reason: str, *, order_number: str | None = None, language: str = "en") -> Reply:
     """A handoff without the form (Rasa down: the form is Rasa's): one `queue` Reply, nothing known
     about the visitor but perhaps the order number."""
-    return handoff_queue(reason, order_number=order_number)
+    return handoff_queue(reason, order_number=order_number, language=language)
 
 
 def handoff_queue(reason: str, *, name: str | None = None, email: str | None = None,
-                  order_number: str | None = None) -> Reply:
+                  order_number: str | None = None, language: str = "en") -> Reply:
     """The last message of a handoff: the app queues the chat with what the bot learnt."""
     return Reply(
-        text=f"Thanks, {name}! I'm finding a person for you..." if name else "Thanks! I'm finding a person for you...",
+        text=say("queue_named", language, name=name) if name else say("queue", language),
         handoff=HANDOFF_QUEUE,
         handoff_reason=reason,
         visitor={"name": name, "email": email, "order_number": order_number},
@@ -239,10 +274,50 @@ def _short_request(t: str) -> bool:
     return len(t.split()) <= 6 and bool(_STRONG_WHO.search(t)) and not _NOT_US.search(t)
 
 
+# Greek and Greeklish (on folded text: no accents, final sigma as σ). Someone on our side, a verb
+# asking for them, and what is always a request ("this bot is useless", "I want to complain").
+_EL_WHO = (r"(ανθρωπ\w*|υπαλληλ\w*|εκπροσωπ\w*|συναδελφ\w*|ατομο|πραγματικο προσωπο|προσωπικο|υπευθυν\w*|"
+           r"διευθυντ\w*|εξυπηρετηση( πελατων)?|υποστηριξη|τμημα εξυπηρετησησ|"
+           r"anthr[ow]p\w*|ypall?ill?\w*|ipall?ill?\w*|ekpros[ow]p\w*|synadelf\w*|atomo|e(ks|x)[yi]piretisi|"
+           r"[yi]postiri(ks|x)i|[yi]pe(u|f)th[yi]n\w*)")
+_EL_ASK = (r"(θελω|θα ηθελα|μπορω|χρειαζομαι|δωστε|δωσε|συνδεστε|συνδεσε|μεταφερετε|φερτε|φερε|μιλησω|μιλησουμε|"
+           r"μιλαω|μιλαμε|μιλαει|προτιμω|υπαρχει|ειναι|καποιοσ|καποιον|"
+           r"thel[ow]|mpor[ow]|xreiazomai|d[ow]ste|d[ow]se|s[yi]ndes\w*|milis[ow]|milisoume|milao|milaw|prot[ih]m[ow]|"
+           r"[yi]parxei|einai|kapoios|kapoion)")
+_EL_PLEASE = r"(παρακαλω|τωρα|ρε|parakal[ow]|t[ow]ra|pls|please)"
+_EL_REQUESTS = [
+    re.compile(rf"\b{_EL_ASK}\b.*\b{_EL_WHO}"),
+    re.compile(rf"^\W*((ενα|εναν|μια|ενασ|ena|enan|mia) )?{_EL_WHO}(\W+{_EL_PLEASE})*\W*$"),
+    re.compile(r"\b(θελω|thel[ow]|μπορω|mpor[ow]) (να )?(μιλησω|milis[ow]|na milis[ow]) (με|σε|me|se) (καποιον|καποια|kapoion|kapoia)\b"),
+]
+_EL_ALWAYS = re.compile(
+    r"(αχρηστ\w*|γελοι\w*|βαρεθηκα|χανω τον χρονο|παραπον\w*|καταγγελ\w*|δεν (με )?βοηθα(σ|τε|ει)\b|"
+    r"\b(οχι|δεν θελω|σταματα|κλεισε|παρακαμψη)\b.*\b(bot|μποτ|ρομποτ|chatbot|μηχανη|προγραμμα)\b|"
+    r"\bνα (με|μου) (καλεσ\w*|παρ\w* τηλεφωνο|τηλεφωνησ\w*)|\b(καλεσει|τηλεφωνησει) (με |μου )?καποιοσ|"
+    r"\bna (me|mou) (kales\w*|par\w* til\w*|tilef[ow]nis\w*)|"
+    r"(παρτε|καλεστε) με|να (σασ )?(παρω|καλεσω) (τηλεφωνο|τηλεφωνικα)|τηλεφωνο (εξυπηρετησησ|επικοινωνιασ)|"
+    r"πωσ επικοινωνω|(υπαρχει|ειναι) (καποιοσ|κανεισ) (εκει|εδω|διαθεσιμοσ)|(yparxei|einai) (kapoios|kaneis) (ekei|edo|diathesimos)|"
+    r"axrist\w*|geloi\w*|varethika|xano ton xrono|parapon\w*|den (me )?voitha(s|te|ei)\b|"
+    r"\b(oxi|den thel[ow]|stamata)\b.*\b(bot|rompot|chatbot|mixani)\b|parte me|tilef[ow]no e(ks|x)[yi]piretisis|pos epikoinon[ow])"
+)
+# "can someone else pick up my parcel", "the courier asks for a signature from a person": not us.
+_EL_NOT_US = re.compile(r"(κουριερ|διανομε\w*|ταχυδρομ\w*|γειτον\w*|υπογραφ\w*|παραλαβ\w*|καποιοσ αλλοσ|"
+                        r"courier|dianome\w*|geiton\w*|ypograf\w*|paralav\w*)")
+
+
+def _greek_request(t: str) -> bool:
+    if _EL_ALWAYS.search(t):
+        return True
+    return not _EL_NOT_US.search(t) and any(p.search(t) for p in _EL_REQUESTS)
+
+
 def looks_like_handoff(text: str) -> bool:
-    """A request for a person, recognised without Rasa (used only while Rasa is down)."""
-    t = fold(text).replace("\u2019", "'").strip()
+    """A request for a person, recognised without Rasa (while Rasa is down, and for requests its
+    classifier let slip), in English, Greek and Greeklish."""
+    t = fold(text).replace("\u2019", "'").replace("ς", "σ").strip()
     if t == "/human_handoff":
+        return True
+    if _greek_request(t):
         return True
     t = _fix_typos(t)
     if any(p.search(t) for p in _ALWAYS) or _short_request(t):
@@ -262,6 +337,11 @@ NAME_MAX = 100
 EMAIL_MAX = 254
 SKIP = {"content_type": "text", "title": "Skip", "payload": "skip"}
 
+
+def skip_button(language: str = "en") -> dict:
+    """The form's Skip button; its payload is the plain word "skip" in every language."""
+    return quick_reply("skip", language, "skip")
+
 # Why the form asks a slot again (the handoff_retry slot). One re-ask per slot: a second answer
 # that does not fit skips the slot, so the visitor is never stuck.
 RETRY_NAME_QUESTION = "name_question"  # answered "What's your name?" with a question
@@ -269,25 +349,18 @@ RETRY_NAME_EMAIL = "name_email"        # answered it with an e-mail address (kep
 RETRY_NAME_INVALID = "name_invalid"    # empty, too long, no letters
 RETRY_EMAIL_INVALID = "email_invalid"
 
-_ASK_NAME = {
-    None: "While I find a person for you: what's your name? Press **Skip** if you'd rather not say.",
-    RETRY_NAME_QUESTION: "I'll pass that on to the person who joins you. First, what name should they call you? "
-                         "Press **Skip** if you'd rather not say.",
-    RETRY_NAME_EMAIL: "Thanks, I've noted your e-mail address. And what's your name? Press **Skip** if you'd rather not say.",
-    RETRY_NAME_INVALID: "Sorry, that doesn't look like a name. What should we call you? Press **Skip** if you'd rather not say.",
-}
-_ASK_EMAIL = {
-    None: "And your e-mail address, in case we need to get back to you? Press **Skip** if you'd rather not say.",
-    RETRY_EMAIL_INVALID: "That doesn't look like an e-mail address - could you check it, or press Skip?",
-}
+# The text (bot/texts.py key) of each question, by why it is asked (again).
+_ASK_NAME = {None: "ask_name", RETRY_NAME_QUESTION: "ask_name_question", RETRY_NAME_EMAIL: "ask_name_email",
+             RETRY_NAME_INVALID: "ask_name_invalid"}
+_ASK_EMAIL = {None: "ask_email", RETRY_EMAIL_INVALID: "ask_email_invalid"}
 
 
-def ask_name(retry: str | None = None) -> Reply:
-    return Reply(text=_ASK_NAME.get(retry, _ASK_NAME[None]), quick_replies=[SKIP])
+def ask_name(retry: str | None = None, language: str = "en") -> Reply:
+    return Reply(text=say(_ASK_NAME.get(retry, "ask_name"), language), quick_replies=[skip_button(language)])
 
 
-def ask_email(retry: str | None = None) -> Reply:
-    return Reply(text=_ASK_EMAIL.get(retry, _ASK_EMAIL[None]), quick_replies=[SKIP])
+def ask_email(retry: str | None = None, language: str = "en") -> Reply:
+    return Reply(text=say(_ASK_EMAIL.get(retry, "ask_email"), language), quick_replies=[skip_button(language)])
 
 
 def known(value) -> str | None:
@@ -304,6 +377,18 @@ _SKIP_ANSWER = re.compile(
     r"(that'?s )?none of your business|private)"
     r"( thanks?| thank you| please| sorry)?$"
 )
+# Greek and Greeklish, folded: "παράλειψη", "όχι ευχαριστώ", "δεν θέλω να το πω", "oxi"...
+_SKIP_ANSWER_EL = re.compile(
+    r"^((οχι|οκ|συγγνωμη|ευχαριστω|παρακαλω|μμ+|oxi|ok|sygnomi|parakalo),? )*"
+    r"(παραλειψη|παρελειψε|προσπερασε|προσπεραση|επομενο|οχι|οχι τωρα|μπα|οχι,? ευχαριστω( πολυ)?|"
+    r"(δεν|δε) (θελω|θα ηθελα)( να (το |τo )?(πω|δωσω|πω το ονομα μου|δωσω το e-?mail μου))?|"
+    r"(προτιμω|καλυτερα) (να μην (το )?(πω|δωσω)|οχι)|ασ ?'? ?το|αστο|τιποτα|κανενα|κανενασ|ανωνυμ\w*|ιδιωτικο|"
+    r"(δεν|δε) (εχω|σασ αφορα)( e-?mail| email| μειλ| ονομα)?|"
+    r"paraleipsi|paralipsi|paraleipsh|oxi|ochi|oxi tora|oxi twra|ba|oxi,? (efxaristo|euxaristw|eyxaristo)|"
+    r"den thel[ow]( na (to )?(pw|po|doso|dwsw))?|protim[ow] na min (to )?(po|pw)|asto|tipota|kanena|anonym\w*|"
+    r"den exo|den exw)"
+    r"( ευχαριστω| παρακαλω| συγγνωμη| efxaristo| euxaristw| parakalo)?$"
+)
 
 
 def _plain(text: str) -> str:
@@ -315,7 +400,8 @@ def is_skip(text: str) -> bool:
     """The visitor does not want to answer: the Skip button, "skip", "no thanks", "I'd rather not"...
     A button payload (a text starting with "/", e.g. an old "Talk to a person") counts too."""
     t = (text or "").strip()
-    return t.startswith("/") or bool(_SKIP_ANSWER.match(_plain(t)))
+    plain = _plain(t)
+    return t.startswith("/") or bool(_SKIP_ANSWER.match(plain) or _SKIP_ANSWER_EL.match(plain.replace("ς", "σ")))
 
 
 _EMAIL = re.compile(r"(?<![\w.+'-])[\w.+'-]+@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,}(?![\w@-])")
@@ -335,18 +421,45 @@ _NAME_PREFIX = re.compile(
     re.IGNORECASE,
 )
 _NAME_SUFFIX = re.compile(r"[\s,]+(here|thanks?|thank you|please)$", re.IGNORECASE)
+# Greek and Greeklish, matched on the folded text: "με λένε Μαρία", "είμαι η Μαρία", "το όνομά μου είναι..."
+_NAME_PREFIX_EL = re.compile(
+    r"^((γεια( σασ| σου)?|καλημερα|καλησπερα|ναι|βεβαιωσ|οκ|geia( sas)?|kalimera|kalispera|nai|ok)\b[\s,!.]*)?"
+    r"(με λενε|λεγομαι|ονομαζομαι|το ονομα μου ειναι|ονομα μου ειναι|ονομα:|ειμαι (ο|η)|ειμαι|"
+    r"me lene|legomai|onomazomai|to onoma mou einai|eimai (o|i)|eimai)\s+"
+)
+_NAME_SUFFIX_EL = re.compile(r"[\s,]+(εδω|ευχαριστω|παρακαλω|edo|efxaristo|euxaristw|parakalo)$")
 # Words of a support question, never of a name: "where is my parcel" answers "What's your name?"
 # with a question.
 _QUESTION_WORDS = re.compile(
     r"\b(where|when|what|why|how|which|who|order|orders|ordered|deliver\w*|shipping|ship|shipped|parcel|package|"
     r"refund\w*|return\w*|payment|paid|invoice|track\w*|discount|voucher|coupon|exchange|cancel\w*|"
-    r"broken|damaged|missing|arrive\w*|account|password|help|problem|issue|question)\b"
+    r"broken|damaged|missing|arrive\w*|account|password|help|problem|issue|question|"
+    # Greek and Greeklish (folded)
+    r"που|ποτε|πωσ|γιατι|ποι\w+|ποσ\w+|παραγγελ\w*|αποστολ\w*|δεμα\w*|πακετ\w*|επιστροφ\w*|χρηματ\w*|λεφτα|"
+    r"πληρωμ\w*|πληρωσ\w*|τιμολογ\w*|κουπον\w*|εκπτωσ\w*|ακυρ\w*|προβλημα|βοηθεια|ερωτηση|θελω|μπορω|"
+    r"pou|pote|pws|pos|giati|paragg?eli\w*|apostol\w*|dema|paketo|epistrof\w*|xrimata|lefta|pliromi|thel[ow]|mpor[ow])\b"
 )
 
 
 _NOT_NAMES = {"hi", "hello", "hey", "hiya", "yo", "yes", "yeah", "yep", "ok", "okay", "sure", "fine", "thanks", "thank you",
               "ty", "bye", "goodbye", "idk", "dunno", "huh", "what", "why", "name", "my name", "test", "me", "human",
-              "person", "agent"}
+              "person", "agent",
+              "γεια", "γεια σασ", "γεια σου", "καλημερα", "καλησπερα", "ναι", "οκ", "ενταξει",
+              "ευχαριστω", "τι", "ονομα", "ανθρωποσ", "ανθρωπο", "υπαλληλο", "εγω", "geia", "geia sas", "kalimera",
+              "nai", "entaksei", "efxaristo", "euxaristw", "ego", "egw", "onoma"}
+
+
+def _strip_name_prefix_el(raw: str) -> str:
+    """"με λένε Μαρία" -> "Μαρία": the Greek prefix is matched on the folded text, and cut from the
+    text as typed (folding keeps one character per letter) so the name keeps its accents."""
+    folded = fold(raw).replace("ς", "σ")
+    m = _NAME_PREFIX_EL.match(folded)
+    if m and len(folded) == len(raw):
+        raw, folded = raw[m.end():], folded[m.end():]
+    s = _NAME_SUFFIX_EL.search(folded)
+    if s and len(folded) == len(raw):
+        raw = raw[:s.start()]
+    return raw
 
 
 def check_name(text: str, *, intent: str | None = None, confidence: float = 0.0) -> tuple[str, str | None]:
@@ -365,10 +478,11 @@ def check_name(text: str, *, intent: str | None = None, confidence: float = 0.0)
     # Rasa's intent of a bare name is noise (there is no "my name is" intent: "Maria" reads as
     # out_of_scope 0.71, "call me Al" as human_handoff 0.8), so it only counts when very sure and
     # the text does not start like a name ("my name is", "call me"...).
-    says_name = bool(_NAME_PREFIX.match(raw))
+    says_name = bool(_NAME_PREFIX.match(raw) or _NAME_PREFIX_EL.match(plain.replace("ς", "σ")))
     sure = not says_name and confidence >= 0.9
     wants_person = looks_like_handoff(raw) or (sure and intent == "human_handoff")
-    n_words = len(plain.split())
+    # words of what follows "my name is" / "το όνομά μου είναι", when the text starts like that
+    n_words = len(_plain(_strip_name_prefix_el(_NAME_PREFIX.sub("", raw))).split()) if says_name else len(plain.split())
     asks = (
         "?" in raw
         or any(c.isdigit() for c in raw)
@@ -379,12 +493,12 @@ def check_name(text: str, *, intent: str | None = None, confidence: float = 0.0)
     if wants_person:
         # "just get me a person": the visitor wants no questions, so the slot is skipped
         return "skip", None
-    name = _NAME_SUFFIX.sub("", _NAME_PREFIX.sub("", raw)).strip(" \t.!,;:\"'")
+    name = _strip_name_prefix_el(_NAME_SUFFIX.sub("", _NAME_PREFIX.sub("", raw))).strip(" \t.!,;:\"'")
     if asks:
         return "question", None
     if not name or len(name) > NAME_MAX or not any(c.isalpha() for c in name):
         return "invalid", None
-    if re.search(r"[<>{}\[\]\\|=_*#$%^~`]", name) or _plain(name) in _NOT_NAMES:
+    if re.search(r"[<>{}\[\]\\|=_*#$%^~`]", name) or _plain(name).replace("ς", "σ") in _NOT_NAMES:
         return "invalid", None
     return "ok", name
 

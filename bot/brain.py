@@ -7,33 +7,50 @@ import re
 
 from bot.answers import (
     Reply, answer_from_kb, find_order_number, handoff_queue, handoff_reason_of, is_confident, is_handoff_payload,
-    looks_like_handoff, not_sure,
+    looks_like_handoff, not_sure, only_in_other_language, talk_to_person,
 )
+from bot.texts import bot_language, say
 from knowledge_base.service import LiveIndex
 
 _ARTICLE_PAYLOAD = re.compile(r'^/ask_question\s*(\{.*\})\s*$')
 
-AFFIRM = Reply("Great, glad that helped! Is there anything else I can do for you?")
-DENY = Reply(
-    "Sorry about that. Try asking in other words, or talk to a person.",
-    quick_replies=[{"content_type": "text", "title": "Talk to a person", "payload": "/human_handoff"}],
-)
+
+def affirm(language: str = "en") -> Reply:
+    return Reply(say("affirm_alone", language))
+
+
+def deny(language: str = "en") -> Reply:
+    return Reply(say("deny_alone", language), quick_replies=[talk_to_person(language)])
+
+
+AFFIRM = affirm()
+DENY = deny()
 
 
 async def answer_question(
-    kb: LiveIndex, text: str, *, intent: str | None = None, confidence: float = 0.0, article_id: int | None = None
+    kb: LiveIndex, text: str, *, intent: str | None = None, confidence: float = 0.0, article_id: int | None = None,
+    language: str = "en",
 ) -> Reply:
+    """The knowledge base's answer in the visitor's `language`: from that language's articles; when
+    none answers, articles on the topic that exist only in another language are offered as such
+    (bot.answers.only_in_other_language), else an honest "I'm not sure"."""
+    language = bot_language(language)
     if article_id is not None:  # a "related article" button names the article itself
         doc = await kb.doc(article_id)
         if doc is not None:
-            hits = [h for h in await kb.search(doc.title, k=3) if h.article_id != doc.id]
-            return answer_from_kb(doc, 1.0, hits)
-    hits = await kb.search(text, k=3)
+            # a button of an English title pressed by a Greek visitor: its Greek translation if any
+            doc = await kb.translation(doc.id, language) or doc if doc.language != language else doc
+            hits = [h for h in await kb.search(doc.title, k=3, language=doc.language) if h.article_id != doc.id]
+            return answer_from_kb(doc, 1.0, hits, language)
+    hits = await kb.search(text, k=3, language=language)
     if is_confident(hits, intent, confidence):
         doc = await kb.doc(hits[0].article_id)
         if doc is not None:
-            return answer_from_kb(doc, hits[0].score, hits[1:])
-    return not_sure(hits)
+            return answer_from_kb(doc, hits[0].score, hits[1:], language)
+    offers = await kb.untranslated(text, language) if intent != "out_of_scope" else []
+    if offers:
+        return only_in_other_language(offers, language, hits)
+    return not_sure(hits, language)
 
 
 def article_id_from_payload(text: str) -> int | None:
@@ -47,16 +64,18 @@ def article_id_from_payload(text: str) -> int | None:
         return None
 
 
-async def reply_without_rasa(kb: LiveIndex, text: str, *, history: list[str] | tuple[str, ...] = ()) -> Reply:
+async def reply_without_rasa(kb: LiveIndex, text: str, *, history: list[str] | tuple[str, ...] = (),
+                             language: str = "en") -> Reply:
     """Rasa is down: still answer from the knowledge base, or hand over to a person. The handoff
     skips the name/e-mail form (that is Rasa's) and is one Reply with handoff="queue" and the
     reason (button, bot_failed injected by the app, visitor_asked); `history` (the visitor's
     earlier messages, oldest first, if the caller has them) only feeds the order number."""
     stripped = text.strip()
     if stripped == "/affirm":
-        return AFFIRM
+        return affirm(language)
     if stripped == "/deny":
-        return DENY
+        return deny(language)
     if is_handoff_payload(stripped) or looks_like_handoff(stripped):
-        return handoff_queue(handoff_reason_of(stripped), order_number=find_order_number([*history, stripped]))
-    return await answer_question(kb, stripped, article_id=article_id_from_payload(stripped))
+        return handoff_queue(handoff_reason_of(stripped), order_number=find_order_number([*history, stripped]),
+                             language=language)
+    return await answer_question(kb, stripped, article_id=article_id_from_payload(stripped), language=language)

@@ -13,6 +13,8 @@ from attachments.service import strip_sig  # agents never get the visitor's file
 from bot.answers import Reply, handoff_started
 from bot.brain import reply_without_rasa
 from bot.rasa_client import RasaUnavailable
+from bot.texts import say
+from chat import language as chat_language
 from chat import offline_first, service, visitor_events
 from chat.models import BOT_ANSWERS_IN, Conversation, Message
 from handoff import notify, routing
@@ -24,10 +26,9 @@ log = logging.getLogger(__name__)
 BOT_FAILURES_BEFORE_HANDOFF = 2
 # What the app tells Rasa so it runs the same handoff path (name and e-mail form) with this reason.
 BOT_FAILED_HANDOFF = '/human_handoff{"handoff_reason":"bot_failed"}'
-ALREADY_WAITING = "You're already waiting for a person; they'll join this chat as soon as they can."
-ALREADY_WITH_PERSON = "You're already chatting with a person."
-# Before the answer to a question that waited longer than `late_answer_after_s` (the app was down).
-LATE_APOLOGY = "Sorry for the delay: your message reached us but we couldn't reply until now. About \"{q}\":"
+# What the app itself says (bot/texts.py, in the conversation's language): already_waiting,
+# already_with_person, and late_apology before the answer to a question that waited longer than
+# `late_answer_after_s` (the app was down).
 
 
 async def emit_message(ctx: AppContext, msg: Message, skip_sid: str | None = None, **extra) -> None:
@@ -72,14 +73,15 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
         if verdict:  # an answer to "Did that answer your question?"
             async with ctx.sessionmaker() as db:
                 await gaps.note_feedback(db, conversation_id, msg.seq, verdict)
-        replies = await _bot_replies(ctx, conversation_id, msg.payload or msg.text)
+        language = await chat_language.for_turn(ctx, conversation_id, msg.text, msg.payload)
+        replies = await _bot_replies(ctx, conversation_id, msg.payload or msg.text, language=language)
         if late:
             quoted = msg.text if len(msg.text) <= 80 else msg.text[:79] + "…"
-            replies = [Reply(LATE_APOLOGY.format(q=quoted)), *replies]
+            replies = [Reply(say("late_apology", language, q=quoted)), *replies]
         plain = not any(r.handoff for r in replies)
         if not plain:  # a handoff: its events and queue steps, each in its own order
             for reply in replies:
-                await _deliver(ctx, conversation_id, reply)
+                await _deliver(ctx, conversation_id, reply, language)
         # Plain answers are stored in the transaction that ends the turn (with the question's log):
         # one commit, then the events.
         async with ctx.sessionmaker() as db:
@@ -97,8 +99,9 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
             # Two honest "I'm not sure" in a row: offer a person without being asked.
             async with ctx.sessionmaker() as db:
                 await service.reset_bot_failures(db, conversation_id)
-            for reply in await _bot_replies(ctx, conversation_id, BOT_FAILED_HANDOFF, fallback_reason="bot_failed"):
-                await _deliver(ctx, conversation_id, reply)
+            for reply in await _bot_replies(ctx, conversation_id, BOT_FAILED_HANDOFF, fallback_reason="bot_failed",
+                                            language=language):
+                await _deliver(ctx, conversation_id, reply, language)
         await visitor_events.emit(ctx, conversation_id, "bot_typing", {"typing": False})
         return ended.held
 
@@ -115,12 +118,13 @@ def _log_question(db: AsyncSession, conversation_id: str, msg: Message, replies:
 
 
 async def _bot_replies(ctx: AppContext, conversation_id: str, text: str,
-                       fallback_reason: str | None = None) -> list[Reply]:
+                       fallback_reason: str | None = None, language: str = "en") -> list[Reply]:
     try:
-        answers = await ctx.rasa.send(conversation_id, text)
+        # The custom actions read the language from the message's metadata (bot/actions.py).
+        answers = await ctx.rasa.send(conversation_id, text, metadata={"language": language})
     except RasaUnavailable as exc:
         log.warning("Rasa unavailable, answering from the knowledge base alone: %s", exc)
-        return await _replies_without_rasa(ctx, text, fallback_reason)
+        return await _replies_without_rasa(ctx, text, fallback_reason, language)
     replies = [r for r in (reply_from_rasa(a) for a in answers) if r is not None]
     if not replies:
         # Rasa is up but gave nothing to say: its custom action failed (a wrong action token, the
@@ -129,14 +133,16 @@ async def _bot_replies(ctx: AppContext, conversation_id: str, text: str,
         ctx.rasa.note_actions(ok=False)
         log.warning("Rasa answered %r: its custom action failed; answering from the knowledge base alone",
                     answers)
-        return await _replies_without_rasa(ctx, text, fallback_reason)
+        return await _replies_without_rasa(ctx, text, fallback_reason, language)
     if any(isinstance(a.get("custom"), dict) for a in answers):
         ctx.rasa.note_actions(ok=True)  # only our custom actions send `custom`
     return replies
 
 
-async def _replies_without_rasa(ctx: AppContext, text: str, fallback_reason: str | None) -> list[Reply]:
-    reply = handoff_started(fallback_reason) if fallback_reason else await reply_without_rasa(ctx.kb, text)
+async def _replies_without_rasa(ctx: AppContext, text: str, fallback_reason: str | None,
+                                language: str = "en") -> list[Reply]:
+    reply = (handoff_started(fallback_reason, language=language) if fallback_reason
+             else await reply_without_rasa(ctx.kb, text, language=language))
     if reply.handoff == "queue":  # no name form without Rasa: announce, then queue at once
         return [Reply("", handoff="requested", handoff_reason=reply.handoff_reason), reply]
     return [reply]
@@ -157,7 +163,7 @@ def reply_from_rasa(message: dict) -> Reply | None:
     return Reply(text=text, quick_replies=quick)
 
 
-async def _deliver(ctx: AppContext, conversation_id: str, reply: Reply) -> None:
+async def _deliver(ctx: AppContext, conversation_id: str, reply: Reply, language: str = "en") -> None:
     if reply.handoff == "requested" and await offline_first.starts_offline(ctx, conversation_id, reply):
         # Nobody online: the offline form at once, prefilled (chat/offline_first.py).
         await start_handoff(ctx, conversation_id, reason=reply.handoff_reason or "visitor_asked", bot_text="")
@@ -172,7 +178,7 @@ async def _deliver(ctx: AppContext, conversation_id: str, reply: Reply) -> None:
             return
     if reply.handoff == "queue":
         await start_handoff(ctx, conversation_id, reason=reply.handoff_reason or "visitor_asked",
-                            bot_text=reply.text, visitor=reply.visitor)
+                            bot_text=reply.text, visitor=reply.visitor, language=language)
         return
     await add_bot_message(ctx, conversation_id, reply.text, extra=reply.extras())
 
@@ -189,7 +195,7 @@ async def _notify_agents_requested(ctx: AppContext, conversation_id: str, reason
 
 
 async def start_handoff(ctx: AppContext, conversation_id: str, *, reason: str, bot_text: str,
-                        visitor: dict | None = None) -> None:
+                        visitor: dict | None = None, language: str = "en") -> None:
     """Queue the chat for a person (or offer the offline form when nobody is online). The widget
     got `handoff requested` already, before the bot asked for a name."""
     async with ctx.sessionmaker() as db:
@@ -202,7 +208,8 @@ async def start_handoff(ctx: AppContext, conversation_id: str, *, reason: str, b
             already = False
             await service.note_visitor(db, conversation_id, visitor or {})
     if already:
-        await add_bot_message(ctx, conversation_id, ALREADY_WAITING if conv.state == "queued" else ALREADY_WITH_PERSON)
+        await add_bot_message(ctx, conversation_id,
+                              say("already_waiting" if conv.state == "queued" else "already_with_person", language))
         return
     async with ctx.sessionmaker() as db:
         effects = await routing.enqueue(db, conversation_id, reason=reason, actor="visitor"

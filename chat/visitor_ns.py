@@ -289,6 +289,20 @@ class VisitorNamespace(socketio.AsyncNamespace):
             task.add_done_callback(self._tasks.discard)
         return {"ok": True, "id": msg.id, "seq": msg.seq, "client_id": msg.client_id, "duplicate": stored.duplicate}
 
+    async def on_set_language(self, sid, data=None, *_):
+        """The language the visitor chose with the widget's switch: the conversation's from now on
+        (the bot answers in it, agents see it) until a message clearly in another one (chat/language.py)."""
+        data = check_object(data)
+        language = visitor_events.language_tag(check_str(data, "language", max_len=16, required=True))
+        if language is None:
+            raise BadInput("bad_payload", "field 'language' must be a language tag such as \"el\" or \"en-GB\"")
+        conversation_id = await self._conversation_id(sid, data)
+        self._check_rate(sid)
+        async with self.ctx.sessionmaker() as db:
+            await db.execute(update(Conversation).where(Conversation.id == conversation_id).values(language=language))
+            await db.commit()
+        return {"ok": True, "language": language}
+
     async def on_resync(self, sid, data=None, *_):
         data = check_object(data)
         after_seq = check_after_seq(data)
