@@ -133,8 +133,9 @@ def measure(gen, target: Target, mode: str, visitors: int, pause_s: float, warmu
 def line(r: dict) -> str:
     err = f", errors {r['errors']}" if r["errors"] else ""
     app = f"{r['app_cpu_ms_per_msg']:.1f}" if r["app_cpu_ms_per_msg"] is not None else "-"
+    ack = f", ack p50 {r['ack_p50']:.0f} / p99 {r['ack_p99']:.0f} ms" if r.get("ack_p50") is not None else ""
     return (f"{r['label']:>7}: {r['rate']:6.1f} msg/s, p50 {r['p50']:5.0f}, p95 {r['p95']:5.0f}, "
-            f"p99 {r['p99']:5.0f} ms{err}; CPU app {r['cpu']['app'] * 100:.0f}% rasa {r['cpu']['rasa'] * 100:.0f}% "
+            f"p99 {r['p99']:5.0f} ms{ack}{err}; CPU app {r['cpu']['app'] * 100:.0f}% rasa {r['cpu']['rasa'] * 100:.0f}% "
             f"loadgen {r['cpu']['load generator'] * 100:.0f}% other {r['cpu']['other'] * 100:.0f}%; "
             f"app {app} ms CPU a message")
 
