@@ -125,6 +125,16 @@ for (const e of d.querySelectorAll("[data-tp]")) e.placeholder = T[e.dataset.tp]
 if (typeof cfg.t === "string" && cfg.t.trim()) $("title").textContent = cfg.t.slice(0, 60);
 if (typeof cfg.c === "string" && window.CSS && CSS.supports("color", cfg.c))
   d.documentElement.style.setProperty("--c", cfg.c);
+// The shop's privacy notice, when an admin set its link (docs/privacy.md).
+fetch("/api/privacy/notice")
+  .then((r) => r.json())
+  .then((o) => {
+    if (o && typeof o.url === "string" && /^https?:\/\//.test(o.url)) {
+      $("privacy").href = o.url;
+      $("privacy").hidden = false;
+    }
+  })
+  .catch(() => {});
 
 function h(tag, cls, text) {
   const e = d.createElement(tag);

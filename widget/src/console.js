@@ -223,6 +223,7 @@ function renderMe() {
   $("presence").value = presenceChoice;
   $("accepting").checked = !!me.accepting_chats;
   $("nav-admin").hidden = me.role !== "admin";
+  $("nav-privacy").hidden = me.role !== "admin";
   $("ranking-box").hidden = me.role !== "admin";
 }
 $("presence").addEventListener("change", async (e) => {
@@ -994,6 +995,9 @@ class Viewer {
     this.title.textContent = visitorName(chat.visitor, chat.conversation_id);
     this.setState(chat.state);
     clear(this.facts).appendChild(detailsList(chat));
+    // Admins: this visitor's data request (export, erase) starts from here (privacy.js).
+    if (me && me.role === "admin")
+      this.facts.appendChild(h("a", { class: "datareq", href: "/privacy/#conversation=" + encodeURIComponent(this.cid), text: "Data request (export, erase)…" }));
     for (const m of messages) this.transcript.add(m);
     this.log.scrollTop = this.log.scrollHeight;
   }
@@ -1071,6 +1075,13 @@ function summaryItem(c, onopen) {
       "button",
       { type: "button", class: "result", onclick: onopen },
       h("span", { class: "rtop" }, h("b", { text: who }), stateBadge(c.state), h("time", { text: when(c.created_at) })),
+      // Linked by an e-mail the visitor typed, not by this browser: maybe someone else's chats.
+      c.unverified &&
+        h("span", {
+          class: "unverified",
+          title: "Linked only by an e-mail address the visitor typed, which nobody checked: it may be another person's conversation.",
+          text: "Unverified link: same typed e-mail, another browser",
+        }),
       h("span", { class: "rline", text: c.match ? c.match : str(c.first_message, "(no visitor message)") }),
       h(
         "span",
