@@ -2,6 +2,7 @@
 over 90 days, every report section for every period and with filters, on SQLite and PostgreSQL.
 
     .venv/bin/python -m bench.reports [--conversations 100000] [--messages-each 10] [--runs 20] [--no-postgres]
+                                      [--no-sqlite]
 
 The volume is written with bulk inserts (a shop's mix: a third of the chats handed to people, most
 answered from the queue, some abandoned, missed offers, ratings, offline messages, knowledge-gap
@@ -234,10 +235,11 @@ async def measure(db_url: str, runs: int) -> list[dict]:
     return rows
 
 
-def run(conversations: int, messages_each: int, runs: int, use_postgres: bool, log=print) -> list[dict]:
+def run(conversations: int, messages_each: int, runs: int, use_postgres: bool, use_sqlite: bool = True,
+        log=print) -> list[dict]:
     from tests.support import TestDatabase, postgres_available
 
-    kinds = ["sqlite"] + (["postgres"] if use_postgres and postgres_available() else [])
+    kinds = (["sqlite"] if use_sqlite else []) + (["postgres"] if use_postgres and postgres_available() else [])
     table = []
     with tempfile.TemporaryDirectory(prefix="shopchat-reports-") as tmp:
         for kind in kinds:
@@ -289,8 +291,9 @@ def main() -> None:
     parser.add_argument("--messages-each", type=int, default=10)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
     args = parser.parse_args()
-    rows = run(args.conversations, args.messages_each, args.runs, not args.no_postgres)
+    rows = run(args.conversations, args.messages_each, args.runs, not args.no_postgres, not args.no_sqlite)
     print()
     print(f"{'db':8} {'section':9} {'period':6} {'filter':14} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}")
     for r in rows:
