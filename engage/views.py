@@ -16,6 +16,8 @@ from accounts.web import ApiError, ApiRoute, client_key, json_object, read_body,
 from app.db import utcnow
 from chat import visitor_events
 from chat.models import Conversation
+from chat import service as chat_service
+from engage import prechat
 from engage import rules as rules_mod
 from engage import service
 from engage.models import InvitationRule, LiveVisitor
@@ -184,6 +186,45 @@ def make_router(ctx) -> APIRouter:
         async with ctx.sessionmaker() as db:
             counts = await service.invitation_counts(db, since=now - timedelta(days=days), until=now)
         return {"days": days, **counts}
+
+    # ---- the pre-chat form (engage/prechat.py) -------------------------------------------------
+    @router.get("/api/engage/prechat")
+    async def get_prechat(_: User = Depends(admin)):
+        async with ctx.sessionmaker() as db:
+            return await prechat.get_config(db)
+
+    @router.put("/api/engage/prechat")
+    async def put_prechat(request: Request, _: User = Depends(admin)):
+        try:
+            config = prechat.check_config(await json_object(request))
+        except rules_mod.RuleError as exc:
+            raise _rule_error(exc) from None
+        async with ctx.sessionmaker() as db:
+            return await prechat.put_config(db, config)
+
+    @router.get("/engage/prechat", include_in_schema=False)
+    async def public_prechat():
+        """What the chat shows (the admins' settings hold nothing secret)."""
+        async with ctx.sessionmaker() as db:
+            return await prechat.get_config(db)
+
+    @router.post("/engage/prechat", include_in_schema=False)
+    async def answer_prechat(request: Request):
+        """A visitor's answers, for their own conversation (named by its secret session id)."""
+        body = await json_object(request, 8_000)
+        token = body.get("session_id")
+        if not isinstance(token, str) or not 0 < len(token) <= 100:
+            raise ApiError(422, "bad_field", "session_id is missing", "session_id")
+        async with ctx.sessionmaker() as db:
+            conv = await chat_service.find_by_token(db, token)
+            if conv is None:
+                raise ApiError(404, "unknown_session", "unknown session")
+            try:
+                answers = prechat.check_answers(await prechat.get_config(db), body.get("answers"))
+            except rules_mod.RuleError as exc:
+                raise _rule_error(exc) from None
+            await prechat.save_answers(db, conv, answers)
+        return {"ok": True, "answers": answers}
 
     return router
 

@@ -140,3 +140,25 @@ async def test_an_agents_invitation_pops_once(sessionmaker):
         with pytest.raises(service.BeatError) as err:  # gone from the site: nothing to invite
             await service.invite(db, ref=ref, message="Hi", agent_id=None, agent_name="Alex", now=now + timedelta(minutes=5))
         assert err.value.code == "not_on_site"
+
+
+async def test_prechat_answers_go_onto_the_conversation(sessionmaker):
+    from engage import prechat
+    from engage.models import PrechatAnswers
+
+    config = prechat.check_config({"mode": "always", "fields": [
+        {"kind": "name", "required": True}, {"kind": "email", "required": True}, {"kind": "order"},
+        {"kind": "choice", "options": ["Order", "Return"]}]})
+    async with sessionmaker() as db:
+        assert (await prechat.get_config(db))["mode"] == "off"
+        await prechat.put_config(db, config)
+        conv = Conversation(id="p" * 20, token_hash="t" * 64, state="bot")
+        db.add(conv)
+        await db.commit()
+        answers = prechat.check_answers(await prechat.get_config(db), {"name": "Ada", "email": "ada@example.com",
+                                                                       "order": "PC-1", "choice": "Return"})
+        await prechat.save_answers(db, conv, answers)
+    async with sessionmaker() as db:
+        conv = await db.get(Conversation, "p" * 20)
+        assert (conv.visitor_name, conv.visitor_email, conv.order_number) == ("Ada", "ada@example.com", "PC-1")
+        assert (await db.get(PrechatAnswers, conv.id)).values["choice"] == "Return"
