@@ -330,11 +330,47 @@ async def test_history_shows_the_diff_and_restores_a_revision(app, browser):
     await revs.filter(has_text="#1").click()
     await expect(diff).to_contain_text("Revision 1 as it was")
     await ed.get_by_role("button", name="Restore this revision").click()
+    await expect(ed.locator("#confirm-text")).to_contain_text("The article stays published")
+    await ed.locator("#confirm").get_by_role("button", name="Restore").click()
     await expect(ed.locator("#a-meta")).to_contain_text("Revision 4")
     await expect(field(ed, "Body")).to_have_value(original)
     await expect(field(ed, "Tags")).not_to_have_value(re.compile("vat-number"))
     await expect(revs).to_have_count(4)
     await expect(revs.first).to_contain_text("restored an old revision")
+    await no_markup_ran(ed)
+
+
+async def test_restoring_a_draft_revision_keeps_a_live_article_published(app, browser):
+    """The walkthrough's rough edge: restoring revision 1 (saved as a draft) silently unpublished
+    the live article. Now the confirmation says what happens, and the status stays."""
+    ed = await new_page(browser)
+    await log_in_editor(ed, app, EDNA)
+    await write_article(ed, title="Gift cards", category="Orders", tags="gifts",
+                        questions=["do you sell gift cards"], body="Gift cards come in 25, 50 and 100 euros.")
+    await form(ed).get_by_role("button", name="Save draft").click()
+    await expect(ed.locator("#a-status")).to_have_text("Draft")
+    await field(ed, "Body").fill("Gift cards come in 25, 50 and 100 euros and never expire.")
+    await form(ed).get_by_role("button", name="Publish", exact=True).click()
+    await expect(ed.locator("#a-status")).to_have_text("Published")
+    await form(ed).get_by_role("button", name="History", exact=True).click()
+    await ed.locator("#h-list .rev").filter(has_text="#1").click()
+    await expect(ed.locator("#h-diff")).to_contain_text("Revision 1 as it was")
+    await ed.get_by_role("button", name="Restore this revision").click()
+    await expect(ed.locator("#confirm-text")).to_contain_text(
+        "The article stays published: the bot keeps answering with it")
+    await ed.locator("#confirm").get_by_role("button", name="Restore").click()
+    await expect(field(ed, "Body")).to_have_value("Gift cards come in 25, 50 and 100 euros.")
+    await expect(ed.locator("#a-status")).to_have_text("Published")
+    # Choosing a status says so first, and does it.
+    await expect(ed.locator("#h-list .rev")).to_have_count(3)
+    await ed.locator("#h-list .rev").filter(has_text="#2").click()
+    await expect(ed.locator("#h-to")).to_have_value("2")
+    await ed.locator("#h-status").select_option("draft")
+    await ed.get_by_role("button", name="Restore this revision").click()
+    await expect(ed.locator("#confirm-text")).to_contain_text("becomes a draft: the bot stops using it")
+    await ed.locator("#confirm").get_by_role("button", name="Restore").click()
+    await expect(ed.locator("#a-status")).to_have_text("Draft")
+    await expect(field(ed, "Body")).to_have_value("Gift cards come in 25, 50 and 100 euros and never expire.")
     await no_markup_ran(ed)
 
 

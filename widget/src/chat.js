@@ -148,7 +148,11 @@ scroller.addEventListener("scroll", () => {
   stick = scroller.scrollHeight - scroller.scrollTop - scroller.clientHeight < 60;
 });
 function toBottom(force) {
-  if (force || stick) scroller.scrollTop = scroller.scrollHeight;
+  if (!(force || stick)) return;
+  scroller.scrollTop = scroller.scrollHeight;
+  // the offline form is what the visitor acts on: its title stays in view
+  const off = $("off");
+  if (off && !off.hidden) scroller.scrollTop += off.getBoundingClientRect().top - scroller.getBoundingClientRect().top - 8;
 }
 // a banner appearing, the textarea growing or a phone keyboard opening shrink the transcript
 if (window.ResizeObserver) new ResizeObserver(() => toBottom()).observe(scroller);
@@ -303,6 +307,11 @@ function applyHandoff(s) {
   if (st === "assigned") agentName = s.agent && str(s.agent.name) ? s.agent.name : null;
   if (st === "queued") queue = s.position > 0 ? s : queue && before === "queued" ? queue : null;
   if (st === "offline") messageLeft = before === "offline" && messageLeft ? true : !!s.message_left;
+  if (st === "offline" && s.visitor && typeof s.visitor === "object") {
+    // what the chat already knows, so the form does not ask it again (never over what was typed)
+    if (!$("oname").value && str(s.visitor.name)) $("oname").value = s.visitor.name.slice(0, 100);
+    if (!$("oemail").value && str(s.visitor.email)) $("oemail").value = s.visitor.email.slice(0, 254);
+  }
   if (st === "closed") rated = !!s.rated;
   if (st !== "assigned") showTyping(false);
   if (st !== before && before === "closed") resetEnd();
@@ -326,6 +335,12 @@ function render(before) {
   else if (st === "offline") text = messageLeft ? T.offLeft : T.offline;
   btext.textContent = text;
   banner.hidden = !text;
+  // "We usually reply in a few minutes" is not true while nobody is online
+  const sub = d.querySelector(".ht p");
+  if (sub) {
+    if (sub.dataset.usual == null) sub.dataset.usual = sub.textContent;
+    sub.textContent = st === "offline" ? T.offIntro : sub.dataset.usual;
+  }
   leaveBtn.hidden = st !== "queued";
   attach.show(st === "queued" || st === "assigned"); // files go to a person, not the bot
   say(text || (st === "closed" && before !== "closed" ? (rated ? T.ended : T.endedAsk) : st === "bot" && before && before !== "bot" && before !== "closed" ? T.backToBot : ""));

@@ -503,6 +503,7 @@ async function renderDiff() {
   selected = to;
   for (const b of d.querySelectorAll("#h-list .rev")) b.setAttribute("aria-current", b.dataset.number === String(to) ? "true" : "false");
   const restore = $("h-restore");
+  fillRestoreStatus();
   restore.disabled = to === cur.revision;
   restore.title = to === cur.revision ? "This is the current revision" : `Make revision ${to} the current content again`;
   const box = $("h-diff");
@@ -577,16 +578,38 @@ function renderRevision(box, rv) {
   for (const [k, v] of facts) dl.append(h("dt", { text: k }), h("dd", { text: v }));
   box.append(dl, h("div", { class: "preview md" }, markdown(str(rv.body))));
 }
+// Restoring brings back a revision's content; the status stays the article's own unless the editor
+// picks one here, and the confirmation says which before anything changes.
+const restoreStatus = h("select", { id: "h-status", "aria-label": "Status after restoring" });
+$("h-restore").before(restoreStatus);
+function fillRestoreStatus() {
+  const now = cur ? str(cur.status) : "";
+  clear(restoreStatus).append(
+    h("option", { value: "", text: `Keep the status (${now})` }),
+    h("option", { value: "published", text: "Restore and publish" }),
+    h("option", { value: "draft", text: "Restore as a draft" })
+  );
+}
 $("h-restore").addEventListener("click", async () => {
   const n = Number($("h-to").value);
   if (!cur || !n) return;
-  if (isDirty() && !(await confirmBox("Restoring a revision discards your unsaved changes. Go on?", "Restore"))) return;
-  await restoreRevision(n, cur.revision);
+  const status = restoreStatus.value || cur.status;
+  const live = status === "published";
+  const text =
+    `Revision ${n}'s title, text, category, phrasings and tags become the current content (revision ${cur.revision + 1}). ` +
+    (status === cur.status
+      ? `The article stays ${status}${live ? ": the bot keeps answering with it, now with this content" : ""}.`
+      : live
+        ? "The article will be published: the bot answers with it at once."
+        : "The article becomes a draft: the bot stops using it at once.") +
+    (isDirty() ? " Your unsaved changes are discarded." : "");
+  if (!(await confirmBox(text, "Restore"))) return;
+  await restoreRevision(n, cur.revision, restoreStatus.value || undefined);
 });
-async function restoreRevision(n, base) {
+async function restoreRevision(n, base, status) {
   setBusy(true);
   try {
-    const r = await api("POST", `${KB}/articles/${cur.id}/revisions/${n}/restore`, { base_revision: base });
+    const r = await api("POST", `${KB}/articles/${cur.id}/revisions/${n}/restore`, { base_revision: base, status });
     loadForm(r.article);
     toast(`Revision ${n} restored as revision ${r.article.revision}.`);
     loadList();
@@ -594,7 +617,7 @@ async function restoreRevision(n, base) {
     openHistory();
   } catch (e) {
     if (e.code === "conflict" && e.body && e.body.error && e.body.error.current)
-      showConflict(e.body.error.current, (rev) => restoreRevision(n, rev));
+      showConflict(e.body.error.current, (rev) => restoreRevision(n, rev, status));
     else toast("Not restored: " + errText(e), "bad");
   } finally {
     setBusy(false);
