@@ -489,3 +489,46 @@ async def test_a_knowledge_gap_becomes_phrasings_and_the_question_is_answered(ap
     await expect(ed.locator("#audit tbody tr").first).to_contain_text("Edna")
     for page in (ed, shopper):
         await no_markup_ran(page)
+
+
+async def test_missing_translations_are_shown_and_an_editor_links_one(app, browser):
+    """Issue 16: the demo is in English and Greek, article for article; an article without a Greek
+    translation is marked and listed under "Missing translation", and linking one clears that."""
+    ed = await new_page(browser)
+    await log_in_editor(ed, app, EDNA)
+    await open_article(ed, "Χρόνοι παράδοσης")
+    links = ed.locator("#a-tr-list li")
+    await expect(links).to_have_count(1)
+    await expect(links.first).to_contain_text("en")
+    await expect(links.first).to_contain_text("Delivery times")
+    await expect(ed.locator("#a-tr-missing")).to_be_hidden()
+
+    await write_article(ed, title="Name engraving", category="Orders", tags="engraving",
+                        questions=["can you engrave a name"], body="We engrave a name on any mug for EUR 5.")
+    await form(ed).get_by_role("button", name="Publish", exact=True).click()
+    await expect(ed.locator("#a-status")).to_have_text("Published")
+    await expect(ed.locator("#a-tr-missing")).to_have_text("No translation in: el")
+    await ed.locator("#f-q").fill("")  # the whole list again
+    row = ed.locator("#a-list .result", has_text="Name engraving")
+    await expect(row.locator(".trneed")).to_have_text("no el")
+    await ed.locator("#f-untranslated").select_option("el")
+    lacking = ed.locator("#a-list .result")
+    await expect(lacking.filter(has_text="Name engraving")).to_have_count(1)
+    await expect(lacking.filter(has_text="Delivery times")).to_have_count(0)  # the demo is translated
+
+    await write_article(ed, title="Χάραξη ονόματος", category="Παραγγελίες", tags="χάραξη",
+                        questions=["χαράζετε όνομα σε κούπα;"], body="Χαράζουμε ένα όνομα σε κάθε κούπα για 5 €.")
+    await field(ed, "Language").fill("el")
+    await form(ed).get_by_role("button", name="Publish", exact=True).click()
+    await expect(ed.locator("#a-status")).to_have_text("Published")
+    await ed.locator("#a-tr-pick").select_option(label="en · Name engraving")
+    await ed.get_by_role("button", name="Link", exact=True).click()
+    await expect(links).to_have_count(1)
+    await expect(links.first).to_contain_text("Name engraving")
+    await expect(lacking.filter(has_text="Name engraving")).to_have_count(0)  # it has a Greek translation now
+    await ed.locator("#f-untranslated").select_option("")
+    await open_article(ed, "Χάραξη ονόματος")
+    await docs_shot(ed, "editor-translations")
+    await ed.get_by_role("button", name="Unlink from its translations").click()
+    await expect(ed.locator("#a-tr-missing")).to_have_text("No translation in: en")
+    await no_markup_ran(ed)

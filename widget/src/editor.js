@@ -97,6 +97,7 @@ async function loadList() {
     language: $("f-language").value,
     status: $("f-status").value,
     tag: $("f-tag").value,
+    untranslated: $("f-untranslated").value,
   };
   const box = $("a-list");
   let r;
@@ -111,6 +112,7 @@ async function loadList() {
   fillFacet($("f-category"), list(facets.categories));
   fillFacet($("f-language"), list(facets.languages));
   fillFacet($("f-tag"), list(facets.tags));
+  fillUntranslated(facets.untranslated && typeof facets.untranslated === "object" ? facets.untranslated : {});
   fillDatalist($("dl-categories"), list(facets.categories));
   fillDatalist($("dl-languages"), list(facets.languages));
   renderList(Array.isArray(r.articles) ? r.articles : []);
@@ -123,13 +125,22 @@ function fillFacet(sel, values) {
   for (const v of all) sel.appendChild(h("option", { value: v, text: v }));
   sel.value = keep;
 }
+// "Missing translation": a language and how many articles lack one in it ("el (2)").
+function fillUntranslated(counts) {
+  const sel = $("f-untranslated");
+  const keep = sel.value;
+  while (sel.options.length > 1) sel.remove(1);
+  for (const lang of list(facets.languages)) sel.appendChild(h("option", { value: lang, text: `${lang} (${num(counts[lang])})` }));
+  if (keep && ![...sel.options].some((o) => o.value === keep)) sel.appendChild(h("option", { value: keep, text: keep }));
+  sel.value = keep;
+}
 function fillDatalist(dl, values) {
   clear(dl);
   for (const v of values) dl.appendChild(h("option", { value: v }));
 }
 function renderList(rows) {
   const box = clear($("a-list"));
-  const filtered = ["f-q", "f-category", "f-language", "f-status", "f-tag"].some((id) => $(id).value);
+  const filtered = ["f-q", "f-category", "f-language", "f-status", "f-tag", "f-untranslated"].some((id) => $(id).value);
   $("a-count").textContent = rows.length === 1 ? "1 article" : `${rows.length} articles`;
   if (!rows.length) box.appendChild(h("li", { class: "muted", text: filtered ? "No article matches." : "No articles yet." }));
   for (const a of rows) {
@@ -141,7 +152,8 @@ function renderList(rows) {
         h(
           "button",
           { type: "button", class: "result", dataset: { id: String(a.id) }, "aria-current": cur && cur.id === a.id ? "true" : null, onclick: () => openArticle(a.id) },
-          h("span", { class: "rtop" }, h("b", { text: str(a.title, "(no title)") }), statusBadge(a.status)),
+          h("span", { class: "rtop" }, h("b", { text: str(a.title, "(no title)") }), statusBadge(a.status),
+            ...list(a.missing).map((lang) => h("span", { class: "trneed", title: `No ${lang} translation`, text: `no ${lang}` }))),
           h("span", { class: "rmeta", text: meta.join(" · ") }),
           h("span", { class: "rmeta", text: `rev. ${a.revision} · ${when(a.updated_at)}${a.updated_by ? " · " + who(a.updated_by) : ""}` })
         )
@@ -160,7 +172,7 @@ $("f-q").addEventListener("input", () => {
   clearTimeout(searchTimer);
   searchTimer = setTimeout(loadList, SEARCH_DELAY_MS);
 });
-for (const id of ["f-category", "f-language", "f-status", "f-tag"]) $(id).addEventListener("change", loadList);
+for (const id of ["f-category", "f-language", "f-status", "f-tag", "f-untranslated"]) $(id).addEventListener("change", loadList);
 $("filters").addEventListener("submit", (e) => {
   e.preventDefault();
   clearTimeout(searchTimer);
@@ -233,12 +245,70 @@ function renderHead() {
   $("a-unpublish").hidden = !published;
   $("a-delete").hidden = !a || !!a.deleted_at;
   $("a-history").hidden = !a;
+  renderTranslations();
   const gap = $("a-gap");
   gap.hidden = !(gapCtx && !a);
   if (gapCtx && !a)
     gap.textContent = `New article from a knowledge gap (${gapCtx.questions} visitor questions). Saving it resolves the gap.`;
   if (!a) closeHistory();
 }
+// ---------------------------------------------------------------- articles: translations
+// An article's translations (the same article in other languages, linked by the editors) and the
+// shop's languages it has none in; the bot offers an English article to a Greek visitor only
+// while no Greek translation is linked (docs/editor.md "Languages").
+function renderTranslations() {
+  const a = cur;
+  const box = $("a-translations");
+  box.hidden = !a || !!a.deleted_at;
+  if (box.hidden) return;
+  const ul = clear($("a-tr-list"));
+  const linked = Array.isArray(a.translations) ? a.translations : [];
+  if (!linked.length) ul.appendChild(h("li", { class: "muted", text: "Not linked to a translation." }));
+  for (const t of linked)
+    ul.appendChild(
+      h("li", {}, h("span", { class: "lang", text: str(t.language) }),
+        h("a", { href: `#articles/${num(t.id)}`, text: str(t.title, "(no title)"), onclick: (e) => { e.preventDefault(); openArticle(t.id); } }))
+    );
+  const missing = list(a.missing);
+  $("a-tr-missing").hidden = !missing.length;
+  $("a-tr-missing").textContent = missing.length ? `No translation in: ${missing.join(", ")}` : "";
+  $("a-tr-unlink").hidden = !linked.length;
+  fillTranslationPicker(a, linked);
+}
+async function fillTranslationPicker(a, linked) {
+  const sel = $("a-tr-pick");
+  while (sel.options.length > 1) sel.remove(1);
+  let rows = [];
+  try {
+    rows = (await api("GET", `${KB}/articles`)).articles || [];
+  } catch (e) {
+    return;
+  }
+  if (cur !== a) return; // another article was opened meanwhile
+  const have = new Set([a.language, ...linked.map((t) => t.language)]);
+  for (const r of rows)
+    if (r.id !== a.id && !have.has(r.language) && !list(r.translations && r.translations.map((t) => t.language)).includes(a.language))
+      sel.appendChild(h("option", { value: String(r.id), text: `${str(r.language)} · ${str(r.title, "(no title)")}` }));
+}
+async function changeTranslation(method, body) {
+  if (!cur) return;
+  try {
+    const r = await api(method, `${KB}/articles/${encodeURIComponent(cur.id)}/translations`, body);
+    cur = Object.assign({}, cur, { translations: r.article.translations, missing: r.article.missing, translation_group: r.article.translation_group });
+    renderTranslations();
+    loadList();
+    toast(method === "POST" ? "Translation linked" : "Unlinked from its translations");
+  } catch (e) {
+    toast(errText(e), "bad");
+  }
+}
+$("a-tr-link").addEventListener("click", () => {
+  const id = parseInt($("a-tr-pick").value, 10);
+  if (id) changeTranslation("POST", { article_id: id });
+  else toast("Choose the article that translates this one", "bad");
+});
+$("a-tr-unlink").addEventListener("click", () => changeTranslation("DELETE"));
+
 async function confirmDiscard() {
   if (!isDirty()) return true;
   const name = cur ? `“${str(cur.title)}”` : "the new article";
@@ -857,7 +927,8 @@ $("try-form").addEventListener("submit", async (e) => {
   if (!text) return;
   box.appendChild(h("p", { class: "muted", text: "Asking…" }));
   try {
-    renderTry(await api("POST", `${KB}/try`, { text }));
+    const language = $("try-lang").value;
+    renderTry(await api("POST", `${KB}/try`, language ? { text, language } : { text }));
   } catch (err) {
     clear(box).appendChild(h("p", { class: "errbox", text: errText(err) }));
   }
