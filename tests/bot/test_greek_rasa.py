@@ -3,6 +3,7 @@ Rasa's NLU on Greek messages it never saw (tests/bot/greek_heldout.yml, 50 of 11
 unaccented), and a Greek conversation through the app: small talk, the handoff form and its Skip in
 Greek, because the app passes the conversation's language to Rasa as message metadata."""
 import re
+import uuid
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,7 @@ import yaml
 from bot.answers import looks_like_handoff
 from tests.chat.visitor_client import Visitor
 from tests.conftest import RASA_AUTH_TOKEN
+from tests.handoff.test_agent_socket import Agent, Staff
 
 GREEK = re.compile(r"[\u0370-\u03ff\u1f00-\u1fff]")
 HELD_OUT = Path(__file__).with_name("greek_heldout.yml")
@@ -69,13 +71,25 @@ def test_greek_requests_for_a_person_are_handed_over_and_questions_are_not(parse
     assert len(wrongly) <= len(others) * 0.05, wrongly
 
 
+@pytest.fixture
+async def agent_online(rasa_app, rasa_app_db):
+    """Someone online: with nobody, asking for a person offers the offline form at once, no questions."""
+    staff = Staff(rasa_app_db)
+    _, token = await staff.user(f"Eleni{uuid.uuid4().hex[:8]}")
+    agent = await (await Agent(rasa_app.url, token).connect()).online()
+    yield agent
+    await agent.call("heartbeat", {"status": "away"})  # takes no more chats: later tests find nobody online
+    await agent.close()
+    await staff.close()
+
+
 async def ask(visitor, text, **extra) -> dict:
     before = len(visitor.of("bot_uttered"))
     await visitor.say(text, **extra)
     return (await visitor.wait_for("bot_uttered", count=before + 1, timeout=20))[before]
 
 
-async def test_a_greek_conversation_through_rasa(rasa_app):
+async def test_a_greek_conversation_through_rasa(rasa_app, agent_online):
     v = Visitor(rasa_app.url)
     try:
         await v.connect(language="el")
@@ -96,7 +110,7 @@ async def test_a_greek_conversation_through_rasa(rasa_app):
         await v.close()
 
 
-async def test_the_name_form_does_not_take_a_request_for_a_person_as_the_name(rasa_app):
+async def test_the_name_form_does_not_take_a_request_for_a_person_as_the_name(rasa_app, agent_online):
     v = Visitor(rasa_app.url)
     try:
         await v.connect(language="el")

@@ -31,7 +31,16 @@ try {
 }
 const embedded = window.parent !== window;
 const parentOrigin = embedded && typeof cfg.o === "string" ? cfg.o : null;
-const lang = pickLang(cfg.l || navigator.language);
+// The visitor's language: their choice in the widget (the switch in the header, kept in this
+// browser), else the loader's (data-lang, else the page's <html lang>), else the browser's.
+const LANG_KEY = "shopchat.lang";
+let chosenLang = null;
+try {
+  chosenLang = localStorage.getItem(LANG_KEY);
+} catch (e) {
+  /* storage blocked: no remembered choice */
+}
+const lang = pickLang(chosenLang || cfg.l || navigator.language);
 const T = strings(lang);
 
 function cleanPage(p) {
@@ -409,6 +418,24 @@ if (parentOrigin) $("close").hidden = false;
 $("close").onclick = closePanel;
 d.addEventListener("keydown", (e) => {
   if (e.key === "Escape" && !e.isComposing) closePanel();
+});
+
+// ---------------------------------------------------------------- language switch
+// One button in the header names the other language; pressing it tells the server (the bot answers
+// in it from now on, agents see it) and reloads the chat in it (the conversation survives reloads).
+const otherLang = lang === "el" ? "en" : "el";
+const langBtn = h("button", "end", otherLang === "el" ? "ΕΛ" : "EN");
+langBtn.type = "button";
+langBtn.id = "lang";
+langBtn.lang = otherLang;
+langBtn.title = T.switchLang;
+langBtn.setAttribute("aria-label", T.switchLang);
+endBtn.parentNode.insertBefore(langBtn, endBtn);
+langBtn.addEventListener("click", () => {
+  put(LANG_KEY, otherLang);
+  const reload = () => location.reload();
+  if (ready && sid) socket.timeout(3000).emit("set_language", { language: otherLang }, reload);
+  else reload();
 });
 
 // ---------------------------------------------------------------- socket

@@ -56,6 +56,13 @@ const REASON_LABEL = {
   "agent took over": "an agent took over",
 };
 const reasonText = (r) => (r ? REASON_LABEL[r] || String(r).replace(/_/g, " ") : "");
+// The conversation's language (the widget's, or what the visitor writes in: docs/bot.md "Languages").
+const LANGUAGE_NAMES = { el: "Greek", en: "English" };
+function languageName(code) {
+  const c = str(code);
+  return c ? (LANGUAGE_NAMES[c.slice(0, 2).toLowerCase()] || c) + " (" + c + ")" : "";
+}
+
 function visitorName(v, cid) {
   return str(v && v.name) || "Visitor " + String(cid || "").slice(0, 6);
 }
@@ -296,7 +303,7 @@ function addOffer(o, deadline, fresh) {
       h(
         "div",
         { class: "odetail" },
-        [reasonText(o.reason), str(v.email), str(v.order_number) && "order " + v.order_number, str(v.page_title) || str(v.page_url)]
+        [reasonText(o.reason), languageName(v.language), str(v.email), str(v.order_number) && "order " + v.order_number, str(v.page_title) || str(v.page_url)]
           .filter(Boolean)
           .join(" · ")
       )
@@ -431,7 +438,7 @@ function detailsList(info) {
   add("Order number", str(v.order_number, "not given"));
   add("Handoff reason", reasonText(info.handoff_reason) || "–");
   add("State", STATE_LABEL[info.state] || info.state);
-  add("Language", str(v.language, "–"));
+  add("Language", languageName(v.language) || "–");
   add("Current page", str(v.page_title) || str(v.page_url) || "–");
   if (str(v.page_url) && str(v.page_title)) add("URL", v.page_url);
   add("Referrer", str(info.referrer, "–"));
