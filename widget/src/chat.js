@@ -2,6 +2,7 @@
 import { io } from "socket.io-client";
 import { markdown } from "./markdown.js";
 import { fill, pickLang, strings } from "./i18n.js";
+import { maybePrechat } from "./prechat.js";
 import { attachButton, attachmentEl, checkFile, upload } from "./attach.js";
 
 const NS = "shopchat";
@@ -554,6 +555,9 @@ function resync() {
     if (!ready) {
       ready = true;
       flush();
+      // the pre-chat form, when an admin switched it on (widget/src/prechat.js)
+      maybePrechat({ sid, lang, box: scroller, composer: form, get, put, done: () => input.focus(),
+                     fresh: () => maxSeq === 0 && !outbox().length });
     }
   });
 }

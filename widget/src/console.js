@@ -8,6 +8,7 @@ import { attachmentEl, checkFile, upload } from "./attach.js";
 import { checkSound, desktop, prefs, setupNotifications } from "./console_notify.js";
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
 import { renderVisitors } from "./visitors.js";
+import { loadWidgetAdmin } from "./widget-admin.js";
 
 const d = document;
 const HEARTBEAT_MS = 10000;
@@ -230,6 +231,7 @@ function renderMe() {
   $("presence").value = presenceChoice;
   $("accepting").checked = !!me.accepting_chats;
   $("nav-admin").hidden = me.role !== "admin";
+  $("nav-widget").hidden = me.role !== "admin";
   $("nav-privacy").hidden = me.role !== "admin";
   $("ranking-box").hidden = me.role !== "admin";
 }
@@ -268,6 +270,7 @@ function show(name) {
   if (name === "tickets") loadTickets();
   if (name === "ratings") loadRatings();
   if (name === "admin") loadAdmin();
+  if (name === "widget") loadWidgetAdmin(api);
   if (name === "chats" && chats.get(active)) markRead(chats.get(active));
 }
 function updateCounts() {
