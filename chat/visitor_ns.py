@@ -147,6 +147,9 @@ class VisitorNamespace(socketio.AsyncNamespace):
         self._recent: dict[str, deque] = {}
         self._typing: dict[str, deque] = {}
         self._tasks: set[asyncio.Task] = set()
+        # Handlers of one connection run concurrently: session_request and a message sent before it
+        # must not both start a conversation.
+        self._starting: dict[str, asyncio.Lock] = {}
 
     # -- plumbing ---------------------------------------------------------------------------
     async def trigger_event(self, event: str, *args):
@@ -169,14 +172,18 @@ class VisitorNamespace(socketio.AsyncNamespace):
         connections join the room of the full protocol, the others the room of plain Rasa events
         (chat/visitor_events.py). The flag lives in the Socket.IO session, per connection."""
         previous = await self.get_session(sid)
+        room = visitor_events.room(conv.id, extended)
         if previous.get("conversation_id"):  # "start a new chat" (or another shape) on the same connection
-            await self.leave_room(sid, visitor_events.room(previous["conversation_id"], previous.get("extended", False)))
+            old = visitor_events.room(previous["conversation_id"], previous.get("extended", False))
+            if old != room:  # staying in the same room misses nothing said meanwhile
+                await self.leave_room(sid, old)
         await self.save_session(sid, {"conversation_id": conv.id, "token": token, "extended": extended})
-        await self.enter_room(sid, visitor_events.room(conv.id, extended))
+        await self.enter_room(sid, room)
 
-    async def _conversation_id(self, sid: str, data: dict) -> str:
+    async def _conversation_id(self, sid: str, data: dict, start: bool = False) -> str:
         """The conversation this connection speaks for. A payload naming another session is refused;
-        a connection that skipped session_request may name its own session in the payload."""
+        a connection that skipped session_request may name its own session in the payload. With
+        `start` (a message), a connection with no session at all gets a new conversation."""
         claimed = check_str(data, "session_id", max_len=100)
         session = await self.get_session(sid)
         if session.get("conversation_id"):
@@ -184,12 +191,29 @@ class VisitorNamespace(socketio.AsyncNamespace):
                 raise BadInput("session_mismatch", "this connection belongs to another session")
             return session["conversation_id"]
         if not claimed:
+            if start:
+                async with self._starting.setdefault(sid, asyncio.Lock()):
+                    session = await self.get_session(sid)  # session_request may have won the race
+                    return session.get("conversation_id") or await self._start_unasked(sid, data)
             raise BadInput("no_session", "send session_request first")
         async with self.ctx.sessionmaker() as db:
             conv = await service.find_by_token(db, claimed)
         if conv is None:
             raise BadInput("unknown_session", "unknown session; request a new one with session_id null")
         await self._bind(sid, conv, claimed)
+        return conv.id
+
+    async def _start_unasked(self, sid: str, data: dict) -> str:
+        """A message before any session_request: socket.io-client sends what was emitted while
+        connecting before its `connect` handlers run, so a shopper who types at once on a slow line
+        reaches us this way. Rasa would drop the message; we keep it, start a plain conversation and
+        confirm its id. The session_request that follows (session_id null) is given this one."""
+        async with self.ctx.sessionmaker() as db:
+            conv, token = await service.create_conversation(db, language=visitor_events.custom_language(data),
+                                                            page=None)
+        await self._bind(sid, conv, token)
+        await self.save_session(sid, {**await self.get_session(sid), "unasked": True})
+        await self.emit("session_confirm", token, to=sid)
         return conv.id
 
     async def _note_language(self, sid: str, conversation_id: str, data: dict) -> None:
@@ -236,8 +260,13 @@ class VisitorNamespace(socketio.AsyncNamespace):
     async def on_disconnect(self, sid, reason=None):
         self._recent.pop(sid, None)
         self._typing.pop(sid, None)
+        self._starting.pop(sid, None)
 
     async def on_session_request(self, sid, data=None, *_):
+        async with self._starting.setdefault(sid, asyncio.Lock()):
+            return await self._session_request(sid, data)
+
+    async def _session_request(self, sid, data):
         data = check_object(data)
         token = check_str(data, "session_id", max_len=100)
         page = check_page(data.get("page"))
@@ -246,6 +275,9 @@ class VisitorNamespace(socketio.AsyncNamespace):
         extended = data.get("extensions") or False  # null or missing: a plain Rasa client
         if not isinstance(extended, bool):
             raise BadInput("bad_payload", "field 'extensions' must be true or false")
+        previous = await self.get_session(sid)
+        if token is None and previous.get("unasked"):  # this connection's first message started it
+            token = previous["token"]
         async with self.ctx.sessionmaker() as db:
             conv = await service.find_by_token(db, token) if token else None
             if conv is not None:
@@ -271,7 +303,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
     async def on_user_uttered(self, sid, data=None, *_):
         data = check_object(data)
         text, client_id, display = check_message(data, self.ctx.settings.max_message_chars)
-        conversation_id = await self._conversation_id(sid, data)
+        conversation_id = await self._conversation_id(sid, data, start=True)
         self._check_rate(sid)
         await self._note_language(sid, conversation_id, data)
         async with self.ctx.sessionmaker() as db:

@@ -181,6 +181,30 @@ async def test_an_unknown_session_id_gets_a_new_conversation_and_its_id(demo_app
     assert (await conversation(demo_app, alice.session_id)).last_seq == 2  # Alice's is untouched
 
 
+async def test_a_message_sent_before_session_request_is_kept_and_answered(demo_app, clients):
+    """socket.io-client flushes what was emitted while connecting before its `connect` handlers
+    run: a shopper who types at once sends user_uttered (session_id null) before session_request."""
+    plain = RasaClient(demo_app.url)
+    clients.append(plain)
+    await plain.sio.connect(demo_app.url, transports=["websocket"])
+    await plain.sio.emit("user_uttered", {"message": "Which payment methods do you accept?", "session_id": None,
+                                          "customData": {"language": "en"}})
+    await plain.sio.emit("session_request", {"session_id": None})
+    answer = (await plain.wait_for("bot_uttered"))[0]
+    assert "PayPal" in answer["text"]
+    confirmed = await plain.wait_for("session_confirm", count=2)
+    assert confirmed[0] == confirmed[1]  # the request that followed was given the same conversation
+    conv = await conversation(demo_app, confirmed[0])
+    assert conv.last_seq == 2 and plain.of("error") == []
+
+    # other events still need a session: nothing is started for them
+    other = Visitor(demo_app.url)
+    clients.append(other)
+    await other.sio.connect(demo_app.url, transports=["websocket"])
+    ack = await other.sio.call("resync", {"after_seq": 0}, timeout=10)
+    assert ack["ok"] is False and ack["error"]["code"] == "no_session"
+
+
 async def test_the_extensions_flag_must_be_a_boolean(demo_app, clients):
     v = Visitor(demo_app.url)
     clients.append(v)
