@@ -62,10 +62,10 @@ function params() {
 }
 const csvLink = (section, tbl) =>
   h("a", { class: "csv", href: `/api/reports/${section}/${tbl}.csv?${params()}`, download: "", text: "CSV" });
-function withCsv(boxChild, section, tbl) {
+function withCsv(boxChild, section, tbl, definition) {
   const h3 = boxChild.closest(".box").querySelector("h3");
   h3.querySelectorAll(".csv").forEach((a) => a.remove());
-  if (h3.querySelector("span") && !h3.querySelector(".def")) h3.appendChild(defLink(h3.querySelector("span").textContent));
+  if (h3.querySelector("span") && !h3.querySelector(".def")) h3.appendChild(defLink(definition || h3.querySelector("span").textContent));
   h3.appendChild(csvLink(section, tbl));
 }
 
@@ -185,8 +185,8 @@ function drawAgents(a) {
   chart("chart-agent-csat", { type: "line", data: { labels: shown, datasets: sets("csat") },
     options: { scales: { y: { min: 0, max: 1, ticks: { callback: (v) => Math.round(v * 100) + " %" } } },
       plugins: { legend: { position: "bottom" } } } });
-  withCsv($("chart-agent-chats"), "agents", "series");
-  withCsv($("chart-agent-csat"), "agents", "series");
+  withCsv($("chart-agent-chats"), "agents", "series", "Agents over time");
+  withCsv($("chart-agent-csat"), "agents", "series", "Agents over time");
 }
 
 const money = (list) => (list.length ? list.map((m) => `${m.value.toLocaleString(undefined, { minimumFractionDigits: 2 })} ${m.currency}`).join(" · ") : "–");
@@ -240,18 +240,24 @@ async function load() {
 
 function fill(select, items, allLabel) {
   clear(select).append(h("option", { value: "", text: allLabel }),
-    items.map((it) => (typeof it === "string" ? h("option", { value: it, text: it }) : h("option", { value: String(it.id), text: it.name }))));
+    ...items.map((it) => (typeof it === "string" ? h("option", { value: it, text: it }) : h("option", { value: String(it.id), text: it.name }))));
 }
 
 // ---- the definitions: docs/reports.md, as text nodes only -----------------------------------------
 function inline(text) {
   const out = [];
-  const re = /(`[^`]+`|\*\*[^*]+\*\*|\*[^*]+\*)/g;
+  const re = /(`[^`]+`|\*\*[^*]+\*\*|\*[^*]+\*|\[[^\]]+\]\([^)\s]+\))/g;
   let last = 0;
   for (const m of text.matchAll(re)) {
     if (m.index > last) out.push(text.slice(last, m.index));
     const t = m[0];
-    if (t.startsWith("`")) out.push(h("code", { text: t.slice(1, -1) }));
+    const link = /^\[([^\]]+)\]\(([^)\s]+)\)$/.exec(t);
+    if (link) {
+      const local = /^(img\/|[\w-]+\.md)/.test(link[2]); // another page of docs/: shown as text
+      out.push(/^https:\/\//.test(link[2]) && !local
+        ? h("a", { href: link[2], rel: "noopener noreferrer", target: "_blank", text: link[1] })
+        : link[1]);
+    } else if (t.startsWith("`")) out.push(h("code", { text: t.slice(1, -1) }));
     else if (t.startsWith("**")) out.push(h("b", { text: t.slice(2, -2) }));
     else out.push(h("i", { text: t.slice(1, -1) }));
     last = m.index + t.length;
@@ -278,6 +284,14 @@ function renderDefinitions(md) {
       list = null;
       const tag = heading[1] === "##" ? "h3" : "h4";
       box.appendChild(h(tag, { id: "def-" + slug(heading[2]), text: heading[2] }));
+    } else if (/^\|/.test(line)) {
+      flush();
+      list = null;
+      const cells = line.slice(1, line.endsWith("|") ? -1 : undefined).split("|").map((c) => c.trim());
+      if (cells.every((c) => /^-+:?$/.test(c))) continue;
+      let tbl = box.lastChild;
+      if (!tbl || tbl.tagName !== "TABLE") box.appendChild((tbl = h("table", { class: "doc" })));
+      tbl.appendChild(h("tr", null, cells.map((c) => h(tbl.rows.length ? "td" : "th", null, inline(c)))));
     } else if (/^- /.test(line)) {
       flush();
       if (!list) box.appendChild((list = h("ul")));
