@@ -90,7 +90,7 @@ const el = {
   empty_message: "το μήνυμα είναι κενό.",
   rate_limited: "πάρα πολλά μηνύματα μαζί. Περιμένετε λίγο και δοκιμάστε ξανά.",
   error: "κάτι πήγε στραβά.",
-  endChat: "Τέλος συνομιλίας",
+  endChat: "Τέλος", // short: it shares the header with the title and the language button
   endAsk: "Να τερματιστεί η συνομιλία;",
   endYes: "Τερματισμός",
   cancel: "Άκυρο",
