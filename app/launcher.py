@@ -61,6 +61,8 @@ def run(settings: Settings, model: Path) -> int:
             f"\n  Demo shop with the chat widget:  {base}/demo/\n"
             f"  Agent console:                   {base}/console/\n"
             f"  Knowledge-base editor:           {base}/editor/\n{logins}"
+            f"  Reports (admins, agents):        {base}/reports/\n"
+            f"  Visitors' data (admins):         {base}/privacy/\n"
             f"  Health:                          {base}/health\n"
             f"  Embed on your shop:              <script src=\"{base}/widget/loader.js\" async></script>\n"
             f"  Stop with Ctrl-C.\n",
