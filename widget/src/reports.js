@@ -96,9 +96,12 @@ function drawActivity(body) {
     title: (items) => `${days[items[0].raw.y]} ${String(items[0].raw.x).padStart(2, "0")}:00`,
     label: (item) => `${item.raw.v} conversations` } } },
   scales: { x: { type: "linear", min: -0.5, max: 23.5, offset: false, grid: { display: false },
-    ticks: { stepSize: 3, callback: (v) => String(v).padStart(2, "0") + "h" } },
+    // ticks on whole hours and days: the scale's own would start at its min, -0.5
+    afterBuildTicks: (s) => { s.ticks = [0, 3, 6, 9, 12, 15, 18, 21].map((value) => ({ value })); },
+    ticks: { callback: (v) => String(v).padStart(2, "0") + "h" } },
   y: { type: "linear", min: -0.5, max: 6.5, reverse: true, offset: false, grid: { display: false },
-    ticks: { stepSize: 1, callback: (v) => days[v] || "" } } } } });
+    afterBuildTicks: (s) => { s.ticks = [0, 1, 2, 3, 4, 5, 6].map((value) => ({ value })); },
+    ticks: { callback: (v) => days[v] || "" } } } } });
   withCsv($("chart-series"), "activity", "series");
   withCsv($("chart-heat"), "activity", "heatmap");
 }
@@ -233,6 +236,7 @@ async function load() {
     for (const s of sections) if ($("sec-" + s)) $("sec-" + s).hidden = false;
     document.body.dataset.loaded = String(mine);
   } catch (e) {
+    if (mine !== loading) return; // an older choice (e.g. a half-typed range) failed: not this one
     $("error").textContent = e.message || "The report could not be loaded.";
     $("error").hidden = false;
   }
