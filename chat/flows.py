@@ -85,9 +85,7 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
         # Plain answers are stored in the transaction that ends the turn (with the question's log):
         # one commit, then the events.
         async with ctx.sessionmaker() as db:
-            answers = [(await service.add_message(db, conversation_id=conversation_id, sender="bot", text=r.text,
-                                                  extra=r.extras(), commit=False)).message
-                       for r in replies] if plain else []
+            answers = await _store_answers(db, conversation_id, replies) if plain else []
             if not verdict:
                 _log_question(db, conversation_id, msg, replies)
             ended = await service.end_bot_turn(db, conversation_id, msg.id, turn=turn, lease_s=lease_s,
@@ -104,6 +102,21 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
                 await _deliver(ctx, conversation_id, reply, language)
         await visitor_events.emit(ctx, conversation_id, "bot_typing", {"typing": False})
         return ended.held
+
+
+async def _store_answers(db: AsyncSession, conversation_id: str, replies: list[Reply]) -> list[Message]:
+    """The bot's answers, flushed for the caller's commit; none if a person took the chat while
+    Rasa was thinking (read under the conversation's row lock, which the first store takes): the
+    bot is silent in an agent's chat, it does not ask for an e-mail the agent can ask for."""
+    answers = []
+    for r in replies:
+        stored = await service.add_message(db, conversation_id=conversation_id, sender="bot", text=r.text,
+                                           extra=r.extras(), commit=False)
+        if stored.state not in BOT_ANSWERS_IN:
+            await db.rollback()
+            return []
+        answers.append(stored.message)
+    return answers
 
 
 def _log_question(db: AsyncSession, conversation_id: str, msg: Message, replies: list[Reply]) -> None:

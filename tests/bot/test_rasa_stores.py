@@ -16,6 +16,7 @@ from app.settings import RUN_DIR
 from bot import server
 from bot.rasa_client import RasaClient
 from tests.chat.visitor_client import Visitor
+from tests.handoff.test_agent_socket import Agent, Staff
 from tests.conftest import load_demo, rasa_model
 from tests import support
 from tests.support import PG_ADMIN_DSN, IN_CI, LiveApp, _pg_admin, free_port, postgres_available
@@ -142,7 +143,13 @@ async def ask(visitor: Visitor, text: str) -> str:
 
 
 async def start_the_form(app: LiveApp) -> Visitor:
+    # Someone online: with nobody, asking for a person offers the offline form at once, without the
+    # name and e-mail questions (chat/offline_first.py).
+    staff = Staff(app.env["SHOPCHAT_DATABASE_URL"])
+    _, token = await staff.user(f"Ola{uuid.uuid4().hex[:8]}")
+    agent = await (await Agent(app.url, token).connect()).online()
     visitor = Visitor(app.url)
+    visitor.staff = (staff, agent)  # closed by finish_the_form
     await visitor.connect()
     assert "name" in await ask(visitor, "can I talk to a real person")
     return visitor
@@ -155,6 +162,9 @@ async def finish_the_form(visitor: Visitor) -> None:
     handoff = await visitor.wait_for("handoff", pred=lambda d: d.get("state") != "requested")
     assert handoff
     await visitor.close()
+    staff, agent = visitor.staff
+    await agent.close()
+    await staff.close()
 
 
 async def test_a_rasa_restart_in_the_middle_of_the_form_continues_it(stacks):

@@ -7,8 +7,11 @@ from __future__ import annotations
 import asyncio
 
 import pytest
+from sqlalchemy import select, update
 
+from app.db import make_engine, make_sessionmaker
 from bench.recovery import APOLOGY_START, crash_and_recover, unanswered
+from chat.models import Conversation, Message
 from tests.chat.slow_rasa import ANSWER_PREFIX, SlowRasa
 from tests.chat.visitor_client import Visitor
 from tests.support import LiveApp, free_port
@@ -56,4 +59,35 @@ async def test_a_late_answer_comes_with_an_apology(sqlite_url, slow_rasa):
         assert answer == ANSWER_PREFIX + "wait=1 where is my parcel"
     finally:
         await v.close()
+        app.stop()
+
+
+async def test_a_person_taking_the_chat_while_rasa_thinks_silences_the_bot(sqlite_url, slow_rasa):
+    """The bot's answer is dropped, and the question ends as answered, when the chat became an
+    agent's during the Rasa call (the bot asked for an e-mail in an agent's chat before)."""
+    app = LiveApp(sqlite_url, rasa_url=slow_rasa.url).start()
+    engine = make_engine(sqlite_url)
+    v = Visitor(app.url)
+    try:
+        assert (await v.connect())["ok"]
+        assert (await v.say("wait=1.5 maria@example.com", client_id="c1"))["ok"]
+        await asyncio.sleep(0.5)  # Rasa is thinking: an agent takes the chat
+        async with make_sessionmaker(engine)() as db:
+            await db.execute(update(Conversation).where(Conversation.id == v.conversation_id)
+                             .values(state="assigned"))
+            await db.commit()
+        for _ in range(50):
+            async with make_sessionmaker(engine)() as db:
+                rows = (await db.execute(select(Message.sender, Message.answered)
+                                         .where(Message.conversation_id == v.conversation_id))).all()
+            if rows[0].answered:
+                break
+            await asyncio.sleep(0.1)
+        await asyncio.sleep(0.3)
+        assert [(r.sender, r.answered) for r in rows] == [("visitor", True)]
+        assert not v.of("bot_uttered")
+        assert slow_rasa.calls().get("wait=1.5 maria@example.com") == 1
+    finally:
+        await v.close()
+        await engine.dispose()
         app.stop()

@@ -359,7 +359,7 @@ async def audit(stack, visitors: list[FaultVisitor], agents: list[FaultAgent] = 
     """The database against what the clients were told. Counts problems; 0 everywhere is right."""
     ids = [v.conversation_id for v in visitors if v.conversation_id]
     rows = await _fetch(stack, "SELECT conversation_id, seq, sender, client_id, agent_id, text, extra::text AS extra, "
-                               "created_at FROM messages WHERE conversation_id = ANY($1::text[]) "
+                               "created_at, answered FROM messages WHERE conversation_id = ANY($1::text[]) "
                                "ORDER BY conversation_id, seq", ids)
     by_conv: dict[str, list] = {cid: [] for cid in ids}
     for r in rows:
@@ -372,6 +372,7 @@ async def audit(stack, visitors: list[FaultVisitor], agents: list[FaultAgent] = 
     for v in visitors:
         mine = by_conv.get(v.conversation_id, [])
         at = {r["client_id"]: r["created_at"] for r in mine if r["sender"] == "visitor"}
+        done = {r["client_id"]: r["answered"] for r in mine if r["sender"] == "visitor"}
         stored = [r["client_id"] for r in mine if r["sender"] == "visitor"]
         report["acked"] += len(v.acked)
         report["lost"] += len(set(v.acked) - set(stored))
@@ -387,7 +388,10 @@ async def audit(stack, visitors: list[FaultVisitor], agents: list[FaultAgent] = 
                 report["answered_twice"] += len(answers) > 1
             elif kind == "form":  # a step answered twice repeats the bot's words
                 texts = [r["text"] for r in replies]
-                report["unanswered"] += not replies
+                # No reply is right when a person took the chat while Rasa was thinking (the bot is
+                # silent then; chat/flows.py) and the turn did end: the row says answered.
+                silenced = v.conversation_id in taken and done[cid]
+                report["unanswered"] += not replies and not silenced
                 report["answered_twice"] += len(texts) > len(set(texts))
             elif kind == "chat":
                 report["bot_in_agent_chat"] += len(replies)

@@ -345,11 +345,11 @@ async def test_restoring_a_draft_revision_keeps_a_live_article_published(app, br
     the live article. Now the confirmation says what happens, and the status stays."""
     ed = await new_page(browser)
     await log_in_editor(ed, app, EDNA)
-    await write_article(ed, title="Gift cards", category="Orders", tags="gifts",
-                        questions=["do you sell gift cards"], body="Gift cards come in 25, 50 and 100 euros.")
+    await write_article(ed, title="Gift boxes", category="Orders", tags="gifts",
+                        questions=["do you sell gift boxes"], body="Gift boxes come in 25, 50 and 100 euros.")
     await form(ed).get_by_role("button", name="Save draft").click()
     await expect(ed.locator("#a-status")).to_have_text("Draft")
-    await field(ed, "Body").fill("Gift cards come in 25, 50 and 100 euros and never expire.")
+    await field(ed, "Body").fill("Gift boxes come in 25, 50 and 100 euros and never expire.")
     await form(ed).get_by_role("button", name="Publish", exact=True).click()
     await expect(ed.locator("#a-status")).to_have_text("Published")
     await form(ed).get_by_role("button", name="History", exact=True).click()
@@ -359,7 +359,7 @@ async def test_restoring_a_draft_revision_keeps_a_live_article_published(app, br
     await expect(ed.locator("#confirm-text")).to_contain_text(
         "The article stays published: the bot keeps answering with it")
     await ed.locator("#confirm").get_by_role("button", name="Restore").click()
-    await expect(field(ed, "Body")).to_have_value("Gift cards come in 25, 50 and 100 euros.")
+    await expect(field(ed, "Body")).to_have_value("Gift boxes come in 25, 50 and 100 euros.")
     await expect(ed.locator("#a-status")).to_have_text("Published")
     # Choosing a status says so first, and does it.
     await expect(ed.locator("#h-list .rev")).to_have_count(3)
@@ -370,7 +370,7 @@ async def test_restoring_a_draft_revision_keeps_a_live_article_published(app, br
     await expect(ed.locator("#confirm-text")).to_contain_text("becomes a draft: the bot stops using it")
     await ed.locator("#confirm").get_by_role("button", name="Restore").click()
     await expect(ed.locator("#a-status")).to_have_text("Draft")
-    await expect(field(ed, "Body")).to_have_value("Gift cards come in 25, 50 and 100 euros and never expire.")
+    await expect(field(ed, "Body")).to_have_value("Gift boxes come in 25, 50 and 100 euros and never expire.")
     await no_markup_ran(ed)
 
 
