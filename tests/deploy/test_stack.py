@@ -165,7 +165,7 @@ async def test_an_app_process_dying_under_load_loses_and_doubles_nothing(stack, 
         await asyncio.sleep(1)
     try:
         run = await kill_app_under_load(stack, route, sig, visitors=visitors, agents=agents,
-                                        persons=visitors // 5)
+                                        persons=2 * agents + 2)  # two more than they can take
     finally:
         await asyncio.to_thread(stack.restart, "app1")
     r = run.report
