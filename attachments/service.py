@@ -86,7 +86,9 @@ async def store_upload(db: AsyncSession, store: Store, *, conversation_id: str, 
                        owner_id: int | None = None, client_id: str | None = None) -> chat_service.Stored:
     """Write the file (and its thumbnail) to the store, then the attachment row and its message in
     one transaction. A message that cannot be stored (chat_service.NotOwner, a database error)
-    removes the files again; nothing half-made stays."""
+    removes the files again; nothing half-made stays. An image is stored without its metadata."""
+    if checked.clean is not None:
+        data = checked.clean
     att = Attachment(id=new_id(), conversation_id=conversation_id, sender=sender, agent_id=agent_id,
                      kind=checked.kind, content_type=checked.content_type, filename=clean_name(filename, checked.extension),
                      size=len(data), width=checked.width, height=checked.height)

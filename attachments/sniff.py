@@ -1,7 +1,8 @@
 """What a file is, decided from its bytes (magic numbers, then Pillow for images), never from its
 name or the Content-Type a client claims. Only PNG, JPEG, GIF, WebP and PDF pass; SVG (it can hold
 scripts), HTML and everything else are refused. Images are decoded once here, under a pixel limit,
-so a decompression bomb or a corrupt file is refused before it is stored, and the thumbnail is made."""
+so a decompression bomb or a corrupt file is refused before it is stored, the thumbnail is made and
+the metadata (GPS position, camera, comments) is cut out."""
 from __future__ import annotations
 
 import io
@@ -9,6 +10,8 @@ import warnings
 from dataclasses import dataclass
 
 from PIL import Image, ImageOps
+
+from attachments import metadata
 
 THUMB_BOX = (320, 320)
 # (magic prefix, Pillow's format name, content type, extension)
@@ -36,6 +39,7 @@ class Sniffed:
     height: int | None = None
     thumb: bytes | None = None
     thumb_type: str | None = None
+    clean: bytes | None = None  # an image's bytes without its metadata (attachments/metadata.py): what is stored
 
 
 def sniff(data: bytes, *, max_pixels: int) -> Sniffed:
@@ -64,11 +68,12 @@ def _image(data: bytes, fmt: str, ctype: str, ext: str, max_pixels: int) -> Snif
                 raise Image.DecompressionBombError("too many pixels")
             im.load()  # the whole first frame: truncated or corrupt data fails here
             thumb, thumb_type = _thumbnail(im)
+            clean = metadata.strip(data, fmt, im)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
         raise Refused("image_too_large", f"the image has too many pixels (at most {max_pixels:,})") from None
     except (OSError, SyntaxError, ValueError, Image.UnidentifiedImageError, EOFError):
         raise Refused("bad_image", "the image could not be read; it may be damaged") from None
-    return Sniffed("image", ctype, ext, width, height, thumb, thumb_type)
+    return Sniffed("image", ctype, ext, width, height, thumb, thumb_type, clean)
 
 
 def _thumbnail(im: Image.Image) -> tuple[bytes, str]:
