@@ -12,6 +12,8 @@ ROLES = ("admin", "agent", "editor")
 # Roles that take chats; editors only maintain content.
 CHAT_ROLES = ("admin", "agent")
 PRESENCE = ("online", "away", "offline")
+# Languages of the staff pages (the editor; the console later): docs/editor.md "Languages of the editor".
+STAFF_LANGUAGES = ("en", "el")
 
 
 class User(Base):
@@ -31,6 +33,9 @@ class User(Base):
     status: Mapped[str] = mapped_column(String(10), default="offline")
     last_heartbeat_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True), index=True)
     last_assigned_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The language the user chose for the staff pages (STAFF_LANGUAGES); None: never chosen, the pages
+    # follow the browser's language (Greek for a Greek browser, else English).
+    language: Mapped[str | None] = mapped_column(String(5), default=None)
     password_changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
 

@@ -15,7 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from accounts import passwords
-from accounts.models import ROLES, AuthSession, LoginFailure, User
+from accounts.models import ROLES, STAFF_LANGUAGES, AuthSession, LoginFailure, User
 from app.db import utcnow
 
 SESSION_LIFETIME = timedelta(hours=12)
@@ -182,6 +182,20 @@ async def update_agent(db: AsyncSession, user_id: int, **fields) -> User:
         setattr(user, field, value)
     await db.commit()
     return user
+
+
+async def set_language(db: AsyncSession, user_id: int, language: object) -> str | None:
+    """The user's own language for the staff pages: one of STAFF_LANGUAGES, or None to follow the
+    browser again. Anything else raises AccountError and changes nothing."""
+    if language is not None and language not in STAFF_LANGUAGES:
+        raise AccountError("bad_field", f"language must be one of {', '.join(STAFF_LANGUAGES)} (or null: "
+                                        "the browser's language)", "language")
+    user = await db.get(User, user_id, populate_existing=True)
+    if user is None:
+        raise AccountError("not_found", f"no user with id {user_id}")
+    user.language = language
+    await db.commit()
+    return language
 
 
 async def change_password(db: AsyncSession, user: User, new_password: str) -> None:

@@ -303,7 +303,24 @@ def make_router(ctx) -> APIRouter:
 
     @router.get("/api/me")
     async def me(user: User = Depends(current_user)):
-        return me_json(user)
+        # language: the staff pages' language the user chose, or null (never chosen: the browser's)
+        return {**me_json(user), "language": user.language}
+
+    @router.put("/api/me/language")
+    async def set_my_language(request: Request, user: User = Depends(current_user)):
+        """Only one's own: `{"language": "en" | "el" | null}`; anything else is 422, nothing changed."""
+        body = await json_object(request)
+        for field in body:
+            if field != "language":
+                raise ApiError(422, "bad_field", f"unknown field '{field}'", field)
+        if "language" not in body:
+            raise ApiError(422, "bad_field", "language is required", "language")
+        async with ctx.sessionmaker() as db:
+            try:
+                language = await service.set_language(db, user.id, body["language"])
+            except service.AccountError as exc:
+                raise account_error(exc) from None
+        return {"language": language}
 
     @router.post("/api/me/password")
     async def change_my_password(request: Request, user: User = Depends(current_user)):

@@ -59,7 +59,8 @@ async def test_login_sets_a_strict_httponly_cookie_and_redirects_to_the_console(
         assert "secure" not in cookie  # plain-http base URL: a Secure cookie would never come back
         me = (await c.get("/api/me")).json()
     assert me == {"id": me["id"], "email": "alex@shop.example", "display_name": "Alex", "role": "agent",
-                  "max_chats": 3, "priority": 10, "accepting_chats": True, "status": "offline"}
+                  "max_chats": 3, "priority": 10, "accepting_chats": True, "status": "offline",
+                  "language": None}
 
 
 async def test_cookie_is_secure_when_the_public_url_is_https(db_url):
