@@ -1,6 +1,7 @@
 """HTTP routes of engage/: the loader's beat (public, any shop origin), the console's live visitors
-and "Invite to chat", and the admins' invitation rules and invitation report. The pre-chat form and
-appearance settings have their routes in engage/widget_views.py."""
+and "Invite to chat", the admins' invitation rules and invitation report, the pre-chat form's and
+the appearance's settings (engage/appearance.py: the loader's /engage/launcher, the chat's
+/engage/appearance)."""
 from __future__ import annotations
 
 import json
@@ -17,7 +18,7 @@ from app.db import utcnow
 from chat import visitor_events
 from chat.models import Conversation
 from chat import service as chat_service
-from engage import prechat
+from engage import appearance, prechat
 from engage import rules as rules_mod
 from engage import service
 from engage.models import InvitationRule, LiveVisitor
@@ -201,6 +202,36 @@ def make_router(ctx) -> APIRouter:
             raise _rule_error(exc) from None
         async with ctx.sessionmaker() as db:
             return await prechat.put_config(db, config)
+
+    # ---- the widget's appearance (engage/appearance.py) ---------------------------------------
+    @router.get("/api/engage/appearance")
+    async def get_appearance(_: User = Depends(admin)):
+        async with ctx.sessionmaker() as db:
+            return await appearance.get_config(db)
+
+    @router.put("/api/engage/appearance")
+    async def put_appearance(request: Request, _: User = Depends(admin)):
+        try:
+            config = appearance.check_config(await json_object(request, 64_000))
+        except rules_mod.RuleError as exc:
+            raise _rule_error(exc) from None
+        async with ctx.sessionmaker() as db:
+            return await appearance.put_config(db, config)
+
+    @router.get("/engage/appearance", include_in_schema=False)
+    async def public_appearance():
+        """The chat iframe's (same origin): everything, the custom CSS included."""
+        async with ctx.sessionmaker() as db:
+            config = await appearance.get_config(db)
+        return JSONResponse(config, headers={"Cache-Control": "public, max-age=60"})
+
+    @router.get("/engage/launcher", include_in_schema=False)
+    async def public_launcher():
+        """The loader's, from any shop's page (a simple CORS GET, no cookies): the launcher only.
+        Browsers keep it a minute, so most page views do not ask again."""
+        async with ctx.sessionmaker() as db:
+            part = appearance.launcher_part(await appearance.get_config(db))
+        return JSONResponse(part, headers={**CORS, "Cache-Control": "public, max-age=60"})
 
     @router.get("/engage/prechat", include_in_schema=False)
     async def public_prechat():
