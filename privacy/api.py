@@ -78,7 +78,9 @@ def make_router(ctx) -> APIRouter:
             found = await requests.find(db, subject)
             convs = list(await db.scalars(select(Conversation).where(Conversation.id.in_(found.conversation_ids))
                                           .order_by(Conversation.created_at))) if found.conversation_ids else []
-            return {"conversations": requests.summary(convs), "conversions": len(found.conversion_ids)}
+            browser = await requests.browser_rows(db, found.visitor_ids)
+            return {"conversations": requests.summary(convs), "conversions": len(found.conversion_ids),
+                    "browser_rows": sum(len(rows) for rows in browser.values())}
 
     @router.post("/export")
     async def export(request: Request, user: User = Depends(admin)):
@@ -103,7 +105,7 @@ def make_router(ctx) -> APIRouter:
                 raise ApiError(503, "tracker_store_unreachable", f"Rasa's tracker store could not be reached "
                                                                  f"({type(exc).__name__}); nothing was erased, try again") from None
         return {"erased": {"conversations": done.conversations, "conversions": done.conversions,
-                           "tracker_events": done.tracker_events}}
+                           "tracker_events": done.tracker_events, "browser_rows": done.browser_rows}}
 
     @router.get("/audit")
     async def audit(_: User = Depends(admin)):

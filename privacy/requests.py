@@ -5,7 +5,8 @@ A visitor is found by an e-mail address (typed in a chat or an offline message),
 browser id (`visitor_id`), or by one conversation's id. What belongs to them: those conversations
 and every row of every table that refers to them (found from the schema's foreign keys and
 `conversation_id` columns, so tables added later are covered without a change here), their
-conversions, and Rasa's tracker events of those conversations. Erasure deletes all of it; it is
+conversions, Rasa's tracker events of those conversations, and what engage/ keeps about their
+browser (the live-visitor row and the invitation events, keyed by the browser id only). Erasure deletes all of it; it is
 idempotent (a second run finds nothing) and leaves an audit entry without personal data."""
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 import attachments
 from app.db import Base, all_models, utcnow
 from chat.models import Conversation
+from engage.models import InvitationEvent, LiveVisitor
 from handoff.models import Ticket
 from insights.conversions import Conversion, email_hash
 from privacy import trackers
@@ -72,6 +74,38 @@ def check_subject(data: object) -> Subject:
 class Found:
     conversation_ids: list[str] = field(default_factory=list)
     conversion_ids: list[int] = field(default_factory=list)
+    # Browser ids whose engage/ rows (live visitor, invitation events) are the visitor's.
+    visitor_ids: list[str] = field(default_factory=list)
+
+
+# Tables keyed by the widget's browser id alone (no conversation to hang from): engage/'s live
+# visitor and the invitation events. Found by the browser id asked for, or by the conversation's.
+BROWSER_TABLES = ((LiveVisitor.__table__, LiveVisitor.__table__.c.visitor_id),
+                  (InvitationEvent.__table__, InvitationEvent.__table__.c.visitor_id))
+
+
+async def _browser_ids(db: AsyncSession, subject: Subject, conversation_ids: list[str]) -> list[str]:
+    """The browser id asked for, or the conversation's; never followed from a typed e-mail (an
+    unverified address could belong to another person's browser, docs/privacy.md)."""
+    if subject.kind == "visitor_id":
+        return [subject.value]
+    if subject.kind == "conversation" and conversation_ids:
+        return sorted(v for v in await db.scalars(select(Conversation.visitor_id).where(
+            Conversation.id.in_(conversation_ids), Conversation.visitor_id.is_not(None))) if v)
+    return []
+
+
+async def browser_rows(db: AsyncSession, visitor_ids: list[str]) -> dict[str, list[dict]]:
+    """The engage/ rows of these browsers, by table name (tables with none left out)."""
+    out: dict[str, list[dict]] = {}
+    for table, column in BROWSER_TABLES:
+        if not visitor_ids:
+            break
+        rows = [dict(r._mapping) for r in await db.execute(
+            select(table).where(column.in_(visitor_ids)).order_by(*table.primary_key.columns))]
+        if rows:
+            out[table.name] = rows
+    return out
 
 
 async def find(db: AsyncSession, subject: Subject) -> Found:
@@ -90,7 +124,7 @@ async def find(db: AsyncSession, subject: Subject) -> Found:
     if subject.kind == "email":
         keys.append(Conversion.email_hash == email_hash(subject.value))
     conversions = sorted(await db.scalars(select(Conversion.id).where(or_(*keys)))) if keys else []
-    return Found(ids, conversions)
+    return Found(ids, conversions, await _browser_ids(db, subject, ids))
 
 
 # ---- the tables that hold a visitor's rows -------------------------------------------------------
@@ -104,7 +138,7 @@ def dependent_tables() -> list[tuple[Table, object, Table]]:
     below: dict[str, Table] = {"conversations": Base.metadata.tables["conversations"]}
     found: list[tuple[Table, object, Table]] = []
     for table in tables:  # parents come before children in sorted_tables
-        if table.name in below or table.name == "conversions":
+        if table.name in below or table.name == "conversions" or table.name in BROWSER_TABLE_NAMES:
             continue
         for column in table.columns:
             parent = next((fk.column.table for fk in column.foreign_keys if fk.column.table.name in below), None)
@@ -115,6 +149,9 @@ def dependent_tables() -> list[tuple[Table, object, Table]]:
                 found.append((table, column, parent))
                 break
     return found
+
+
+BROWSER_TABLE_NAMES = {table.name for table, _ in BROWSER_TABLES}
 
 
 def _primary(table: Table):
@@ -168,6 +205,10 @@ async def export(db: AsyncSession, subject: Subject, *, tracker_urls: list[str])
     }
     for name, rows in (await _rows(db, found.conversation_ids)).items():
         document[name] = [_clean(r) for r in rows]
+    for table, _ in BROWSER_TABLES:
+        document[table.name] = []
+    for name, rows in (await browser_rows(db, found.visitor_ids)).items():
+        document[name] = [_clean(r) for r in rows]
     document["conversions"] = [_clean({c.name: getattr(row, c.key) for c in Conversion.__mapper__.columns})
                                for row in conversions]
     document["rasa_tracker_events"] = await trackers.export_events(tracker_urls, found.conversation_ids)
@@ -179,13 +220,14 @@ class Erased:
     conversations: int
     conversions: int
     tracker_events: int
+    browser_rows: int = 0  # engage/'s live-visitor row and invitation events
 
 
 async def erase_conversations(db: AsyncSession, conversation_ids: list[str], conversion_ids: list[int], *,
-                              tracker_urls: list[str]) -> Erased:
-    """Delete these conversations with everything below them, these conversions, and Rasa's events
-    of these conversations (first: should the tracker store be unreachable, nothing is deleted and
-    the request can be repeated)."""
+                              tracker_urls: list[str], visitor_ids: list[str] | None = None) -> Erased:
+    """Delete these conversations with everything below them, these conversions, the engage/ rows of
+    these browsers, and Rasa's events of these conversations (first: should the tracker store be
+    unreachable, nothing is deleted and the request can be repeated)."""
     events = await trackers.erase_events(tracker_urls, conversation_ids)
     for conversation_id in conversation_ids:  # the files' bytes in their store; their rows go below
         await attachments.erase_for_conversation(db, conversation_id)
@@ -204,12 +246,16 @@ async def erase_conversations(db: AsyncSession, conversation_ids: list[str], con
         await db.execute(delete(Conversion).where(Conversion.id.in_(conversion_ids)))
     if conversation_ids:
         await db.execute(delete(Conversation).where(Conversation.id.in_(conversation_ids)))
-    return Erased(len(conversation_ids), len(conversion_ids), events)
+    browser = 0
+    for table, column in BROWSER_TABLES if visitor_ids else ():
+        browser += (await db.execute(delete(table).where(column.in_(visitor_ids)))).rowcount or 0
+    return Erased(len(conversation_ids), len(conversion_ids), events, browser)
 
 
 async def erase(db: AsyncSession, subject: Subject, *, tracker_urls: list[str], user_id: int | None) -> Erased:
     found = await find(db, subject)
-    done = await erase_conversations(db, found.conversation_ids, found.conversion_ids, tracker_urls=tracker_urls)
+    done = await erase_conversations(db, found.conversation_ids, found.conversion_ids, tracker_urls=tracker_urls,
+                                     visitor_ids=found.visitor_ids)
     audit(db, "erase", subject.kind, user_id, done)
     await db.commit()
     return done

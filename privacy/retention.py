@@ -1,7 +1,8 @@
 """Retention: conversations with no activity for longer than the admins' setting (off by default)
 are erased as a visitor's erasure would erase them (privacy.requests), and conversions older than
 that lose the browser id and e-mail hash that tie them to a visitor (the order and its value stay
-for the reports). Each app process runs the check every SHOPCHAT_RETENTION_EVERY_S; doing it twice
+for the reports). Invitation events (engage/, keyed by the browser id) older than that are deleted,
+and so is a live-visitor row not seen since then (engage/ forgets those after a day anyway). Each app process runs the check every SHOPCHAT_RETENTION_EVERY_S; doing it twice
 at once only finds nothing the second time."""
 from __future__ import annotations
 
@@ -9,11 +10,12 @@ import asyncio
 import logging
 from datetime import datetime, timedelta
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import utcnow
 from chat.models import Conversation
+from engage.models import InvitationEvent, LiveVisitor
 from insights.conversions import Conversion
 from privacy import requests, trackers
 from privacy.models import PrivacySettings
@@ -56,7 +58,9 @@ async def run_once(sessionmaker, *, tracker_urls: list[str], now: datetime | Non
                                      or_(Conversion.visitor_id.is_not(None), Conversion.email_hash.is_not(None)))
             .values(visitor_id=None, email_hash=None))
         total.conversions = anonymised.rowcount or 0
-        if total.conversations or total.conversions:
+        for table, column in ((InvitationEvent, InvitationEvent.at), (LiveVisitor, LiveVisitor.last_seen_at)):
+            total.browser_rows += (await db.execute(delete(table).where(column < cutoff))).rowcount or 0
+        if total.conversations or total.conversions or total.browser_rows:
             requests.audit(db, "retention", "age", None, total)
         await db.commit()
     if total.conversations:

@@ -21,6 +21,9 @@ from app.settings import Settings
 from chat import service as chat
 from chat.models import Conversation
 from chat.visitor_ns import record_visit
+from engage import prechat
+from engage import service as engage
+from engage.models import InvitationRule
 from handoff import ratings, routing, tickets
 from insights.conversions import Order, record as record_conversion
 from knowledge_base import gaps
@@ -31,10 +34,12 @@ BASE = "http://127.0.0.1:8000"
 CSRF = {"X-Requested-With": "shopchat"}
 
 MARIA = {"name": "Maria Papadopoulou", "email": "maria.p@example.com", "vid": "maria-browser-0123456789",
+         "phone": "+30 2810 555123", "key": "mariainvite01",
          "words": ["my parcel 4711-XQ never came to Heraklion", "the blue teapot arrived cracked",
                    "please refund the teapot to my card", "Maria left an offline note about the cracked lid"],
          "rating": "Nikolaos was kind, teapot story sorted"}
 NIKOS = {"name": "Nikos Georgiou", "email": "nikos.g@example.org", "vid": "nikos-browser-0123456789",
+         "phone": "+30 2410 555987", "key": "nikosinvite01",
          "words": ["do you ship candles to Larissa", "candles arrived fine, thanks"],
          "rating": "quick candle help"}
 
@@ -89,13 +94,28 @@ async def admin(app) -> httpx.AsyncClient:
 
 async def visitor_history(app, person: dict, *, order_id: str) -> list[str]:
     """Two chats of one browser: one with the bot only (a logged question, pages seen), one handed to
-    an agent (name and e-mail, transitions, assignment, a note), closed, rated; an offline message in
-    a third chat; a conversion. Returns the conversation ids."""
+    an agent (pre-chat answers, name and e-mail, transitions, assignment, a note), closed, rated; an
+    offline message in a third chat; a conversion; the browser on the shop (engage/: its live-visitor
+    row with the pages it saw, an invitation shown and accepted). Returns the conversation ids."""
     tracker_url = app.ctx.settings.rasa_tracker_store_url
     ids = []
     async with app.ctx.sessionmaker() as db:
         agent = await db.scalar(select(User).where(User.email == "alex@shop.example"))
         await routing.heartbeat(db, agent.id, status="online", now=utcnow())
+        # 0. the browser on the shop, invited by a rule (engage/: live visitor, invitation events)
+        rule = await db.scalar(select(InvitationRule).where(InvitationRule.name == "Teapot help"))
+        if rule is None:
+            rule = InvitationRule(name="Teapot help", messages={"en": "Questions about teapots?"})
+            db.add(rule)
+            await db.commit()
+        first = person["name"].split()[0]
+        await engage.beat(db, engage.check_beat({"v": person["vid"], "e": "pv", "l": "en",
+                                                 "u": f"https://shop.example/account?hello={first}",
+                                                 "t": f"{person['name']}'s account", "r": "https://mail.example/"}),
+                          now=utcnow())
+        for kind in ("shown", "accepted"):
+            await engage.beat(db, engage.check_beat({"v": person["vid"], "e": kind, "k": person["key"],
+                                                     "i": rule.id}), now=utcnow())
         # 1. the bot only
         conv, _ = await chat.create_conversation(db, page={"url": "https://shop.example/teapots", "title": "Teapots"})
         await record_visit(db, conv.id, visitor_id=person["vid"], page={"url": "https://shop.example/cart?who="
@@ -110,6 +130,8 @@ async def visitor_history(app, person: dict, *, order_id: str) -> list[str]:
         # 2. handed to a person, closed, rated
         conv, _ = await chat.create_conversation(db)
         await record_visit(db, conv.id, visitor_id=person["vid"], page=None)
+        await prechat.save_answers(db, await db.get(Conversation, conv.id),
+                                   {"name": person["name"], "email": person["email"], "phone": person["phone"]})
         await chat.add_message(db, conversation_id=conv.id, sender="visitor", text=person["words"][1])
         await chat.note_visitor(db, conv.id, {"name": person["name"], "email": person["email"]})
         await routing.enqueue(db, conv.id, reason="visitor_asked", actor="visitor", now=utcnow())
@@ -159,7 +181,7 @@ def tracker_rows(app) -> list[tuple]:
 
 def needles(person: dict) -> list[str]:
     return [person["email"], person["name"], person["name"].split()[0], person["vid"], person["rating"],
-            *person["words"]]
+            person["phone"], person["key"], *person["words"]]
 
 
 def hits(rows: dict[str, list[dict]], person: dict) -> list[tuple[str, str, object]]:
@@ -201,7 +223,9 @@ async def test_export_holds_everything_found_and_erasure_leaves_none_of_it_and_n
     before = await every_row(app)
     maria_before = hits(before, MARIA)
     tables_with_maria = {t for t, _, _ in maria_before}
-    assert {"conversations", "messages", "tickets", "ratings", "kb_questions"} <= tables_with_maria
+    assert {"conversations", "messages", "tickets", "ratings", "kb_questions", "engage_prechat",
+            "engage_visitors", "engage_invitation_events"} <= tables_with_maria
+    assert len([h for h in maria_before if h[:2] == ("engage_invitation_events", "visitor_id")]) == 2
     assert len(tracker_hits(app, MARIA)) == 6
 
     async with await admin(app) as c:
@@ -211,6 +235,7 @@ async def test_export_holds_everything_found_and_erasure_leaves_none_of_it_and_n
         found = (await post(c, "/api/privacy/find", {"visitor_id": MARIA["vid"]})).json()
         assert sorted(x["conversation_id"] for x in found["conversations"]) == sorted(maria_ids[:2])
         assert found["conversions"] == 1
+        assert found["browser_rows"] == 3  # the live visitor, the invitation shown and accepted
 
         # the e-mail's export and the browser's export together hold every cell the scan found
         exports = []
@@ -224,6 +249,11 @@ async def test_export_holds_everything_found_and_erasure_leaves_none_of_it_and_n
         events = [e for x in exports for e in x["rasa_tracker_events"]]
         assert len({(e["conversation_id"], json.dumps(e["event"])) for e in events}) == 6
         assert {c_["order_id"] for e in exports for c_ in e["conversions"]} == {"1001"}
+        # the browser's engage/ rows come with the browser id, not with a typed e-mail (unverified)
+        assert exports[0]["engage_visitors"] == [] and exports[0]["engage_invitation_events"] == []
+        assert [r["visitor_id"] for r in exports[1]["engage_visitors"]] == [MARIA["vid"]]
+        assert [r["kind"] for r in exports[1]["engage_invitation_events"]] == ["shown", "accepted"]
+        assert exports[0]["engage_prechat"][0]["values"]["phone"] == MARIA["phone"]
         assert not any(x["conversation_id"] in nikos_ids for e in exports for x in e.get("messages", []))
         exported = json.dumps(exports)
         assert "token_hash" not in exported and NIKOS["email"] not in exported
@@ -232,11 +262,11 @@ async def test_export_holds_everything_found_and_erasure_leaves_none_of_it_and_n
         # (the conversion is attributed to the chat with the agent, which the e-mail finds)
         r = await post(c, "/api/privacy/erase", {"email": MARIA["email"]})
         assert r.status_code == 200
-        assert r.json()["erased"] == {"conversations": 2, "conversions": 1, "tracker_events": 3}
+        assert r.json()["erased"] == {"conversations": 2, "conversions": 1, "tracker_events": 3, "browser_rows": 0}
         r = await post(c, "/api/privacy/erase", {"visitor_id": MARIA["vid"]})
-        assert r.json()["erased"] == {"conversations": 1, "conversions": 0, "tracker_events": 3}
+        assert r.json()["erased"] == {"conversations": 1, "conversions": 0, "tracker_events": 3, "browser_rows": 3}
         again = await post(c, "/api/privacy/erase", {"visitor_id": MARIA["vid"]})
-        assert again.json()["erased"] == {"conversations": 0, "conversions": 0, "tracker_events": 0}
+        assert again.json()["erased"] == {"conversations": 0, "conversions": 0, "tracker_events": 0, "browser_rows": 0}
         audit = (await c.get("/api/privacy/audit")).json()["entries"]
     assert [(a["action"], a["found_by"]) for a in audit][:3] == [("erase", "visitor_id")] * 2 + [("erase", "email")]
 
@@ -263,10 +293,17 @@ async def test_found_by_conversation_and_unknown_visitors_give_empty_results(app
         assert [m["text"] for m in export["messages"]] == [MARIA["words"][0], "I'm not sure about that."]
         assert export["conversations"][0]["pages"][-1]["url"].startswith("https://shop.example/cart")
         assert [q["text"] for q in export["kb_questions"]] == [MARIA["words"][0]]
+        # the conversation's browser: its live-visitor row and invitation events come along
+        assert [v["visitor_id"] for v in export["engage_visitors"]] == [MARIA["vid"]]
+        assert len(export["engage_invitation_events"]) == 2
+        offline = (await post(c, "/api/privacy/export", {"conversation_id": ids[2]})).json()  # no browser id
+        assert offline["engage_visitors"] == [] and offline["engage_invitation_events"] == []
         nobody = (await post(c, "/api/privacy/export", {"email": "nobody@example.com"})).json()
         assert nobody["conversations"] == [] and nobody["conversions"] == [] and nobody["rasa_tracker_events"] == []
         r = await post(c, "/api/privacy/erase", {"conversation_id": ids[0]})
-        assert r.json()["erased"]["conversations"] == 1
+        assert r.json()["erased"]["conversations"] == 1 and r.json()["erased"]["browser_rows"] == 3
+        left = await every_row(app)
+        assert left["engage_visitors"] == [] and left["engage_invitation_events"] == []
 
 
 @pytest.mark.parametrize("body, field", [
@@ -326,6 +363,9 @@ async def test_retention_erases_old_conversations_only_and_anonymises_old_conver
                          .values(created_at=long_ago, updated_at=long_ago))
         from insights.conversions import Conversion
         await db.execute(update(Conversion).where(Conversion.order_id == "1001").values(ordered_at=long_ago))
+        from engage.models import InvitationEvent, LiveVisitor
+        await db.execute(update(InvitationEvent).where(InvitationEvent.visitor_id == MARIA["vid"]).values(at=long_ago))
+        await db.execute(update(LiveVisitor).where(LiveVisitor.visitor_id == MARIA["vid"]).values(last_seen_at=long_ago))
         await db.commit()
     urls = [app.ctx.settings.rasa_tracker_store_url]
     off = await retention.run_once(app.ctx.sessionmaker, tracker_urls=urls)  # off by default
@@ -333,10 +373,11 @@ async def test_retention_erases_old_conversations_only_and_anonymises_old_conver
     async with await admin(app) as c:
         await c.put("/api/privacy/settings", json={"retention_days": 30}, headers=CSRF)
     done = await retention.run_once(app.ctx.sessionmaker, tracker_urls=urls)
-    assert (done.conversations, done.conversions, done.tracker_events) == (3, 1, 6)
+    assert (done.conversations, done.conversions, done.tracker_events, done.browser_rows) == (3, 1, 6, 3)
     rows = await every_row(app)
     assert hits(rows, MARIA) == [] and tracker_hits(app, MARIA) == []
     assert {r["id"] for r in rows["conversations"]} == set(new)
+    assert {r["visitor_id"] for r in rows["engage_visitors"] + rows["engage_invitation_events"]} == {NIKOS["vid"]}
     kept = [r for r in rows["conversions"] if r["order_id"] == "1001"]
     assert kept and kept[0]["visitor_id"] is None and kept[0]["value_cents"] == 4990  # revenue stays, anonymous
     assert (await retention.run_once(app.ctx.sessionmaker, tracker_urls=urls)).conversations == 0
