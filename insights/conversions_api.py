@@ -4,7 +4,10 @@
   key an admin created (unknown or revoked: 401).
 - `POST /api/conversions/widget`: the loader's `shopchat('conversion', {...})` on the thank-you page
   (through the small `conversion.html` frame, which knows the widget's browser id). No key: a page
-  script cannot keep one secret; a server report of the same order corrects its value.
+  script cannot keep one secret; a server report of the same order corrects its value. Rate limited
+  (a thank-you page reports one order): WIDGET_PER_IP a minute per client address and
+  WIDGET_PER_BROWSER per browser id, shared by the app processes through Redis when configured;
+  over it, 429 `rate_limited` with `Retry-After` (seconds) and nothing stored.
 - Admins: `GET|POST /api/conversions/keys`, `POST /api/conversions/keys/{id}/revoke`,
   `GET /api/conversions` (the latest orders).
 
@@ -19,13 +22,24 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import select
 
 from accounts.models import User
-from accounts.web import ApiError, ApiRoute, json_object, require_roles
+from accounts.web import ApiError, ApiRoute, client_key, json_object, require_roles
 from app.db import utcnow
 from insights import conversions as cv
+from insights.rate_limit import Verdict, WindowLimiter
 
 API_FIELDS = ("order_id", "value", "currency", "visitor_id", "email", "ordered_at")
 WIDGET_FIELDS = ("order_id", "value", "currency", "visitor_id")
 MAX_BODY = 4_000
+# Widget reports a minute: per client address (several shoppers behind one NAT may order at once)
+# and per browser id (one shopper's thank-you page, reloaded).
+WIDGET_PER_IP = 10
+WIDGET_PER_BROWSER = 5
+
+
+def too_many(verdict: Verdict) -> JSONResponse:
+    return JSONResponse({"error": {"code": "rate_limited", "message": "too many orders reported; "
+                                   f"try again in {verdict.retry_after_s} s"}},
+                        status_code=429, headers={"Retry-After": str(verdict.retry_after_s)})
 
 
 def bearer(request: Request) -> str | None:
@@ -47,6 +61,9 @@ def make_router(ctx) -> APIRouter:
     router = APIRouter(route_class=ApiRoute)
     admin = require_roles("admin")
     window = timedelta(days=ctx.settings.conversion_window_days)
+    shared = {"redis_url": ctx.settings.redis_url, "prefix": ctx.settings.redis_channel}
+    per_ip = WindowLimiter("conversion-ip", WIDGET_PER_IP, **shared)
+    per_browser = WindowLimiter("conversion-browser", WIDGET_PER_BROWSER, **shared)
 
     async def store(data: dict, *, fields: tuple[str, ...], source: str, api_key_id: int | None = None):
         now = utcnow()
@@ -74,7 +91,16 @@ def make_router(ctx) -> APIRouter:
 
     @router.post("/api/conversions/widget")
     async def report_from_widget(request: Request):
-        return await store(await payload(request), fields=WIDGET_FIELDS, source="widget")
+        verdict = await per_ip.hit(client_key(request)[:200])
+        if not verdict.allowed:
+            return too_many(verdict)
+        data = await payload(request)
+        browser = data.get("visitor_id")
+        if isinstance(browser, str) and browser:
+            verdict = await per_browser.hit(browser[:64])
+            if not verdict.allowed:
+                return too_many(verdict)
+        return await store(data, fields=WIDGET_FIELDS, source="widget")
 
     @router.get("/api/conversions")
     async def latest(_: User = Depends(admin)):
