@@ -53,8 +53,11 @@ def slot_set(name: str, value: Any) -> dict:
     return {"event": "slot", "name": name, "value": value}
 
 
-async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> tuple[list[dict], list[Reply]]:
-    """Rasa's events and the bot's messages for one action."""
+async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any],
+                     known_visitor: dict[str, str] | None = None) -> tuple[list[dict], list[Reply]]:
+    """Rasa's events and the bot's messages for one action. `known_visitor`: for
+    action_handoff_start, the name and e-mail the conversation already has (the pre-chat form, the
+    offline form, an earlier handoff): set as the form's slots, so the form does not ask for them."""
     latest = tracker.get("latest_message") or {}
     slots = tracker.get("slots") or {}
     language = language_of(latest)
@@ -66,6 +69,9 @@ async def run_action(kb: LiveIndex, name: str, tracker: dict[str, Any]) -> tuple
         # requested_slot too: a form left unfinished (a Rasa session that expired mid-form) leaves it
         # set, and at the form's activation Rasa would fill that slot with this very message.
         events = [slot_set("handoff_reason", reason), slot_set("handoff_retry", None), slot_set("requested_slot", None)]
+        # What the conversation knows is not asked again: a filled slot is one the form skips.
+        events += [slot_set(slot, value) for slot, value in (known_visitor or {}).items()
+                   if slot in FORM_SLOTS and isinstance(value, str) and value]
         return events, [handoff_requested(reason)]
     if name == "action_ask_visitor_name":
         return [], [ask_name(slots.get("handoff_retry"), language)]
@@ -166,6 +172,21 @@ def _asks_for_a_person(latest: dict) -> bool:
     return looks_like_handoff(latest.get("text") or "")
 
 
+async def _known_visitor(request: Request, conversation_id: object) -> dict[str, str]:
+    """The name and e-mail the conversation already has (Rasa's sender id is the conversation's id;
+    the app serves these actions, so it reads its own database; only at a handoff's start)."""
+    ctx = getattr(request.app.state, "ctx", None)
+    if ctx is None or not isinstance(conversation_id, str) or not 0 < len(conversation_id) <= 32:
+        return {}
+    from chat.models import Conversation  # the bot package does not need the chat models otherwise
+
+    async with ctx.sessionmaker() as db:
+        conv = await db.get(Conversation, conversation_id)
+    if conv is None:
+        return {}
+    return {k: v for k, v in (("visitor_name", conv.visitor_name), ("visitor_email", conv.visitor_email)) if v}
+
+
 def make_router(kb: LiveIndex, token: str) -> APIRouter:
     router = APIRouter()
 
@@ -181,7 +202,11 @@ def make_router(kb: LiveIndex, token: str) -> APIRouter:
         name = body.get("next_action") if isinstance(body, dict) else None
         if name not in ACTIONS:
             return JSONResponse({"action_name": name, "error": f"unknown action {name!r}"}, status_code=400)
-        events, replies = await run_action(kb, name, body.get("tracker") or {})
+        tracker = body.get("tracker") or {}
+        known_visitor = None
+        if name == "action_handoff_start":
+            known_visitor = await _known_visitor(request, tracker.get("sender_id") or body.get("sender_id"))
+        events, replies = await run_action(kb, name, tracker, known_visitor)
         return {"events": events, "responses": [reply_response(r) for r in replies]}
 
     return router

@@ -10,10 +10,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app.context import AppContext
 from app.db import utcnow
 from attachments.service import strip_sig  # agents never get the visitor's file capability
-from bot.answers import Reply, handoff_started
+from bot.answers import Reply, handoff_queue, handoff_started
 from bot.brain import reply_without_rasa
 from bot.rasa_client import RasaUnavailable
-from bot.texts import say
+from bot.texts import bot_language, say
 from chat import language as chat_language
 from chat import offline_first, service, visitor_events
 from chat.models import BOT_ANSWERS_IN, Conversation, Message
@@ -181,6 +181,12 @@ async def _deliver(ctx: AppContext, conversation_id: str, reply: Reply, language
         # Nobody online: the offline form at once, prefilled (chat/offline_first.py).
         await start_handoff(ctx, conversation_id, reason=reply.handoff_reason or "visitor_asked", bot_text="")
         return
+    if reply.handoff == "requested" and await offline_first.starts_prechat(ctx, conversation_id):
+        # The pre-chat form before a person (mode `person`): the widget shows it; its answers go on
+        # with the handoff (continue_after_prechat), the bot asks nothing.
+        await visitor_events.emit(ctx, conversation_id, "handoff",
+                                  {"state": "prechat", "reason": reply.handoff_reason or "visitor_asked"})
+        return
     if offline_first.moot(conversation_id, reply):
         return
     if reply.handoff == "requested":
@@ -194,6 +200,26 @@ async def _deliver(ctx: AppContext, conversation_id: str, reply: Reply, language
                             bot_text=reply.text, visitor=reply.visitor, language=language)
         return
     await add_bot_message(ctx, conversation_id, reply.text, extra=reply.extras())
+
+
+async def continue_after_prechat(ctx: AppContext, conversation_id: str, reason: str) -> bool:
+    """The pre-chat form (mode `person`) was answered: the handoff it stood for goes on, with what the
+    form gave (already on the conversation), without the bot's name and e-mail questions. False when
+    the conversation is no longer with the bot (ended, or already queued or with a person)."""
+    async with ctx.conversation_lock(conversation_id):
+        async with ctx.sessionmaker() as db:
+            conv = await db.get(Conversation, conversation_id)
+        if conv is None or conv.state != "bot":
+            return False
+        language = bot_language(conv.language)
+        reply = handoff_queue(reason, name=conv.visitor_name, email=conv.visitor_email,
+                              order_number=conv.order_number, language=language)
+        if not await offline_first.nobody_online(ctx):  # else start_handoff offers the offline form
+            await visitor_events.emit(ctx, conversation_id, "handoff", {"state": "requested", "reason": reason})
+            await _notify_agents_requested(ctx, conversation_id, reason)
+        await start_handoff(ctx, conversation_id, reason=reason, bot_text=reply.text, visitor=reply.visitor,
+                            language=language)
+    return True
 
 
 async def add_bot_message(ctx: AppContext, conversation_id: str, text: str, extra: dict | None = None) -> None:

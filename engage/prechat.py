@@ -1,7 +1,11 @@
 """The pre-chat form: what an admin may configure (`check_config`), the visitor's answers checked
 against it (`check_answers`), and storing them on the conversation (`save_answers`): name, e-mail
 and order number go onto the conversation's own columns, where the console and the handoff read
-them (the handoff does not ask again what is known), everything else into engage_prechat."""
+them (the handoff does not ask again what is known), everything else into engage_prechat.
+
+Mode `person`: the form comes when the visitor asks for a person (chat/offline_first.py
+starts_prechat: the widget gets `handoff` `prechat` instead of the bot's name and e-mail questions);
+its answers, sent with the handoff's reason, continue the handoff (`continue_handoff`)."""
 from __future__ import annotations
 
 import re
@@ -19,6 +23,7 @@ ON_CONVERSATION = {"name": "visitor_name", "email": "visitor_email", "order": "o
 PHONE_RE = re.compile(r"^\+?[0-9 ()./-]{5,30}$")
 ORDER_RE = re.compile(r"^[A-Za-z0-9 #_./-]{1,64}$")
 MAX_LEN = {"name": 100, "email": 254, "phone": 30, "order": 64, "choice": 100}
+HANDOFF_REASON_RE = re.compile(r"^[a-z][a-z0-9_]{0,39}$")  # as the bot's (bot/answers.py)
 DEFAULT = {"mode": "off", "fields": [{"kind": "name", "required": False}, {"kind": "email", "required": True}],
            "texts": {}}
 
@@ -142,3 +147,30 @@ async def save_answers(db: AsyncSession, conv: Conversation, answers: dict) -> N
     else:
         row.values = {**row.values, **answers}
     await db.commit()
+
+
+async def answers_for(db: AsyncSession, conversation_id: str) -> dict | None:
+    """The visitor's answers as they sent them (for the agents' chat details), or None."""
+    row = await db.get(PrechatAnswers, conversation_id)
+    return dict(row.values) if row is not None else None
+
+
+async def due_before_person(db: AsyncSession, conversation_id: str) -> bool:
+    """Mode `person` and this conversation has not answered the form yet."""
+    config = await get_config(db)
+    if config.get("mode") != "person" or not config.get("fields"):
+        return False
+    return await db.get(PrechatAnswers, conversation_id) is None
+
+
+async def continue_handoff(ctx, conversation_id: str, reason: object) -> bool:
+    """After the answers of a `person`-mode form (the widget sends the handoff's `reason` with them):
+    the chat goes on to a person. Anything else (mode `always`, no reason): nothing happens."""
+    if not isinstance(reason, str) or not HANDOFF_REASON_RE.match(reason):
+        return False
+    async with ctx.sessionmaker() as db:
+        if (await get_config(db)).get("mode") != "person":
+            return False
+    from chat import flows  # chat imports engage: import late
+
+    return await flows.continue_after_prechat(ctx, conversation_id, reason)

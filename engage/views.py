@@ -255,7 +255,9 @@ def make_router(ctx) -> APIRouter:
             except rules_mod.RuleError as exc:
                 raise _rule_error(exc) from None
             await prechat.save_answers(db, conv, answers)
-        return {"ok": True, "answers": answers}
+        # mode `person`: the handoff that brought the form goes on (engage/prechat.py)
+        handoff = await prechat.continue_handoff(ctx, conv.id, body.get("handoff"))
+        return {"ok": True, "answers": answers, "handoff": handoff}
 
     return router
 

@@ -24,6 +24,7 @@ from chat import flows, visitor_events
 from chat import service as chat_service
 from chat.models import Conversation, Message
 from chat.visitor_ns import BadInput, check_after_seq, check_object, check_str
+from engage import prechat
 from handoff import notify, routing
 from handoff.models import Assignment, Offer
 from handoff.notify import AGENT_NS, AGENTS_ROOM, agent_room, chat_room, iso
@@ -341,9 +342,10 @@ class AgentNamespace(socketio.AsyncNamespace):
             conv = await self._readable(db, user, cid)
             messages = await transcript(db, cid, after_seq)
             names = await agent_names(db, [conv.agent_id])
+            answers = await prechat.answers_for(db, cid)  # the pre-chat form's, all of them
         await self.enter_room(sid, chat_room(cid))
         return {"ok": True, "chat": {**conversation_dict(conv, names), "can_write": can_write(user, conv)
-                                     and conv.state == "assigned"},
+                                     and conv.state == "assigned", "prechat": answers},
                 "messages": messages}
 
     async def on_watch(self, sid, data=None, *_):

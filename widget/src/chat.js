@@ -506,7 +506,7 @@ socket.on("session_state", (s) => {
   if (ready && !resyncing && +s.last_seq > maxSeq) resync();
 });
 
-socket.on("handoff", applyHandoff);
+socket.on("handoff", (s) => (s && s.state === "prechat" ? prechat(s.reason) : applyHandoff(s)));
 socket.on("agent_typing", (t) => {
   if (t && str(t.agent_name)) agentName = t.agent_name;
   showTyping(!!(t && t.typing), true);
@@ -556,10 +556,14 @@ function resync() {
       ready = true;
       flush();
       // the pre-chat form, when an admin switched it on (widget/src/prechat.js)
-      maybePrechat({ sid, lang, box: scroller, composer: form, get, put, done: () => input.focus(),
-                     fresh: () => maxSeq === 0 && !outbox().length });
+      prechat();
     }
   });
+}
+// the pre-chat form (widget/src/prechat.js): due at the start, or before a person (`reason`)
+function prechat(reason) {
+  maybePrechat({ sid, lang, box: scroller, composer: form, get, put, done: () => input.focus(), reason,
+                 fresh: () => maxSeq === 0 && !outbox().length });
 }
 let initialSynced = false; // the first resync of this page brings old history: not "unread"
 
