@@ -2,7 +2,12 @@
 over 90 days, every report section for every period and with filters, on SQLite and PostgreSQL.
 
     .venv/bin/python -m bench.reports [--conversations 100000] [--messages-each 10] [--runs 20] [--no-postgres]
-                                      [--no-sqlite]
+                                      [--no-sqlite] [--sections agents] [--periods 90d] [--keep]
+                                      [--db-url URL]
+
+`--sections` / `--periods` (comma-separated) ask only those (the filtered cases run when 90d is
+asked); `--keep` leaves the PostgreSQL database in place and prints its URL; `--db-url` measures a
+database written before (by `--keep`) without writing the volume again.
 
 The volume is written with bulk inserts (a shop's mix: a third of the chats handed to people, most
 answered from the queue, some abandoned, missed offers, ratings, offline messages, knowledge-gap
@@ -198,7 +203,7 @@ SECTIONS = ("bot", "queue", "agents", "activity")
 PERIODS = ("today", "7d", "30d", "90d")
 
 
-async def measure(db_url: str, runs: int) -> list[dict]:
+async def measure(db_url: str, runs: int, sections=SECTIONS, periods=PERIODS) -> list[dict]:
     import httpx
 
     from accounts import service as accounts
@@ -210,13 +215,16 @@ async def measure(db_url: str, runs: int) -> list[dict]:
     app = create_app(Settings(database_url=db_url, time_zone="Europe/Athens"))
     ctx = app.ctx
     async with ctx.sessionmaker() as db:
-        admin = User(email="bench-admin@example.com", display_name="Admin", role="admin", password_hash="x")
-        db.add(admin)
-        await db.commit()
+        admin = await db.scalar(select(User).where(User.email == "bench-admin@example.com"))  # --db-url: there
+        if admin is None:
+            admin = User(email="bench-admin@example.com", display_name="Admin", role="admin", password_hash="x")
+            db.add(admin)
+            await db.commit()
         token = await accounts.create_session(db, admin.id, now=utcnow())
         agent = await db.scalar(select(User.id).where(User.email == "bench0@agents.example"))
-    cases = [(s, p, {}) for s in SECTIONS for p in PERIODS]
-    cases += [(s, "90d", f) for s in SECTIONS for f in ({"agent": agent}, {"language": "el"})]
+    cases = [(s, p, {}) for s in sections for p in periods]
+    if "90d" in periods:
+        cases += [(s, "90d", f) for s in sections for f in ({"agent": agent}, {"language": "el"})]
     rows = []
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1:8000",
                                  cookies={"shopchat_session": token}, timeout=60) as client:
@@ -236,11 +244,26 @@ async def measure(db_url: str, runs: int) -> list[dict]:
 
 
 def run(conversations: int, messages_each: int, runs: int, use_postgres: bool, use_sqlite: bool = True,
-        log=print) -> list[dict]:
+        log=print, sections=SECTIONS, periods=PERIODS, keep: bool = False, db_url: str | None = None) -> list[dict]:
     from tests.support import TestDatabase, postgres_available
 
+    def measured(kind: str, url: str) -> None:
+        for row in asyncio.run(measure(url, runs, sections, periods)):
+            table.append({"db": kind, **row})
+            log(f"  {kind:8} {row['section']:9} {row['period']:6} {row['filter']:14} p50 {row['p50_ms']:5} ms"
+                f"  p95 {row['p95_ms']:5} ms  max {row['max_ms']:5} ms")
+
+    table: list[dict] = []
+    if db_url:  # written before (--keep): migrate it to the code's schema, then measure
+        from app.cli import migrate
+
+        migrate(db_url)
+        kind = "sqlite" if db_url.startswith("sqlite") else "postgres"
+        if kind == "postgres":
+            asyncio.run(_analyze(db_url))
+        measured(kind, db_url)
+        return table
     kinds = (["sqlite"] if use_sqlite else []) + (["postgres"] if use_postgres and postgres_available() else [])
-    table = []
     with tempfile.TemporaryDirectory(prefix="shopchat-reports-") as tmp:
         for kind in kinds:
             db = TestDatabase(kind, Path(tmp)).create()
@@ -251,12 +274,12 @@ def run(conversations: int, messages_each: int, runs: int, use_postgres: bool, u
                 log(f"  rollup filled from scratch (once, as after the upgrade): {filled:.1f} s")
                 if kind == "postgres":
                     asyncio.run(_analyze(db.url))
-                for row in asyncio.run(measure(db.url, runs)):
-                    table.append({"db": kind, **row})
-                    log(f"  {kind:8} {row['section']:9} {row['period']:6} {row['filter']:14} p50 {row['p50_ms']:5} ms"
-                        f"  p95 {row['p95_ms']:5} ms  max {row['max_ms']:5} ms")
+                measured(kind, db.url)
             finally:
-                db.drop()
+                if keep and kind == "postgres":
+                    log(f"  kept: {db.url}")
+                else:
+                    db.drop()
     return table
 
 
@@ -292,8 +315,17 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--no-postgres", action="store_true")
     parser.add_argument("--no-sqlite", action="store_true")
+    parser.add_argument("--sections", default=",".join(SECTIONS))
+    parser.add_argument("--periods", default=",".join(PERIODS))
+    parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL database in place")
+    parser.add_argument("--db-url", help="measure this database (written with --keep) without writing the volume")
     args = parser.parse_args()
-    rows = run(args.conversations, args.messages_each, args.runs, not args.no_postgres, not args.no_sqlite)
+    sections, periods = tuple(args.sections.split(",")), tuple(args.periods.split(","))
+    unknown = [x for x in sections if x not in SECTIONS] + [x for x in periods if x not in PERIODS]
+    if unknown:
+        parser.error(f"unknown section or period: {', '.join(unknown)}")
+    rows = run(args.conversations, args.messages_each, args.runs, not args.no_postgres, not args.no_sqlite,
+               sections=sections, periods=periods, keep=args.keep, db_url=args.db_url)
     print()
     print(f"{'db':8} {'section':9} {'period':6} {'filter':14} {'p50 ms':>7} {'p95 ms':>7} {'max ms':>7}")
     for r in rows:
