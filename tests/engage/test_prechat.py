@@ -182,7 +182,7 @@ async def test_the_bots_handoff_form_skips_what_the_conversation_knows(rasa_app,
         async with staff.sm() as db:
             await prechat.put_config(db, check_config({"mode": "always", "fields": [
                 {"kind": "name", "required": True}, {"kind": "email", "required": True}]}))
-        await agent(rasa_app, staff, clients, "Prefill")
+        prefill = await agent(rasa_app, staff, clients, "Prefill")
         # both known (the pre-chat form before the chat): no question at all
         v = Visitor(rasa_app.url)
         clients.append(v)
@@ -211,6 +211,7 @@ async def test_the_bots_handoff_form_skips_what_the_conversation_knows(rasa_app,
         async with staff.sm() as db:
             conv = await db.get(Conversation, w.conversation_id)
             assert (conv.visitor_name, conv.visitor_email) == ("Bo", "bo@example.com")
+        await prefill.call("heartbeat", {"status": "away"})  # takes no chat of the session's later tests
     finally:
         async with staff.sm() as db:
             await prechat.put_config(db, check_config({"mode": "off"}))

@@ -9,6 +9,7 @@ import { checkSound, desktop, prefs, setupNotifications } from "./console_notify
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
 import { renderVisitors } from "./visitors.js";
 import { loadWidgetAdmin } from "./widget-admin.js";
+import { loadPrechatAdmin } from "./prechat-admin.js";
 
 const d = document;
 const HEARTBEAT_MS = 10000;
@@ -232,6 +233,7 @@ function renderMe() {
   $("accepting").checked = !!me.accepting_chats;
   $("nav-admin").hidden = me.role !== "admin";
   $("nav-widget").hidden = me.role !== "admin";
+  $("nav-prechat").hidden = me.role !== "admin";
   $("nav-privacy").hidden = me.role !== "admin";
   $("ranking-box").hidden = me.role !== "admin";
 }
@@ -271,6 +273,7 @@ function show(name) {
   if (name === "ratings") loadRatings();
   if (name === "admin") loadAdmin();
   if (name === "widget") loadWidgetAdmin(api);
+  if (name === "prechat") loadPrechatAdmin(api);
   if (name === "chats" && chats.get(active)) markRead(chats.get(active));
 }
 function updateCounts() {
@@ -439,6 +442,11 @@ function detailsList(info) {
   add("Name", str(v.name, "not given"));
   add("E-mail", str(v.email, "not given"));
   add("Order number", str(v.order_number, "not given"));
+  // the pre-chat form's other answers (engage/prechat.py; name, e-mail, order number are above)
+  const pre = info.prechat && typeof info.prechat === "object" ? info.prechat : {};
+  add("Phone", str(pre.phone));
+  add("Topic", str(pre.choice));
+  if (typeof pre.consent === "boolean") add("Privacy consent", pre.consent ? "given" : "not given");
   add("Handoff reason", reasonText(info.handoff_reason) || "–");
   add("State", STATE_LABEL[info.state] || info.state);
   add("Language", languageName(v.language) || "–");

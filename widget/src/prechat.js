@@ -49,6 +49,7 @@ export async function maybePrechat(o) {
     let input;
     if (f.kind === "consent") {
       input = el("input", { type: "checkbox", id });
+      Object.assign(input.style, { width: "auto", flex: "none", margin: "3px 0 0" }); // a box, not a text field's width
       const lab = el("label", { htmlFor: id, className: "chk" });
       lab.append(input, " " + label);
       form.appendChild(lab);
@@ -69,6 +70,10 @@ export async function maybePrechat(o) {
     input.setAttribute("aria-describedby", err.id);
     form.appendChild(err);
     inputs[f.kind] = { input, err, f };
+    input.addEventListener(f.kind === "consent" || f.kind === "choice" ? "change" : "input", () => {
+      err.textContent = ""; // answered: the last check's error goes
+      input.removeAttribute("aria-invalid");
+    });
   }
   const sendErr = el("div", { className: "ferr", role: "alert" });
   form.append(sendErr, el("div", { className: "acts" }));
@@ -84,7 +89,7 @@ export async function maybePrechat(o) {
     later.addEventListener("click", () => (close(), o.done()));
     form.lastChild.appendChild(later);
     o.box.appendChild(form); // under the conversation, where the visitor asked
-    form.scrollIntoView({ block: "nearest" });
+    form.scrollIntoView({ block: "start" }); // its title first
   } else o.box.prepend(form);
   o.composer.hidden = true;
   form.addEventListener("submit", async (e) => {
