@@ -5,7 +5,8 @@ receives it in one piece (Rasa's REST channel would split text, buttons and cust
 messages).
 
 The handoff (docs/bot.md, "Before a person: the handoff form"): action_handoff_start (payload
-`handoff: requested`), then Rasa's handoff_form asks for the name and e-mail with
+`handoff: requested`; it sets the form's slots to the name and e-mail the conversation already
+has, so nothing known is asked again), then Rasa's handoff_form asks for the name and e-mail with
 action_ask_visitor_name / action_ask_visitor_email and checks the answers with
 validate_handoff_form, then action_request_human (payload `handoff: queue` with what was learnt).
 
