@@ -2,7 +2,8 @@
 // API of docs/editor.md (/api/kb/...). Everything that comes from the server is set with
 // textContent; article bodies are rendered only by markdown.js, the widget's safe renderer.
 import { markdown } from "./markdown.js";
-import { $, clear, h, logOut, makeApi, signedIn, str, toast, when as whenLocal } from "./ui.js";
+import { $, clear, h, logOut, makeApi, signedIn, str, toast } from "./ui.js";
+import { T, Tn, applyStatic, dateLocale, language, pickLanguage, setLanguage } from "./staff_i18n.js";
 
 const d = document;
 const SEARCH_DELAY_MS = 250;
@@ -21,12 +22,18 @@ const q = (params) => {
 };
 // Times are UTC; one without a zone (as SQLite gives them back) is read as UTC, not local time.
 const utc = (iso) => (typeof iso === "string" && /T\d\d:\d\d(:\d\d(\.\d+)?)?$/.test(iso) ? iso + "Z" : iso);
-const when = (iso) => whenLocal(utc(iso));
+// dates in the browser's locale, or Greek ones when the editor is in Greek
+const when = (iso) => {
+  const t = new Date(utc(iso));
+  return isNaN(t) ? "" : t.toLocaleString(dateLocale(), { dateStyle: "medium", timeStyle: "short" });
+};
 const day = (iso) => {
   const t = new Date(utc(iso));
-  return isNaN(t) ? "" : t.toLocaleDateString([], { dateStyle: "medium" });
+  return isNaN(t) ? "" : t.toLocaleDateString(dateLocale(), { dateStyle: "medium" });
 };
-const who = (u) => str(u && u.name, "someone");
+const who = (u) => str(u && u.name, T("who.someone"));
+const quoted = (title) => T("common.quoted", { title: str(title) });
+const noTitle = (title) => str(title, T("common.no_title"));
 const num = (x) => (typeof x === "number" && isFinite(x) ? x : 0);
 const score = (x) => (typeof x === "number" ? x.toFixed(3) : "–");
 const pct = (x) => (typeof x === "number" ? Math.round(x * 100) + " %" : "–");
@@ -35,17 +42,17 @@ const list = (v) => (Array.isArray(v) ? v.filter((x) => typeof x === "string") :
 const unique = (xs) => [...new Set(xs.map((x) => x.trim()).filter(Boolean))];
 function statusBadge(status) {
   const s = status === "published" || status === "draft" || status === "deleted" ? status : "draft";
-  return h("span", { class: "status st-" + s, text: s === "published" ? "Published" : s === "draft" ? "Draft" : "In the trash" });
+  return h("span", { class: "status st-" + s, text: s === "published" ? T("status.published") : s === "draft" ? T("status.draft") : T("status.deleted") });
 }
 function errText(e) {
-  return e && e.message ? e.message : "failed";
+  return e && e.message ? e.message : T("common.failed");
 }
 
 // A modal "are you sure" (a <dialog>, not window.confirm): resolves true when confirmed.
 function confirmBox(text, okLabel) {
   const dlg = $("confirm");
   $("confirm-text").textContent = text;
-  $("confirm-yes").textContent = okLabel || "OK";
+  $("confirm-yes").textContent = okLabel || T("common.ok");
   dlg.returnValue = "";
   dlg.showModal();
   $("confirm-no").focus();
@@ -104,7 +111,7 @@ async function loadList() {
   try {
     r = await api("GET", `${KB}/articles${q(params)}`);
   } catch (e) {
-    if (seq === listSeq) clear(box).appendChild(h("li", { class: "muted", text: "Could not load the articles: " + errText(e) }));
+    if (seq === listSeq) clear(box).appendChild(h("li", { class: "muted", text: T("articles.load_failed", { error: errText(e) }) }));
     return;
   }
   if (seq !== listSeq) return; // a newer search is on its way
@@ -141,10 +148,10 @@ function fillDatalist(dl, values) {
 function renderList(rows) {
   const box = clear($("a-list"));
   const filtered = ["f-q", "f-category", "f-language", "f-status", "f-tag", "f-untranslated"].some((id) => $(id).value);
-  $("a-count").textContent = rows.length === 1 ? "1 article" : `${rows.length} articles`;
-  if (!rows.length) box.appendChild(h("li", { class: "muted", text: filtered ? "No article matches." : "No articles yet." }));
+  $("a-count").textContent = Tn("articles.count", rows.length);
+  if (!rows.length) box.appendChild(h("li", { class: "muted", text: filtered ? T("articles.no_match") : T("articles.none_yet") }));
   for (const a of rows) {
-    const meta = [str(a.category), str(a.language), `${num(a.questions_count)} phrasings`, list(a.tags).join(", ")].filter(Boolean);
+    const meta = [str(a.category), str(a.language), Tn("articles.phrasings", num(a.questions_count)), list(a.tags).join(", ")].filter(Boolean);
     box.appendChild(
       h(
         "li",
@@ -152,10 +159,10 @@ function renderList(rows) {
         h(
           "button",
           { type: "button", class: "result", dataset: { id: String(a.id) }, "aria-current": cur && cur.id === a.id ? "true" : null, onclick: () => openArticle(a.id) },
-          h("span", { class: "rtop" }, h("b", { text: str(a.title, "(no title)") }), statusBadge(a.status),
-            ...list(a.missing).map((lang) => h("span", { class: "trneed", title: `No ${lang} translation`, text: `no ${lang}` }))),
+          h("span", { class: "rtop" }, h("b", { text: noTitle(a.title) }), statusBadge(a.status),
+            ...list(a.missing).map((lang) => h("span", { class: "trneed", title: T("articles.no_translation_title", { lang }), text: T("articles.no_translation", { lang }) }))),
           h("span", { class: "rmeta", text: meta.join(" · ") }),
-          h("span", { class: "rmeta", text: `rev. ${a.revision} · ${when(a.updated_at)}${a.updated_by ? " · " + who(a.updated_by) : ""}` })
+          h("span", { class: "rmeta", text: `${T("articles.rev", { n: a.revision })} · ${when(a.updated_at)}${a.updated_by ? " · " + who(a.updated_by) : ""}` })
         )
       )
     );
@@ -225,7 +232,7 @@ function loadForm(a, prefill) {
 }
 function renderHead() {
   const a = cur;
-  $("a-heading").textContent = a ? str(a.title, "(no title)") : "New article";
+  $("a-heading").textContent = a ? noTitle(a.title) : T("form.new");
   const badge = $("a-status");
   badge.className = "status";
   badge.textContent = "";
@@ -235,11 +242,13 @@ function renderHead() {
     badge.textContent = statusBadge(s).textContent;
   }
   $("a-meta").textContent = a
-    ? `Revision ${a.revision}, updated ${a.updated_by ? "by " + who(a.updated_by) + " " : ""}at ${when(a.updated_at)}` +
-      (a.deleted_at ? ` · in the trash since ${when(a.deleted_at)}, purged on ${day(a.purge_at)}` : "")
-    : "Not saved yet.";
+    ? (a.updated_by
+        ? T("form.meta_by", { n: a.revision, who: who(a.updated_by), when: when(a.updated_at) })
+        : T("form.meta", { n: a.revision, when: when(a.updated_at) })) +
+      (a.deleted_at ? T("form.meta_trash", { since: when(a.deleted_at), purge: day(a.purge_at) }) : "")
+    : T("form.not_saved_yet");
   const published = a && a.status === "published";
-  $("a-save").textContent = published ? "Save & publish" : "Save draft";
+  $("a-save").textContent = published ? T("form.save_publish") : T("form.save_draft");
   $("a-save").classList.toggle("primary", !!published);
   $("a-publish").hidden = !!published;
   $("a-unpublish").hidden = !published;
@@ -249,7 +258,7 @@ function renderHead() {
   const gap = $("a-gap");
   gap.hidden = !(gapCtx && !a);
   if (gapCtx && !a)
-    gap.textContent = `New article from a knowledge gap (${gapCtx.questions} visitor questions). Saving it resolves the gap.`;
+    gap.textContent = Tn("form.from_gap", num(gapCtx.questions));
   if (!a) closeHistory();
 }
 // ---------------------------------------------------------------- articles: translations
@@ -263,15 +272,15 @@ function renderTranslations() {
   if (box.hidden) return;
   const ul = clear($("a-tr-list"));
   const linked = Array.isArray(a.translations) ? a.translations : [];
-  if (!linked.length) ul.appendChild(h("li", { class: "muted", text: "Not linked to a translation." }));
+  if (!linked.length) ul.appendChild(h("li", { class: "muted", text: T("tr.none") }));
   for (const t of linked)
     ul.appendChild(
       h("li", {}, h("span", { class: "lang", text: str(t.language) }),
-        h("a", { href: `#articles/${num(t.id)}`, text: str(t.title, "(no title)"), onclick: (e) => { e.preventDefault(); openArticle(t.id); } }))
+        h("a", { href: `#articles/${num(t.id)}`, text: noTitle(t.title), onclick: (e) => { e.preventDefault(); openArticle(t.id); } }))
     );
   const missing = list(a.missing);
   $("a-tr-missing").hidden = !missing.length;
-  $("a-tr-missing").textContent = missing.length ? `No translation in: ${missing.join(", ")}` : "";
+  $("a-tr-missing").textContent = missing.length ? T("tr.missing", { langs: missing.join(", ") }) : "";
   $("a-tr-unlink").hidden = !linked.length;
   fillTranslationPicker(a, linked);
 }
@@ -288,7 +297,7 @@ async function fillTranslationPicker(a, linked) {
   const have = new Set([a.language, ...linked.map((t) => t.language)]);
   for (const r of rows)
     if (r.id !== a.id && !have.has(r.language) && !list(r.translations && r.translations.map((t) => t.language)).includes(a.language))
-      sel.appendChild(h("option", { value: String(r.id), text: `${str(r.language)} · ${str(r.title, "(no title)")}` }));
+      sel.appendChild(h("option", { value: String(r.id), text: `${str(r.language)} · ${noTitle(r.title)}` }));
 }
 async function changeTranslation(method, body) {
   if (!cur) return;
@@ -297,7 +306,7 @@ async function changeTranslation(method, body) {
     cur = Object.assign({}, cur, { translations: r.article.translations, missing: r.article.missing, translation_group: r.article.translation_group });
     renderTranslations();
     loadList();
-    toast(method === "POST" ? "Translation linked" : "Unlinked from its translations");
+    toast(method === "POST" ? T("tr.linked") : T("tr.unlinked"));
   } catch (e) {
     toast(errText(e), "bad");
   }
@@ -305,14 +314,13 @@ async function changeTranslation(method, body) {
 $("a-tr-link").addEventListener("click", () => {
   const id = parseInt($("a-tr-pick").value, 10);
   if (id) changeTranslation("POST", { article_id: id });
-  else toast("Choose the article that translates this one", "bad");
+  else toast(T("tr.choose"), "bad");
 });
 $("a-tr-unlink").addEventListener("click", () => changeTranslation("DELETE"));
 
 async function confirmDiscard() {
   if (!isDirty()) return true;
-  const name = cur ? `“${str(cur.title)}”` : "the new article";
-  return confirmBox(`You have unsaved changes to ${name}. Discard them?`, "Discard changes");
+  return confirmBox(cur ? T("discard.article", { title: str(cur.title) }) : T("discard.new"), T("discard.ok"));
 }
 async function openArticle(id) {
   if (cur && cur.id === id && formOpen) return;
@@ -324,7 +332,7 @@ async function openArticle(id) {
     loadForm(r.article);
     if (!$("history").hidden) openHistory();
   } catch (e) {
-    toast("Cannot open the article: " + errText(e), "bad");
+    toast(T("articles.open_failed", { error: errText(e) }), "bad");
   }
 }
 async function newArticle(prefill, gap) {
@@ -372,7 +380,7 @@ function showError(e) {
     $("a-" + f).setAttribute("aria-invalid", "true");
     $("a-" + f).focus();
   } else {
-    $("a-error").textContent = "Not saved: " + errText(e);
+    $("a-error").textContent = T("common.not_saved", { error: errText(e) });
     $("a-error").hidden = false;
   }
 }
@@ -380,7 +388,7 @@ function showError(e) {
 function setBusy(busy) {
   for (const id of ["a-save", "a-publish", "a-unpublish", "a-delete", "h-restore"]) $(id).disabled = busy;
 }
-const SAVED = { draft: "Saved as a draft.", published: "Saved and published: the bot uses it now." };
+const SAVED = { draft: () => T("save.draft"), published: () => T("save.published") };
 
 /** Save the form with `status`; `base` overrides the base revision (to overwrite after a conflict). */
 async function save(status, base) {
@@ -398,12 +406,12 @@ async function save(status, base) {
     loadForm(r.article);
     toast(
       wasPublished && status === "draft"
-        ? "Unpublished: the bot no longer uses it."
+        ? T("save.unpublished")
         : !wasPublished && status === "published"
-        ? "Published: the bot uses it now."
-        : SAVED[status] || "Saved."
+        ? T("save.now_published")
+        : SAVED[status] ? SAVED[status]() : T("save.saved")
     );
-    if (fromGap) toast("The knowledge gap is resolved.");
+    if (fromGap) toast(T("save.gap_resolved"));
     loadList();
     if (!$("history").hidden) openHistory();
   } catch (e) {
@@ -428,15 +436,15 @@ d.addEventListener("keydown", (e) => {
 
 $("a-delete").addEventListener("click", async () => {
   if (!cur) return;
-  const ok = await confirmBox(`Move “${str(cur.title)}” to the trash? The bot stops using it at once; it can be restored from the Trash for 30 days.`, "Delete");
+  const ok = await confirmBox(T("delete.confirm", { title: str(cur.title) }), T("common.delete"));
   if (!ok) return;
   try {
     await api("DELETE", `${KB}/articles/${cur.id}`);
-    toast(`“${str(cur.title)}” is in the trash.`);
+    toast(T("delete.done", { title: str(cur.title) }));
     closeForm();
     loadList();
   } catch (e) {
-    toast("Not deleted: " + errText(e), "bad");
+    toast(T("common.not_deleted", { error: errText(e) }), "bad");
   }
 });
 function closeForm() {
@@ -456,26 +464,26 @@ function closeForm() {
 function showConflict(current, retry) {
   const box = clear($("conflict"));
   const mine = current.updated_by && me && current.updated_by.id === me.id;
-  const headline = mine ? "You saved this article in another window while you were editing" : `${who(current.updated_by)} saved this article while you were editing`;
-  const load = h("button", { type: "button", class: "btn", text: "Load their version" });
-  const overwrite = h("button", { type: "button", class: "btn primary", text: "Overwrite with mine" });
+  const headline = mine ? T("conflict.mine") : T("conflict.theirs", { who: who(current.updated_by) });
+  const load = h("button", { type: "button", class: "btn", text: T("conflict.load") });
+  const overwrite = h("button", { type: "button", class: "btn primary", text: T("conflict.overwrite") });
   box.append(
     h("h3", { text: headline }),
-    h("p", { text: `Their version is revision ${current.revision}, saved at ${when(current.updated_at)}. Your changes are not saved: load their version (yours are discarded) or overwrite it with yours.` }),
+    h("p", { text: T("conflict.text", { n: current.revision, when: when(current.updated_at) }) }),
     h(
       "dl",
       {},
-      h("dt", { text: "Title" }),
+      h("dt", { text: T("col.title") }),
       h("dd", { class: "c-title", text: str(current.title) }),
-      h("dt", { text: "Status" }),
-      h("dd", { text: current.status === "published" ? "Published" : "Draft" }),
-      h("dt", { text: "Category" }),
+      h("dt", { text: T("col.status") }),
+      h("dd", { text: current.status === "published" ? T("status.published") : T("status.draft") }),
+      h("dt", { text: T("col.category") }),
       h("dd", { text: str(current.category) }),
-      h("dt", { text: "Phrasings" }),
+      h("dt", { text: T("conflict.phrasings") }),
       h("dd", { text: list(current.questions).join(" · ") }),
-      h("dt", { text: "Tags" }),
+      h("dt", { text: T("col.tags") }),
       h("dd", { text: list(current.tags).join(", ") }),
-      h("dt", { text: "Body" }),
+      h("dt", { text: T("col.body") }),
       h("dd", {}, h("pre", { class: "c-body", text: str(current.body) }))
     ),
     h("div", { class: "actions" }, load, overwrite)
@@ -484,7 +492,7 @@ function showConflict(current, retry) {
   box.scrollIntoView({ block: "nearest" });
   load.addEventListener("click", () => {
     loadForm(current);
-    toast("Their version is loaded.");
+    toast(T("conflict.loaded"));
     if (!$("history").hidden) openHistory();
   });
   overwrite.addEventListener("click", () => {
@@ -497,17 +505,19 @@ function hideConflict() {
 }
 
 // ---------------------------------------------------------------- history and diffs
+// what a revision did, in the editor's language (an unknown action as the server names it)
 const ACTION = {
-  created: "created",
-  updated: "updated",
-  published: "published",
-  unpublished: "unpublished",
-  deleted: "deleted",
-  restored: "restored from the trash",
-  reverted: "restored an old revision",
-  imported: "imported",
-  phrasings_added: "phrasings added",
+  created: () => T("action.created"),
+  updated: () => T("action.updated"),
+  published: () => T("action.published"),
+  unpublished: () => T("action.unpublished"),
+  deleted: () => T("action.deleted"),
+  restored: () => T("action.restored"),
+  reverted: () => T("action.reverted"),
+  imported: () => T("action.imported"),
+  phrasings_added: () => T("action.phrasings_added"),
 };
+const actionText = (a) => (Object.prototype.hasOwnProperty.call(ACTION, a) ? ACTION[a]() : str(a));
 let revs = [];
 let selected = null; // the revision number chosen in the list
 $("a-history").addEventListener("click", () => ($("history").hidden ? openHistory() : closeHistory()));
@@ -526,13 +536,13 @@ async function openHistory() {
     if (!cur || cur.id !== id) return;
     revs = (Array.isArray(r.revisions) ? r.revisions : []).slice().sort((a, b) => b.number - a.number);
   } catch (e) {
-    clear($("h-list")).appendChild(h("li", { class: "muted", text: "Could not load the history: " + errText(e) }));
+    clear($("h-list")).appendChild(h("li", { class: "muted", text: T("history.load_failed", { error: errText(e) }) }));
     return;
   }
-  const label = (rv) => `#${rv.number} ${ACTION[rv.action] || str(rv.action)}`;
+  const label = (rv) => `#${rv.number} ${actionText(rv.action)}`;
   for (const [sel, blank] of [[$("h-from"), true], [$("h-to"), false]]) {
     clear(sel);
-    if (blank) sel.appendChild(h("option", { value: "", text: "(nothing)" }));
+    if (blank) sel.appendChild(h("option", { value: "", text: T("history.nothing") }));
     for (const rv of revs) sel.appendChild(h("option", { value: String(rv.number), text: label(rv) }));
   }
   const box = clear($("h-list"));
@@ -545,8 +555,8 @@ async function openHistory() {
           "button",
           { type: "button", class: "rev", dataset: { number: String(rv.number) }, onclick: () => selectRev(rv.number) },
           h("span", { class: "rnum", text: "#" + rv.number }),
-          h("span", { class: "ract", text: ACTION[rv.action] || str(rv.action) }),
-          h("span", { class: "rwho", text: `${rv.editor ? who(rv.editor) : "system"} · ${when(rv.at)}` })
+          h("span", { class: "ract", text: actionText(rv.action) }),
+          h("span", { class: "rwho", text: `${rv.editor ? who(rv.editor) : T("who.system")} · ${when(rv.at)}` })
         )
       )
     );
@@ -575,7 +585,7 @@ async function renderDiff() {
   const restore = $("h-restore");
   fillRestoreStatus();
   restore.disabled = to === cur.revision;
-  restore.title = to === cur.revision ? "This is the current revision" : `Make revision ${to} the current content again`;
+  restore.title = to === cur.revision ? T("history.is_current") : T("history.make_current", { n: to });
   const box = $("h-diff");
   try {
     if (!from || from === to) {
@@ -586,17 +596,26 @@ async function renderDiff() {
     }
     const r = await api("GET", `${KB}/articles/${cur.id}/diff${q({ from, to })}`);
     if (seq !== diffSeq) return;
-    clear(box).appendChild(h("p", { class: "muted", text: `Changes from revision ${from} to revision ${to}:` }));
+    clear(box).appendChild(h("p", { class: "muted", text: T("history.changes", { from, to }) }));
     const fields = Array.isArray(r.fields) ? r.fields : [];
-    if (!fields.length) box.appendChild(h("p", { class: "empty", text: "No differences." }));
+    if (!fields.length) box.appendChild(h("p", { class: "empty", text: T("history.no_diff") }));
     for (const f of fields) box.appendChild(diffField(f));
   } catch (e) {
-    if (seq === diffSeq) clear(box).appendChild(h("p", { class: "ferr", text: "Could not load: " + errText(e) }));
+    if (seq === diffSeq) clear(box).appendChild(h("p", { class: "ferr", text: T("common.load_failed", { error: errText(e) }) }));
   }
 }
-const FIELD_LABEL = { title: "Title", body: "Body", category: "Category", language: "Language", status: "Status", questions: "Alternative phrasings", tags: "Tags" };
+const FIELD_LABEL = {
+  title: () => T("col.title"),
+  body: () => T("col.body"),
+  category: () => T("col.category"),
+  language: () => T("col.language"),
+  status: () => T("col.status"),
+  questions: () => T("form.questions"),
+  tags: () => T("col.tags"),
+};
 function diffField(f) {
-  const box = h("div", { class: "dfield", dataset: { field: str(f.field) } }, h("h4", { text: FIELD_LABEL[f.field] || str(f.field) }));
+  const label = Object.prototype.hasOwnProperty.call(FIELD_LABEL, f.field) ? FIELD_LABEL[f.field]() : str(f.field);
+  const box = h("div", { class: "dfield", dataset: { field: str(f.field) } }, h("h4", { text: label }));
   if (Array.isArray(f.lines)) {
     const ol = h("ol", { class: "dlines" });
     const lines = f.lines;
@@ -607,7 +626,7 @@ function diffField(f) {
       const run = j - i;
       if (run > 5) {
         for (const l of lines.slice(i, i + 2)) ol.appendChild(lineItem(l));
-        ol.appendChild(h("li", { class: "d-fold muted", text: `⋯ ${run - 4} unchanged lines` }));
+        ol.appendChild(h("li", { class: "d-fold muted", text: Tn("history.unchanged", run - 4) }));
         for (const l of lines.slice(j - 2, j)) ol.appendChild(lineItem(l));
         i = j;
         continue;
@@ -623,26 +642,27 @@ function diffField(f) {
     box.appendChild(ol);
   } else {
     const chips = h("ul", { class: "chips" });
-    for (const x of list(f.added)) chips.appendChild(h("li", { class: "chip add", "aria-label": "added: " + x, text: "+ " + x }));
-    for (const x of list(f.removed)) chips.appendChild(h("li", { class: "chip del", "aria-label": "removed: " + x, text: "− " + x }));
+    for (const x of list(f.added)) chips.appendChild(h("li", { class: "chip add", "aria-label": T("history.added", { text: x }), text: "+ " + x }));
+    for (const x of list(f.removed)) chips.appendChild(h("li", { class: "chip del", "aria-label": T("history.removed", { text: x }), text: "− " + x }));
     box.appendChild(chips);
   }
   return box;
 }
 function lineItem(l) {
   const op = l.op === "insert" || l.op === "delete" ? l.op : "equal";
-  const label = op === "insert" ? "added: " : op === "delete" ? "removed: " : "";
-  return h("li", { class: "d-" + op, dataset: { op }, "aria-label": label ? label + str(l.text) : null, text: str(l.text) });
+  const label = op === "insert" ? T("history.added", { text: str(l.text) }) : op === "delete" ? T("history.removed", { text: str(l.text) }) : null;
+  return h("li", { class: "d-" + op, dataset: { op }, "aria-label": label, text: str(l.text) });
 }
 function renderRevision(box, rv) {
-  box.appendChild(h("p", { class: "muted", text: `Revision ${rv.number} as it was (${ACTION[rv.action] || str(rv.action)} by ${rv.editor ? who(rv.editor) : "system"}, ${when(rv.at)}):` }));
+  const by = rv.editor ? who(rv.editor) : T("who.system");
+  box.appendChild(h("p", { class: "muted", text: T("history.as_it_was", { n: rv.number, action: actionText(rv.action), who: by, when: when(rv.at) }) }));
   const facts = [
-    ["Title", str(rv.title)],
-    ["Status", str(rv.status)],
-    ["Category", str(rv.category)],
-    ["Language", str(rv.language)],
-    ["Alternative phrasings", list(rv.questions).join(" · ")],
-    ["Tags", list(rv.tags).join(", ")],
+    [T("col.title"), str(rv.title)],
+    [T("col.status"), stateText(rv.status)],
+    [T("col.category"), str(rv.category)],
+    [T("col.language"), str(rv.language)],
+    [T("form.questions"), list(rv.questions).join(" · ")],
+    [T("col.tags"), list(rv.tags).join(", ")],
   ];
   const dl = h("dl", { class: "revfacts" });
   for (const [k, v] of facts) dl.append(h("dt", { text: k }), h("dd", { text: v }));
@@ -650,15 +670,21 @@ function renderRevision(box, rv) {
 }
 // Restoring brings back a revision's content; the status stays the article's own unless the editor
 // picks one here, and the confirmation says which before anything changes.
-const restoreStatus = h("select", { id: "h-status", "aria-label": "Status after restoring" });
+const restoreStatus = h("select", { id: "h-status", "aria-label": "Status after restoring", "data-i18n-aria-label": "restore.status_label" });
 $("h-restore").before(restoreStatus);
+// "published" / "draft" as a word in a sentence (anything else as the server says it)
+function stateText(status) {
+  return status === "published" ? T("state.published") : status === "draft" ? T("state.draft") : str(status);
+}
 function fillRestoreStatus() {
-  const now = cur ? str(cur.status) : "";
+  const now = cur ? stateText(cur.status) : "";
+  const keep = restoreStatus.value;
   clear(restoreStatus).append(
-    h("option", { value: "", text: `Keep the status (${now})` }),
-    h("option", { value: "published", text: "Restore and publish" }),
-    h("option", { value: "draft", text: "Restore as a draft" })
+    h("option", { value: "", text: T("restore.keep", { status: now }) }),
+    h("option", { value: "published", text: T("restore.publish") }),
+    h("option", { value: "draft", text: T("restore.draft") })
   );
+  restoreStatus.value = keep;
 }
 $("h-restore").addEventListener("click", async () => {
   const n = Number($("h-to").value);
@@ -666,14 +692,14 @@ $("h-restore").addEventListener("click", async () => {
   const status = restoreStatus.value || cur.status;
   const live = status === "published";
   const text =
-    `Revision ${n}'s title, text, category, phrasings and tags become the current content (revision ${cur.revision + 1}). ` +
+    T("restore.confirm", { n, next: cur.revision + 1 }) + " " +
     (status === cur.status
-      ? `The article stays ${status}${live ? ": the bot keeps answering with it, now with this content" : ""}.`
+      ? live ? T("restore.stays_live") : T("restore.stays", { status: stateText(status) })
       : live
-        ? "The article will be published: the bot answers with it at once."
-        : "The article becomes a draft: the bot stops using it at once.") +
-    (isDirty() ? " Your unsaved changes are discarded." : "");
-  if (!(await confirmBox(text, "Restore"))) return;
+        ? T("restore.will_publish")
+        : T("restore.will_draft")) +
+    (isDirty() ? " " + T("restore.discards") : "");
+  if (!(await confirmBox(text, T("restore.ok")))) return;
   await restoreRevision(n, cur.revision, restoreStatus.value || undefined);
 });
 async function restoreRevision(n, base, status) {
@@ -681,14 +707,14 @@ async function restoreRevision(n, base, status) {
   try {
     const r = await api("POST", `${KB}/articles/${cur.id}/revisions/${n}/restore`, { base_revision: base, status });
     loadForm(r.article);
-    toast(`Revision ${n} restored as revision ${r.article.revision}.`);
+    toast(T("restore.done", { n, m: r.article.revision }));
     loadList();
     selected = null;
     openHistory();
   } catch (e) {
     if (e.code === "conflict" && e.body && e.body.error && e.body.error.current)
       showConflict(e.body.error.current, (rev) => restoreRevision(n, rev, status));
-    else toast("Not restored: " + errText(e), "bad");
+    else toast(T("restore.failed", { error: errText(e) }), "bad");
   } finally {
     setBusy(false);
   }
@@ -702,16 +728,16 @@ async function loadTrash() {
     const rows = Array.isArray(r.articles) ? r.articles : [];
     $("trash-empty").hidden = rows.length > 0;
     for (const a of rows) {
-      const restore = h("button", { type: "button", class: "btn small", text: "Restore" });
+      const restore = h("button", { type: "button", class: "btn small", text: T("trash.restore") });
       restore.addEventListener("click", async () => {
         restore.disabled = true;
         try {
           await api("POST", `${KB}/articles/${a.id}/restore`);
-          toast(`“${str(a.title)}” is back${a.status === "published" ? " and published" : " (draft)"}.`);
+          toast(a.status === "published" ? T("trash.back_published", { title: str(a.title) }) : T("trash.back_draft", { title: str(a.title) }));
           loadTrash();
         } catch (e) {
           restore.disabled = false;
-          toast("Not restored: " + errText(e), "bad");
+          toast(T("restore.failed", { error: errText(e) }), "bad");
         }
       });
       tb.appendChild(
@@ -721,14 +747,14 @@ async function loadTrash() {
           h("td", {}, h("b", { text: str(a.title) }), " ", statusBadge(a.status)),
           h("td", { text: str(a.category) }),
           h("td", { text: str(a.language) }),
-          h("td", { text: `${when(a.deleted_at)}${a.updated_by ? " by " + who(a.updated_by) : ""}` }),
+          h("td", { text: a.updated_by ? T("trash.deleted_by", { when: when(a.deleted_at), who: who(a.updated_by) }) : when(a.deleted_at) }),
           h("td", { class: "purge", text: day(a.purge_at) }),
           h("td", { class: "acts" }, restore)
         )
       );
     }
   } catch (e) {
-    tb.appendChild(h("tr", {}, h("td", { colspan: 6, text: "Could not load: " + errText(e) })));
+    tb.appendChild(h("tr", {}, h("td", { colspan: 6, text: T("common.load_failed", { error: errText(e) }) })));
   }
 }
 
@@ -742,20 +768,21 @@ async function loadCanned() {
     const r = await api("GET", `${KB}/canned`);
     const rows = Array.isArray(r.canned) ? r.canned : [];
     const more = list(r.variables).filter((v) => !KNOWN_VARS.includes(v));
-    $("c-more-vars").textContent = more.length ? ` Also available: ${more.map((v) => `{${v}}`).join(", ")}.` : "";
+    $("c-more-vars").textContent = more.length ? T("canned.more_vars", { vars: more.map((v) => `{${v}}`).join(", ") }) : "";
     $("canned-empty").hidden = rows.length > 0;
     for (const c of rows) {
-      const edit = h("button", { type: "button", class: "btn small", text: "Edit", "aria-label": `Edit #${str(c.shortcut)}`, onclick: () => editCanned(c) });
-      const del = h("button", { type: "button", class: "btn small danger", text: "Delete", "aria-label": `Delete #${str(c.shortcut)}` });
+      const shortcut = str(c.shortcut);
+      const edit = h("button", { type: "button", class: "btn small", text: T("common.edit"), "aria-label": T("canned.edit_label", { shortcut }), onclick: () => editCanned(c) });
+      const del = h("button", { type: "button", class: "btn small danger", text: T("common.delete"), "aria-label": T("canned.delete_label", { shortcut }) });
       del.addEventListener("click", async () => {
-        if (!(await confirmBox(`Delete the canned response #${str(c.shortcut)}?`, "Delete"))) return;
+        if (!(await confirmBox(T("canned.delete_confirm", { shortcut }), T("common.delete")))) return;
         try {
           await api("DELETE", `${KB}/canned/${c.id}`);
-          toast(`#${str(c.shortcut)} deleted.`);
+          toast(T("canned.deleted", { shortcut }));
           if (editingCanned && editingCanned.id === c.id) resetCannedForm();
           loadCanned();
         } catch (e) {
-          toast("Not deleted: " + errText(e), "bad");
+          toast(T("common.not_deleted", { error: errText(e) }), "bad");
         }
       });
       tb.appendChild(
@@ -771,7 +798,7 @@ async function loadCanned() {
       );
     }
   } catch (e) {
-    tb.appendChild(h("tr", {}, h("td", { colspan: 5, text: "Could not load: " + errText(e) })));
+    tb.appendChild(h("tr", {}, h("td", { colspan: 5, text: T("common.load_failed", { error: errText(e) }) })));
   }
 }
 function clearCannedErrors() {
@@ -785,8 +812,7 @@ function editCanned(c) {
   editingCanned = c;
   clearCannedErrors();
   for (const f of CANNED_FIELDS) $("c-" + f).value = str(c[f]);
-  $("c-legend").textContent = `Edit #${str(c.shortcut)}`;
-  $("c-submit").textContent = "Save changes";
+  cannedLabels();
   $("c-cancel").hidden = false;
   for (const tr of $("canned").tBodies[0].rows) tr.classList.toggle("editing", tr.dataset.id === String(c.id));
   $("c-text").focus();
@@ -795,10 +821,14 @@ function resetCannedForm() {
   editingCanned = null;
   clearCannedErrors();
   $("canned-form").reset();
-  $("c-legend").textContent = "Add a canned response";
-  $("c-submit").textContent = "Add";
+  cannedLabels();
   $("c-cancel").hidden = true;
   for (const tr of $("canned").tBodies[0].rows) tr.classList.remove("editing");
+}
+// the form's heading and button: adding, or editing `editingCanned`
+function cannedLabels() {
+  $("c-legend").textContent = editingCanned ? T("canned.edit_label", { shortcut: str(editingCanned.shortcut) }) : T("canned.add_heading");
+  $("c-submit").textContent = editingCanned ? T("canned.save") : T("canned.add");
 }
 $("c-cancel").addEventListener("click", resetCannedForm);
 $("canned-form").addEventListener("submit", async (e) => {
@@ -810,7 +840,7 @@ $("canned-form").addEventListener("submit", async (e) => {
   try {
     if (editingCanned) await api("PUT", `${KB}/canned/${editingCanned.id}`, body);
     else await api("POST", `${KB}/canned`, body);
-    toast(editingCanned ? `#${body.shortcut} saved.` : `#${body.shortcut} added.`);
+    toast(editingCanned ? T("canned.saved", { shortcut: body.shortcut }) : T("canned.added", { shortcut: body.shortcut }));
     resetCannedForm();
     loadCanned();
   } catch (err) {
@@ -821,7 +851,7 @@ $("canned-form").addEventListener("submit", async (e) => {
       $("c-" + f).setAttribute("aria-invalid", "true");
       $("c-" + f).focus();
     } else {
-      $("c-error").textContent = "Not saved: " + errText(err);
+      $("c-error").textContent = T("common.not_saved", { error: errText(err) });
       $("c-error").hidden = false;
     }
   }
@@ -858,27 +888,27 @@ let lastPreview = null;
 async function runImport(dry) {
   const f = $("i-file").files[0];
   if (!f) {
-    $("i-error").textContent = "Choose a file first.";
+    $("i-error").textContent = T("io.choose_file");
     $("i-error").hidden = false;
     return;
   }
   const mode = importMode();
   if (!dry && mode === "replace" && lastPreview && list(lastPreview.removed).length) {
     const n = lastPreview.removed.length;
-    if (!(await confirmBox(`Replace the knowledge base: ${n} article${n === 1 ? "" : "s"} not in the file move to the trash. Go on?`, "Import")))
+    if (!(await confirmBox(Tn("io.replace_confirm", n), T("io.run"))))
       return;
   }
   const key = importKey();
   $("i-error").hidden = true;
-  $("i-msg").textContent = dry ? "Checking the file…" : "Importing…";
+  $("i-msg").textContent = dry ? T("io.checking") : T("io.importing");
   $("i-preview").disabled = $("i-run").disabled = true;
   try {
     const r = await api("POST", `${KB}/import${q({ format: $("i-format").value, mode, dry_run: dry ? 1 : 0 })}`, f);
     renderImport(r);
-    $("i-msg").textContent = dry ? "Dry run: nothing was written. Press Import to apply it." : "Imported: the bot uses the new content now.";
+    $("i-msg").textContent = dry ? T("io.dry_done") : T("io.done");
     previewed = dry ? key : "";
     lastPreview = dry ? r : null;
-    if (!dry) toast("Import done.");
+    if (!dry) toast(T("io.toast_done"));
   } catch (e) {
     $("i-error").textContent = errText(e);
     $("i-error").hidden = false;
@@ -896,26 +926,25 @@ function renderImport(r) {
   const added = list(r.added);
   const changed = Array.isArray(r.changed) ? r.changed : [];
   const removed = list(r.removed);
+  const counts = { added: added.length, changed: changed.length, removed: removed.length, unchanged: num(r.unchanged) };
   box.appendChild(
     h("p", {
       class: "summary",
-      text: dry
-        ? `The import would add ${added.length}, change ${changed.length}, move ${removed.length} to the trash; ${num(r.unchanged)} unchanged.`
-        : `Added ${added.length}, changed ${changed.length}, moved ${removed.length} to the trash; ${num(r.unchanged)} unchanged.`,
+      text: dry ? T("io.would", counts) : T("io.did", counts),
     })
   );
   const section = (kind, title, items) => {
     if (!items.length) return;
     box.append(h("h3", { text: `${title} (${items.length})` }), h("ul", { dataset: { kind } }, items));
   };
-  section("added", dry ? "To add" : "Added", added.map((t) => h("li", { text: t })));
+  section("added", dry ? T("io.to_add") : T("io.added"), added.map((t) => h("li", { text: t })));
   section(
     "changed",
-    dry ? "To change" : "Changed",
+    dry ? T("io.to_change") : T("io.changed"),
     changed.map((c) => h("li", {}, h("span", { text: str(c.title) }), " ", h("span", { class: "fieldnames", text: "(" + list(c.fields).join(", ") + ")" })))
   );
-  section("removed", dry ? "To move to the trash" : "Moved to the trash", removed.map((t) => h("li", { text: t })));
-  box.appendChild(h("p", { class: "muted", dataset: { kind: "unchanged" }, text: `Unchanged: ${num(r.unchanged)}` }));
+  section("removed", dry ? T("io.to_remove") : T("io.removed"), removed.map((t) => h("li", { text: t })));
+  box.appendChild(h("p", { class: "muted", dataset: { kind: "unchanged" }, text: T("io.unchanged", { n: num(r.unchanged) }) }));
   box.hidden = false;
 }
 
@@ -925,7 +954,7 @@ $("try-form").addEventListener("submit", async (e) => {
   const text = $("try-q").value.trim();
   const box = clear($("try-result"));
   if (!text) return;
-  box.appendChild(h("p", { class: "muted", text: "Asking…" }));
+  box.appendChild(h("p", { class: "muted", text: T("try.asking") }));
   try {
     const language = $("try-lang").value;
     renderTry(await api("POST", `${KB}/try`, language ? { text, language } : { text }));
@@ -938,6 +967,7 @@ function bar(fraction) {
   b.style.width = Math.round(Math.max(0, Math.min(1, fraction)) * 60) + "px"; // CSSOM: allowed by the CSP
   return b;
 }
+const figures = (dc) => ({ score: score(dc.score), lead: score(dc.lead), effective: score(dc.effective), threshold: score(dc.threshold) });
 function renderTry(r) {
   const box = clear($("try-result"));
   const ans = r.answer;
@@ -945,14 +975,16 @@ function renderTry(r) {
   const best = hits[0];
   let verdict;
   if (r.answered && ans)
-    verdict = h("p", { class: "verdict ok", dataset: { outcome: "answered" }, text: `The bot answers with “${str(ans.title)}” (score ${score(ans.score)}; threshold ${score(r.threshold)}).` });
+    verdict = h("p", { class: "verdict ok", dataset: { outcome: "answered" }, text: T("try.answered", { title: str(ans.title), score: score(ans.score), threshold: score(r.threshold) }) });
   else if (r.fallback)
     verdict = h("p", {
       class: "verdict fb",
       dataset: { outcome: "fallback" },
-      text: `The bot falls back: it is not sure (${best ? `it tried “${str(best.title)}”, score ${score(best.score)}` : "no article matched"}; threshold ${score(r.threshold)}).`,
+      text: best
+        ? T("try.fallback_tried", { title: str(best.title), score: score(best.score), threshold: score(r.threshold) })
+        : T("try.fallback_none", { threshold: score(r.threshold) }),
     });
-  else verdict = h("p", { class: "verdict fb", dataset: { outcome: "other" }, text: "The bot does not answer this from the knowledge base." });
+  else verdict = h("p", { class: "verdict fb", dataset: { outcome: "other" }, text: T("try.other") });
   const dc = r.decision && typeof r.decision === "object" ? r.decision : null;
   box.append(
     verdict,
@@ -960,15 +992,15 @@ function renderTry(r) {
       class: "muted",
       id: "try-decision",
       text: dc
-        ? `Score ${score(dc.score)} + lead over the runner-up ${score(dc.lead)} = ${score(dc.effective)}, against the threshold ${score(dc.threshold)}: the bot ${dc.answers ? "answers" : "falls back"}.`
-        : "The bot answers when the best article's score, plus a bonus for a clear lead over the runner-up, reaches the threshold.",
+        ? (dc.answers ? T("try.decision_answers", figures(dc)) : T("try.decision_falls_back", figures(dc)))
+        : T("try.explain"),
     })
   );
   if (r.reply) {
     const reply = h("div", { class: "reply md", id: "try-reply" }, markdown(str(r.reply.text)));
     const qr = Array.isArray(r.reply.quick_replies) ? r.reply.quick_replies : [];
-    if (qr.length) reply.appendChild(h("div", { class: "qr", "aria-label": "Quick replies" }, qr.map((b) => h("span", { text: str(b && b.title) }))));
-    box.append(h("h3", { text: "The reply" }), reply);
+    if (qr.length) reply.appendChild(h("div", { class: "qr", "aria-label": T("try.quick_replies") }, qr.map((b) => h("span", { text: str(b && b.title) }))));
+    box.append(h("h3", { text: T("try.reply") }), reply);
   }
   if (hits.length) {
     const max = Math.max(...hits.map((x) => num(x.score)), 0.0001);
@@ -986,26 +1018,32 @@ function renderTry(r) {
             score(x.score),
             bar(num(x.score) / max)
           ),
-          h("td", { class: "muted", text: i === 0 ? (r.answered ? "the answer" : "tried") : "" })
+          h("td", { class: "muted", text: i === 0 ? (r.answered ? T("try.the_answer") : T("try.tried")) : "" })
         )
       )
     );
     box.append(
-      h("h3", { text: "Best matches" }),
-      h("div", { class: "tablewrap" }, h("table", { class: "grid", id: "try-hits" }, h("thead", {}, h("tr", {}, h("th", { text: "#" }), h("th", { text: "Article" }), h("th", { class: "num", text: "Score" }), h("th", { text: "" }))), tb))
+      h("h3", { text: T("try.best") }),
+      h("div", { class: "tablewrap" }, h("table", { class: "grid", id: "try-hits" }, h("thead", {}, h("tr", {}, h("th", { text: "#" }), h("th", { text: T("try.article") }), h("th", { class: "num", text: T("try.score") }), h("th", { text: "" }))), tb))
     );
   }
 }
 
 // ---------------------------------------------------------------- knowledge gaps
-const WHY = { fallback: "the bot fell back", low_confidence: "low confidence", not_helpful: "“not helpful”", handoff: "handed to a person" };
+const WHY = {
+  fallback: () => T("gaps.why_fallback"),
+  low_confidence: () => T("gaps.why_low"),
+  not_helpful: () => T("gaps.why_not_helpful"),
+  handoff: () => T("gaps.why_handoff"),
+};
+const whyText = (k) => (Object.prototype.hasOwnProperty.call(WHY, k) ? WHY[k]() : str(k));
 let gapsSeq = 0;
 $("gaps-days").addEventListener("change", loadGaps);
 async function loadGaps() {
   const box = clear($("gaps"));
   const seq = ++gapsSeq;
   $("gaps-empty").hidden = true;
-  box.appendChild(h("p", { class: "muted loading", role: "status", text: "Grouping the questions…" }));
+  box.appendChild(h("p", { class: "muted loading", role: "status", text: T("gaps.loading") }));
   let r;
   let arts = [];
   try {
@@ -1014,7 +1052,7 @@ async function loadGaps() {
       api("GET", `${KB}/articles`).then((x) => (Array.isArray(x.articles) ? x.articles : [])),
     ]);
   } catch (e) {
-    if (seq === gapsSeq) clear(box).appendChild(h("p", { class: "errbox", text: "Could not load the gaps: " + errText(e) }));
+    if (seq === gapsSeq) clear(box).appendChild(h("p", { class: "errbox", text: T("gaps.load_failed", { error: errText(e) }) }));
     return;
   }
   if (seq !== gapsSeq) return; // a newer load is on its way
@@ -1033,35 +1071,35 @@ function gapCard(g, i, arts) {
   else for (const x of questions) whys[x.why] = (whys[x.why] || 0) + 1;
   const headId = `gap-h-${i}`;
   const card = h("article", { class: "card gap", dataset: { qids: ids.join(",") }, "aria-labelledby": headId });
-  card.appendChild(h("h3", { id: headId, text: `“${str(samples[0], texts[0] || "?")}”` }));
+  card.appendChild(h("h3", { id: headId, text: quoted(str(samples[0], texts[0] || "?")) }));
   const dl = h("dl", { class: "facts" });
   dl.append(
-    h("dt", { text: "Visitors" }),
+    h("dt", { text: T("gaps.visitors") }),
     h("dd", { class: "visitors", text: String(num(g.visitors)) }),
-    h("dt", { text: "Why" }),
-    h("dd", {}, Object.entries(whys).map(([k, n]) => h("span", { class: "why why-" + k, dataset: { why: k }, text: (WHY[k] || k) + (num(n) > 1 ? ` ×${n}` : "") }))),
-    h("dt", { text: "Last asked" }),
+    h("dt", { text: T("gaps.why") }),
+    h("dd", {}, Object.entries(whys).map(([k, n]) => h("span", { class: "why why-" + k, dataset: { why: k }, text: whyText(k) + (num(n) > 1 ? ` ×${n}` : "") }))),
+    h("dt", { text: T("gaps.last_asked") }),
     h("dd", { text: when(g.last_at) }),
-    h("dt", { text: "The bot tried" }),
-    h("dd", {}, g.article ? h("button", { type: "button", class: "btn link", text: str(g.article.title), onclick: () => openArticle(g.article.id) }) : h("span", { class: "muted", text: "no article" }))
+    h("dt", { text: T("gaps.bot_tried") }),
+    h("dd", {}, g.article ? h("button", { type: "button", class: "btn link", text: str(g.article.title), onclick: () => openArticle(g.article.id) }) : h("span", { class: "muted", text: T("gaps.no_article") }))
   );
-  if (g.agent_reply) dl.append(h("dt", { text: "Agent replied" }), h("dd", {}, h("p", { class: "agentreply", text: str(g.agent_reply) })));
+  if (g.agent_reply) dl.append(h("dt", { text: T("gaps.agent_replied") }), h("dd", {}, h("p", { class: "agentreply", text: str(g.agent_reply) })));
   card.appendChild(dl);
-  card.appendChild(h("h4", { class: "sr", text: "Sample questions" }));
+  card.appendChild(h("h4", { class: "sr", text: T("gaps.samples") }));
   card.appendChild(h("ul", { class: "samples" }, samples.map((s) => h("li", { text: s }))));
   if (questions.length > samples.length)
     card.appendChild(
       h(
         "details",
         {},
-        h("summary", { text: `All ${questions.length} questions` }),
-        h("ul", { class: "samples" }, questions.map((x) => h("li", {}, str(x.text), " ", h("span", { class: "muted", text: `(${WHY[x.why] || str(x.why)}, ${when(x.at)})` }))))
+        h("summary", { text: T("gaps.all", { n: questions.length }) }),
+        h("ul", { class: "samples" }, questions.map((x) => h("li", {}, str(x.text), " ", h("span", { class: "muted", text: `(${whyText(x.why)}, ${when(x.at)})` }))))
       )
     );
 
-  const create = h("button", { type: "button", class: "btn primary", text: "Create article" });
-  const addTo = h("button", { type: "button", class: "btn", text: "Add as phrasings to…", "aria-expanded": "false" });
-  const dismiss = h("button", { type: "button", class: "btn", text: "Dismiss" });
+  const create = h("button", { type: "button", class: "btn primary", text: T("gaps.create") });
+  const addTo = h("button", { type: "button", class: "btn", text: T("gaps.add_to"), "aria-expanded": "false" });
+  const dismiss = h("button", { type: "button", class: "btn", text: T("gaps.dismiss") });
   card.appendChild(h("div", { class: "actions" }, create, addTo, dismiss));
 
   create.addEventListener("click", () =>
@@ -1074,27 +1112,27 @@ function gapCard(g, i, arts) {
     dismiss.disabled = true;
     try {
       const r = await api("POST", `${KB}/gaps/dismiss`, { question_ids: ids });
-      toast(`Dismissed (${num(r.dismissed)} questions).`);
+      toast(Tn("gaps.dismissed", num(r.dismissed)));
       loadGaps();
     } catch (e) {
       dismiss.disabled = false;
-      toast("Not dismissed: " + errText(e), "bad");
+      toast(T("gaps.not_dismissed", { error: errText(e) }), "bad");
     }
   });
 
   // "Add as phrasings to…": a searchable choice of article and the phrasings to add
   const panel = h("div", { class: "phr", hidden: true });
-  const find = h("input", { type: "search", placeholder: "Type to filter the articles", "aria-label": "Find an article" });
-  const sel = h("select", { size: 6, "aria-label": "Article" });
+  const find = h("input", { type: "search", placeholder: T("gaps.filter_ph"), "aria-label": T("gaps.find") });
+  const sel = h("select", { size: 6, "aria-label": T("gaps.article") });
   const boxes = texts.map((t) => h("input", { type: "checkbox", checked: true, value: t }));
-  const go = h("button", { type: "button", class: "btn primary", text: "Add phrasings" });
-  const cancel = h("button", { type: "button", class: "btn", text: "Cancel" });
+  const go = h("button", { type: "button", class: "btn primary", text: T("gaps.add") });
+  const cancel = h("button", { type: "button", class: "btn", text: T("common.cancel") });
   const fill = () => {
     const want = fold(find.value.trim());
     const keep = sel.value;
     clear(sel);
     for (const a of arts) {
-      const label = `${str(a.title)} (${str(a.language)}${a.status === "draft" ? ", draft" : ""})`;
+      const label = `${str(a.title)} (${str(a.language)}${a.status === "draft" ? T("gaps.draft_suffix") : ""})`;
       if (want && !fold(label).includes(want)) continue;
       sel.appendChild(h("option", { value: String(a.id), text: label }));
     }
@@ -1103,9 +1141,9 @@ function gapCard(g, i, arts) {
   };
   find.addEventListener("input", fill);
   panel.append(
-    h("label", {}, "Find an article", find),
-    h("label", {}, "Article", sel),
-    h("fieldset", {}, h("legend", { text: "Phrasings to add" }), boxes.map((b) => h("label", {}, b, b.value))),
+    h("label", {}, T("gaps.find"), find),
+    h("label", {}, T("gaps.article"), sel),
+    h("fieldset", {}, h("legend", { text: T("gaps.to_add") }), boxes.map((b) => h("label", {}, b, b.value))),
     h("div", { class: "actions" }, go, cancel)
   );
   card.appendChild(panel);
@@ -1125,16 +1163,16 @@ function gapCard(g, i, arts) {
   go.addEventListener("click", async () => {
     const id = Number(sel.value);
     const chosen = boxes.filter((b) => b.checked).map((b) => b.value);
-    if (!id) return toast("Choose an article first.", "bad");
-    if (!chosen.length) return toast("Tick at least one phrasing.", "bad");
+    if (!id) return toast(T("gaps.choose"), "bad");
+    if (!chosen.length) return toast(T("gaps.tick"), "bad");
     go.disabled = true;
     try {
       const r = await api("POST", `${KB}/gaps/phrasings`, { question_ids: ids, article_id: id, questions: chosen });
-      toast(`Added to “${str(r.article && r.article.title)}”: the bot knows these questions now.`);
+      toast(T("gaps.added", { title: str(r.article && r.article.title) }));
       loadGaps();
     } catch (e) {
       go.disabled = false;
-      toast("Not added: " + errText(e), "bad");
+      toast(T("gaps.not_added", { error: errText(e) }), "bad");
     }
   });
   return card;
@@ -1156,7 +1194,7 @@ async function loadUsefulness() {
     useRows = Array.isArray(r.articles) ? r.articles : [];
     renderUsefulness();
   } catch (e) {
-    clear($("use").tBodies[0]).appendChild(h("tr", {}, h("td", { colspan: 6, text: "Could not load: " + errText(e) })));
+    clear($("use").tBodies[0]).appendChild(h("tr", {}, h("td", { colspan: 6, text: T("common.load_failed", { error: errText(e) }) })));
   }
 }
 function renderUsefulness() {
@@ -1204,44 +1242,86 @@ async function loadAudit() {
           "tr",
           {},
           h("td", { class: "nowrap", text: when(x.at) }),
-          h("td", { text: x.user ? who(x.user) : "system" }),
+          h("td", { text: x.user ? who(x.user) : T("who.system") }),
           h("td", { text: str(x.action) }),
           h(
             "td",
             {},
             x.entity === "article" && x.entity_id != null
-              ? h("button", { type: "button", class: "btn link", text: "article #" + x.entity_id, onclick: () => openArticle(x.entity_id) })
+              ? h("button", { type: "button", class: "btn link", text: T("audit.article", { id: x.entity_id }), onclick: () => openArticle(x.entity_id) })
               : str(x.entity) + (x.entity_id != null ? " #" + x.entity_id : "")
           ),
           h("td", { class: "text", text: str(x.summary) })
         )
       );
   } catch (e) {
-    tb.appendChild(h("tr", {}, h("td", { colspan: 5, text: "Could not load: " + errText(e) })));
+    tb.appendChild(h("tr", {}, h("td", { colspan: 5, text: T("common.load_failed", { error: errText(e) }) })));
   }
 }
 
 // ---------------------------------------------------------------- boot
 $("logout").addEventListener("click", async () => {
-  if (isDirty() && !(await confirmBox("You have unsaved changes. Log out anyway?", "Log out"))) return;
+  if (isDirty() && !(await confirmBox(T("logout.confirm"), T("top.logout")))) return;
   snapshot = JSON.stringify(formValues()); // no "leave the page?" prompt after that
   await logOut();
 });
 
+// ---------------------------------------------------------------- the editor's language
+// The user's own choice (stored on the server: PUT /api/me/language, so it follows them to another
+// browser); never chosen: the browser's language (Greek for a Greek browser, else English).
+const browserLanguages = () => (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
+function myRole() {
+  const r = me && me.role;
+  return r === "editor" ? T("role.editor") : r === "admin" ? T("role.admin") : r === "agent" ? T("role.agent") : str(r);
+}
+/** Every text on the page in the current language: the static ones, and what the open view wrote. */
+function relabel() {
+  applyStatic(d);
+  $("ui-lang").value = language();
+  if (!me) return;
+  $("myname").textContent = `${str(me.display_name, str(me.email))} · ${myRole()}`;
+  cannedLabels();
+  if (formOpen) renderHead(); // heading, status, meta, save button, translations
+  show(view, true); // reloads the view: its list, table or cards are written again
+  if (formOpen && !$("history").hidden) openHistory();
+}
+$("ui-lang").addEventListener("change", async () => {
+  const sel = $("ui-lang");
+  const want = sel.value;
+  const before = language();
+  try {
+    const r = await api("PUT", "/api/me/language", { language: want });
+    if (me) me.language = r.language;
+    setLanguage(r.language);
+    relabel();
+    toast(T("lang.saved"));
+  } catch (e) {
+    sel.value = before;
+    toast(T("lang.failed", { error: errText(e) }), "bad");
+  }
+});
+
+setLanguage(pickLanguage(null, browserLanguages())); // "Loading…" already in the likely language
+applyStatic(d);
+
 async function boot() {
   const user = await signedIn(toLogin);
   if (!user) return;
+  setLanguage(pickLanguage(user.language, browserLanguages()));
+  applyStatic(d);
+  $("ui-lang").value = language();
+  cannedLabels();
   if (user.role !== "editor" && user.role !== "admin") {
     const box = clear($("boot"));
     box.setAttribute("role", "alert");
     box.append(
-      h("p", { text: "This page is for content editors: your account answers chats." }),
-      h("p", {}, h("a", { href: "/console/", text: "Go to the agent console" }))
+      h("p", { text: T("boot.not_editor") }),
+      h("p", {}, h("a", { href: "/console/", text: T("boot.to_console") }))
     );
     return;
   }
   me = user;
-  $("myname").textContent = `${str(user.display_name, str(user.email))} · ${str(user.role)}`;
+  $("myname").textContent = `${str(user.display_name, str(user.email))} · ${myRole()}`;
   $("to-console").hidden = user.role !== "admin";
   $("boot").hidden = true;
   $("app").hidden = false;
