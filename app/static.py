@@ -32,7 +32,8 @@ def mount(api: FastAPI, settings: Settings) -> None:
                   name=page)
     chat_csp = (
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "
-        f"frame-ancestors {settings.frame_ancestors}"
+        # 'self': the console's Widget page frames the chat as the appearance's live preview
+        f"frame-ancestors {settings.frame_ancestors} 'self'"
     )
     page_csp = (
         "default-src 'self'; connect-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; "

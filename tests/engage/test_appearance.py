@@ -123,3 +123,13 @@ def test_check_config_keeps_only_real_texts():
     with pytest.raises(RuleError) as exc:
         appearance.check_config({"css": ".a { background: image-set('x.png' 1x) }"})
     assert exc.value.field == "css" and "image-set() is not allowed" in exc.value.message
+
+
+async def test_the_console_may_frame_the_chat_for_the_preview_whatever_shops_are_allowed(sqlite_url):
+    from app.main import create_app
+    from app.settings import Settings
+
+    asgi = create_app(Settings(database_url=sqlite_url, frame_ancestors="https://shop.example"))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=asgi), base_url="http://app") as c:
+        csp = (await c.get("/widget/chat.html")).headers["content-security-policy"]
+    assert "frame-ancestors https://shop.example 'self'" in csp

@@ -4,6 +4,7 @@ import { markdown } from "./markdown.js";
 import { fill, pickLang, strings } from "./i18n.js";
 import { maybePrechat } from "./prechat.js";
 import { attachButton, attachmentEl, checkFile, upload } from "./attach.js";
+import { loadLook, preview } from "./look.js";
 
 const NS = "shopchat";
 const SID_KEY = "shopchat.sid";
@@ -41,8 +42,10 @@ try {
 } catch (e) {
   /* storage blocked: no remembered choice */
 }
-const lang = pickLang(chosenLang || cfg.l || navigator.language);
+// (the admins' preview of the appearance shows the language it asks for)
+const lang = pickLang((!cfg.preview && chosenLang) || cfg.l || navigator.language);
 const T = strings(lang);
+const D = { ...T }; // the widget's own texts, under the admins' (look.js)
 
 function cleanPage(p) {
   const s = (v) => (typeof v === "string" ? v.slice(0, 2048) : "");
@@ -180,7 +183,11 @@ const str = (v) => (typeof v === "string" && v ? v : "");
 function row(m) {
   const who = m.sender === "visitor" ? "me" : m.sender === "system" ? "sys" : m.sender === "agent" ? "agent" : "bot";
   const r = h("div", "row " + who);
-  if (who === "agent") r.appendChild(h("div", "who", str(m.agent_name) || str(m.sender_name) || T.agent));
+  if (who === "agent") {
+    const name = str(m.agent_name) || str(m.sender_name) || T.agent;
+    // data-i: the avatar, the name's initial drawn by chat.css (hidden when admins turn avatars off)
+    r.appendChild(h("div", "who", name)).dataset.i = name.trim().charAt(0).toUpperCase();
+  }
   const b = h("div", "msg");
   const text = typeof m.display === "string" && m.display ? m.display : m.text;
   if (m.attachment && typeof m.attachment === "object") b.appendChild(attachmentEl(m.attachment, lang, fileUrl));
@@ -407,7 +414,10 @@ window.addEventListener("message", (e) => {
     visible = true;
     unread = 0;
     if (m.page) page = cleanPage(m.page);
-    if (typeof m.inv === "string" && m.inv) empty.textContent = m.inv.slice(0, 300); // the invitation accepted
+    if (typeof m.inv === "string" && m.inv) {
+      empty.textContent = m.inv.slice(0, 300); // the invitation accepted (over the admins' greeting)
+      empty.dataset.inv = "1";
+    }
     if (m.focus) input.focus();
     toBottom(true);
   } else if (m.type === "hidden") visible = false;
@@ -443,6 +453,7 @@ langBtn.addEventListener("click", () => {
 const socket = io({
   transports: ["websocket", "polling"],
   tryAllTransports: true, // fall back to long-polling where WebSocket is blocked
+  autoConnect: !cfg.preview, // the admins' preview of the appearance talks to nobody
 });
 let gen = 0; // bumps on every connect/disconnect: callbacks of an older connection are ignored
 let ready = false; // session confirmed and first resync done on this connection
@@ -858,4 +869,8 @@ log.setAttribute("aria-busy", "true"); // don't read the whole history aloud whi
 for (const item of outbox()) pendingRow(item); // unsent messages from before a reload
 render();
 after(true);
+// the admins' appearance settings (look.js), or their live preview on the console's Widget page
+const lookOpts = { lang, T, D, cfg, after: () => render(hs) };
+if (cfg.preview) preview(String(cfg.preview), lookOpts, { parentOrigin, show, after, applyHandoff });
+else loadLook(lookOpts);
 toParent({ type: "ready" });

@@ -7,7 +7,9 @@
  * cannot reach it) and loads the chat UI, an iframe served by CHAT-HOST, only when the visitor opens
  * it, or at once when the visitor had it open on the previous page of this tab.
  * Options (attributes of the script tag): data-color, data-position="left|right", data-lang,
- * data-title, data-track="off" (no page views, so no invitations by rule).
+ * data-title, data-icon="chat|help|mail|bag", data-text (the launcher's text), data-track="off" (no
+ * page views, so no invitations by rule). Each wins over the admins' appearance settings
+ * (GET /engage/launcher, kept a minute by the browser and remembered for the next page).
  * Global API: window.ShopChat.open(), .close(), .toggle(); shopchat("conversion", {...}).
  *
  * Live visitors (engage/, docs/engage.md): one small POST per page view and a heartbeat every
@@ -33,11 +35,25 @@
   function attr(name) {
     return script.getAttribute("data-" + name) || "";
   }
-  var color = attr("color");
-  var left = attr("position") === "left";
   // data-lang, else the page's own <html lang>, else the browser's
   var lang = (attr("lang") || d.documentElement.lang || navigator.language || "en").slice(0, 2).toLowerCase();
   var el = lang === "el";
+  var look; // the admins' launcher settings {c, p, i, t: {lang: text}} (engage/appearance.py)
+  try {
+    look = JSON.parse(ls("shopchat:ap"));
+  } catch (e) {}
+  fetch(new URL("../engage/launcher", src).href, { credentials: "omit" })
+    .then(function (r) {
+      return r.json();
+    })
+    .then(function (a) {
+      ls("shopchat:ap", JSON.stringify((look = a)));
+      if (btn) draw();
+    })
+    .catch(function () {})
+    .then(function () {
+      if (wrap) wrap.style.visibility = "";
+    });
   var T = el
     ? { open: "Άνοιγμα συνομιλίας", close: "Κλείσιμο συνομιλίας", unread: " μη αναγνωσμένα" }
     : { open: "Open chat", close: "Close chat", unread: " unread" };
@@ -160,33 +176,55 @@
   var CSS =
     ":host{all:initial!important}" +
     "*{box-sizing:border-box}" +
-    ".l,.p{position:fixed;z-index:2147483000;" + (left ? "left" : "right") + ":20px}" +
+    ".l,.p{position:fixed;z-index:2147483000}.l,.p,.i{right:20px}.L .l,.L .p,.L .i{right:auto;left:20px}" +
     ".l{bottom:20px;width:60px;height:60px;margin:0;padding:0;border:0;border-radius:50%;cursor:pointer;" +
     "background:var(--c,#1f5f4a);color:#fff;display:flex;align-items:center;justify-content:center;" +
     "box-shadow:0 4px 14px rgba(0,0,0,.25);transition:transform .15s ease;-webkit-tap-highlight-color:transparent}" +
     ".l:hover{transform:scale(1.06)}" +
+    ".l.t{width:auto;max-width:calc(100vw - 40px);padding:0 22px 0 17px;border-radius:30px;gap:9px;font:600 16px/1 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
+    ".lt{white-space:nowrap;overflow:hidden;text-overflow:ellipsis}.o .l.t{width:60px;padding:0}.o .lt,.lt:empty{display:none}" +
     ".l:focus{outline:none}" +
     ".l:focus-visible{outline:3px solid #fff;box-shadow:0 0 0 6px var(--c,#1f5f4a),0 4px 14px rgba(0,0,0,.25)}" +
     ".l svg{width:28px;height:28px;fill:none;stroke:currentColor;stroke-width:2;stroke-linecap:round;stroke-linejoin:round}" +
     ".l .x,.o .l .m{display:none}.o .l .x{display:block}" +
-    ".b{position:absolute;top:-4px;" + (left ? "left" : "right") + ":-4px;min-width:22px;height:22px;padding:0 6px;" +
+    ".b{position:absolute;top:-4px;right:-4px;min-width:22px;height:22px;padding:0 6px;" +
     "border-radius:11px;background:#d92d20;color:#fff;font:700 12px/22px system-ui,-apple-system,'Segoe UI',Roboto,sans-serif;text-align:center;border:2px solid #fff}" +
-    ".b[hidden],.p[hidden]{display:none}" +
+    ".L .b{right:auto;left:-4px}.b[hidden],.p[hidden]{display:none}" +
     ".p{bottom:92px;width:370px;height:560px;max-height:calc(100vh - 112px);border-radius:16px;overflow:hidden;" +
     "background:#fff;box-shadow:0 12px 40px rgba(0,0,0,.22)}" +
-    ".i{position:fixed;z-index:2147483000;bottom:92px;" + (left ? "left" : "right") + ":20px;max-width:min(300px,calc(100vw - 40px));" +
+    ".i{position:fixed;z-index:2147483000;bottom:92px;max-width:min(300px,calc(100vw - 40px));" +
     "background:#fff;color:#1d2b25;border-radius:14px;box-shadow:0 8px 28px rgba(0,0,0,.2);font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,sans-serif}" +
     ".it{all:unset;display:block;cursor:pointer;padding:12px 34px 12px 14px;border-radius:14px;white-space:pre-wrap;overflow-wrap:anywhere}" +
     ".it b{display:block;font-size:13px;color:var(--c,#1f5f4a)}.it:focus-visible,.ix:focus-visible{outline:2px solid var(--c,#1f5f4a)}" +
     ".ix{all:unset;position:absolute;top:4px;right:6px;width:24px;height:24px;text-align:center;font:20px/24px sans-serif;color:#667;cursor:pointer}" +
     ".p iframe{display:block;width:100%;height:100%;border:0;margin:0;padding:0}" +
-    "@media (max-width:480px){.p{left:0;right:0;top:0;bottom:0;width:100%;height:100%;max-height:none;border-radius:0}" +
+    "@media (max-width:480px){.p,.L .p{left:0;right:0;top:0;bottom:0;width:100%;height:100%;max-height:none;border-radius:0}" +
     ".o .l{display:none}}" +
     "@media (prefers-reduced-motion:reduce){.l{transition:none}}";
 
-  var ICONS =
-    '<svg class="m" viewBox="0 0 24 24" aria-hidden="true"><path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/></svg>' +
-    '<svg class="x" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg>';
+  // The launcher's icons (engage/appearance.py ICONS), static markup.
+  var ICONS = {
+    chat: '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/>',
+    help: '<circle cx="12" cy="12" r="9"/><path d="M9.6 9.2a2.5 2.5 0 1 1 3.4 2.3c-.6.3-1 .8-1 1.5v.5M12 17h.01"/>',
+    mail: '<rect x="3" y="5" width="18" height="14" rx="2"/><path d="M3.5 6.5l8.5 6 8.5-6"/>',
+    bag: '<path d="M5 8h14l-1.2 12H6.2zM9 10V7a3 3 0 0 1 6 0v3"/>',
+  };
+  var SVG = '<svg class="m" viewBox="0 0 24 24" aria-hidden="true"></svg>' +
+    '<svg class="x" viewBox="0 0 24 24" aria-hidden="true"><path d="M6 6l12 12M18 6L6 18"/></svg><span class="lt"></span>';
+
+  // The admins' look, each part overridden by the page's data- attribute when it has one.
+  function draw() {
+    var a = look || {};
+    var c = attr("color") || a.c || "";
+    if (/^[#a-zA-Z0-9(),.% -]{1,40}$/.test(c)) host.style.setProperty("--c", c);
+    else host.style.removeProperty("--c");
+    wrap.classList.toggle("L", (attr("position") || a.p) === "left");
+    var icon = ICONS[attr("icon")] || ICONS[a.i];
+    btn.firstChild.innerHTML = typeof icon === "string" ? icon : ICONS.chat;
+    var text = attr("text") || (a.t && a.t[el ? "el" : "en"]) || "";
+    btn.lastChild.textContent = typeof text === "string" ? text.slice(0, 40) : "";
+    btn.classList.toggle("t", !!btn.lastChild.textContent);
+  }
 
   var host, root, wrap, btn, badge, panel, frame;
   var isOpen = false;
@@ -223,7 +261,7 @@
       chatUrl +
       "#" +
       encodeURIComponent(
-        JSON.stringify({ o: location.origin, p: page(), l: lang, c: color, t: attr("title"), v: vid })
+        JSON.stringify({ o: location.origin, p: page(), l: lang, c: attr("color"), t: attr("title"), v: vid })
       );
     panel.appendChild(frame);
     wrap.appendChild(panel);
@@ -234,7 +272,7 @@
     ensureFrame();
     isOpen = true;
     panel.hidden = false;
-    wrap.className = "o";
+    wrap.classList.add("o");
     badge.hidden = true;
     setLabel(0);
     store("1");
@@ -247,7 +285,7 @@
     if (!isOpen) return;
     isOpen = false;
     panel.hidden = true;
-    wrap.className = "";
+    wrap.classList.remove("o");
     setLabel(0);
     store("0");
     send({ type: "hidden" });
@@ -284,7 +322,6 @@
       "style",
       "all:initial!important;display:block!important;position:static!important;width:0!important;height:0!important"
     );
-    if (/^[#a-zA-Z0-9(),.% -]{1,40}$/.test(color)) host.style.setProperty("--c", color);
     root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
     try {
       // Constructed stylesheets are not blocked by a shop's CSP (style-src without 'unsafe-inline').
@@ -300,17 +337,25 @@
     btn = d.createElement("button");
     btn.type = "button";
     btn.className = "l";
-    btn.innerHTML = ICONS; // static markup, no data
+    btn.innerHTML = SVG; // static markup, no data
     badge = d.createElement("span");
     badge.className = "b";
     badge.hidden = true;
     badge.setAttribute("aria-hidden", "true");
-    btn.appendChild(badge);
+    btn.insertBefore(badge, btn.lastChild);
     btn.onclick = function () {
       isOpen ? close() : open();
     };
     setLabel(0);
     wrap.appendChild(btn);
+    draw();
+    // the first page of a visitor waits (a moment at most) for the admins' look: no flash of the default
+    if (!look) {
+      wrap.style.visibility = "hidden";
+      setTimeout(function () {
+        wrap.style.visibility = "";
+      }, 1500);
+    }
     wrap.addEventListener("keydown", function (e) {
       if (e.key === "Escape") close();
     });

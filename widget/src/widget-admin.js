@@ -1,6 +1,8 @@
-// The console's "Widget" page for admins: invitation rules (engage/rules.py says what each field
-// means) and what became of the invitations (GET /api/engage/report).
+// The console's "Widget" page for admins: the widget's appearance (appearance-admin.js), invitation
+// rules (engage/rules.py says what each field means) and what became of the invitations
+// (GET /api/engage/report).
 import { $, clear, h, str, toast } from "./ui.js";
+import { loadAppearance } from "./appearance-admin.js";
 
 const FIELDS = ["name", "url_pattern", "min_time_on_page_s", "min_pages_seen", "visitor", "referrer_contains", "when", "cap_hours"];
 const NUMBERS = ["min_time_on_page_s", "min_pages_seen", "cap_hours"];
@@ -80,7 +82,7 @@ export async function loadWidgetAdmin(apiFn) {
   api = apiFn;
   if (!$("rule-form").dataset.wired) wire();
   try {
-    await Promise.all([loadRules(), loadReport()]);
+    await Promise.all([loadAppearance(apiFn), loadRules(), loadReport()]);
   } catch (e) {
     toast(e.message || "Could not load the widget settings", "bad");
   }
