@@ -42,8 +42,10 @@ try {
 } catch (e) {
   /* storage blocked: no remembered choice */
 }
-// (the admins' preview of the appearance shows the language it asks for)
-const lang = pickLang((!cfg.preview && chosenLang) || cfg.l || navigator.language);
+// The admins' preview of the appearance (look.js), for the console's Widget page only (same origin):
+// no connection, the language it asks for.
+const previewView = cfg.preview && parentOrigin === location.origin ? String(cfg.preview) : "";
+const lang = pickLang((!previewView && chosenLang) || cfg.l || navigator.language);
 const T = strings(lang);
 const D = { ...T }; // the widget's own texts, under the admins' (look.js)
 
@@ -453,7 +455,7 @@ langBtn.addEventListener("click", () => {
 const socket = io({
   transports: ["websocket", "polling"],
   tryAllTransports: true, // fall back to long-polling where WebSocket is blocked
-  autoConnect: !cfg.preview, // the admins' preview of the appearance talks to nobody
+  autoConnect: !previewView, // the admins' preview of the appearance talks to nobody
 });
 let gen = 0; // bumps on every connect/disconnect: callbacks of an older connection are ignored
 let ready = false; // session confirmed and first resync done on this connection
@@ -871,6 +873,6 @@ render();
 after(true);
 // the admins' appearance settings (look.js), or their live preview on the console's Widget page
 const lookOpts = { lang, T, D, cfg, after: () => render(hs) };
-if (cfg.preview) preview(String(cfg.preview), lookOpts, { parentOrigin, show, after, applyHandoff });
+if (previewView) preview(previewView, lookOpts, { parentOrigin, show, after, applyHandoff });
 else loadLook(lookOpts);
 toParent({ type: "ready" });
