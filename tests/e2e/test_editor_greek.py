@@ -18,7 +18,7 @@ from tests.e2e.conftest import docs_shot
 from tests.e2e.test_editor import log_in_editor
 
 PW = "editor test password"
-ELENI, EDNA, NIKOS = "eleni@editor.test", "edna@editor.test", "nikos@editor.test"
+ELENI, EDNA, NIKOS, MARIA = "eleni@editor.test", "edna@editor.test", "nikos@editor.test", "maria@editor.test"
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def demo_db(tmp_path_factory) -> str:
 async def app(demo_db):
     engine = make_engine(demo_db)
     async with make_sessionmaker(engine)() as s:
-        for email, name in ((ELENI, "Eleni"), (EDNA, "Edna"), (NIKOS, "Nikos")):
+        for email, name in ((ELENI, "Eleni"), (EDNA, "Edna"), (NIKOS, "Nikos"), (MARIA, "Maria")):
             await create_user(s, email=email, display_name=name, role="editor", password=PW)
     await engine.dispose()
     live = support.LiveApp(demo_db).start()
@@ -162,9 +162,61 @@ async def test_with_no_choice_stored_a_greek_browser_gets_greek_until_the_user_c
     nikos = await browser_page(browser, locale="el-GR")
     await log_in_editor(nikos, app, NIKOS)
     await expect_greek(nikos)
+    # Try the bot writes its verdict in Greek; what is on screen follows a switch of language.
+    await nav(nikos, "try").click()
+    await expect(nikos.locator("#h-try")).to_have_text("Δοκιμή του bot")
+    await nikos.fill("#try-q", "how long does a refund take?")
+    await nikos.press("#try-q", "Enter")
+    await expect(nikos.locator(".verdict")).to_contain_text(re.compile(r"^Το bot "))
+    await expect(nikos.locator("#try-decision")).to_contain_text("όριο")
     # He prefers the editor in English though his browser is Greek: the choice wins from now on.
     await nikos.locator("#ui-lang").select_option("en")
     await expect_english(nikos)
+    await expect(nikos.locator("#h-try")).to_have_text("Try the bot")
+    await expect(nikos.locator(".verdict")).to_contain_text(re.compile(r"^The bot "))
+    await expect(nikos.locator("#try-decision")).to_contain_text("threshold")
     await nikos.reload()
     await expect_english(nikos)
     assert nikos.dialogs == [] and nikos.errors == []
+
+
+async def open_article(page, title: str):
+    await page.locator("#f-q").fill(title)
+    await page.locator("#a-list .result", has_text=title).first.click()
+    await expect(page.locator("#a-heading")).to_have_text(title)
+
+
+async def test_a_conflict_is_told_in_greek_and_a_switch_keeps_the_unsaved_text(app, browser):
+    maria = await browser_page(browser)
+    await log_in_editor(maria, app, MARIA)
+    await maria.locator("#ui-lang").select_option("el")
+    await expect_greek(maria)
+    edna = await browser_page(browser)
+    await log_in_editor(edna, app, EDNA)
+    for page in (maria, edna):
+        await open_article(page, "Lost parcels")
+
+    await form(edna).get_by_label("Body", exact=True).fill("Edna's version of the text.")
+    await edna.locator("#a-save").click()
+    await expect(edna.locator("#toasts")).to_contain_text("Saved and published")
+
+    body = form(maria).get_by_label("Κείμενο", exact=True)
+    await body.fill("Η εκδοχή της Μαρίας.")
+    await expect(maria.locator("#a-save")).to_have_text("Αποθήκευση & δημοσίευση")
+    await maria.locator("#a-save").click()
+    conflict = maria.locator("#conflict")
+    await expect(conflict.locator("h3")).to_have_text("Ο/Η Edna αποθήκευσε αυτό το άρθρο ενώ το επεξεργαζόσασταν")
+    await expect(conflict.get_by_role("button", name="Αντικατάσταση με τη δική μου")).to_be_visible()
+    await expect(conflict.locator("dt").first).to_have_text("Τίτλος")
+
+    # Switching language with the conflict on screen: it is told again in English, her text kept.
+    await maria.locator("#ui-lang").select_option("en")
+    await expect(conflict.locator("h3")).to_have_text("Edna saved this article while you were editing")
+    await expect(form(maria).get_by_label("Body", exact=True)).to_have_value("Η εκδοχή της Μαρίας.")
+    await expect(maria.locator("#a-dirty")).to_have_text("Unsaved changes")
+    await conflict.get_by_role("button", name="Overwrite with mine").click()
+    await expect(maria.locator("#toasts")).to_contain_text("Saved and published")
+    await expect(conflict).to_be_hidden()
+    await expect(maria.locator("#a-meta")).to_contain_text("updated by Maria")
+    for page in (maria, edna):
+        assert page.dialogs == [] and page.errors == []

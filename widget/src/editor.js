@@ -67,6 +67,8 @@ let cur = null; // the article open in the form (as the server returned it); nul
 let snapshot = ""; // the form's values when it was loaded or saved, to tell unsaved changes
 let gapCtx = null; // {question_ids, visitors} while creating an article from a knowledge gap
 let formOpen = false;
+// the last import result, try-the-bot answer and conflict on screen, written again when the language changes
+const shown = { importResult: null, importMsg: null, tryResult: null, conflict: null };
 
 // ---------------------------------------------------------------- navigation
 const VIEWS = ["articles", "trash", "canned", "io", "try", "gaps", "usefulness", "audit"];
@@ -462,6 +464,7 @@ function closeForm() {
 /** Someone saved in between: show their version; the editor reloads it or overwrites it
  *  deliberately (`retry(current.revision)`). */
 function showConflict(current, retry) {
+  shown.conflict = [current, retry];
   const box = clear($("conflict"));
   const mine = current.updated_by && me && current.updated_by.id === me.id;
   const headline = mine ? T("conflict.mine") : T("conflict.theirs", { who: who(current.updated_by) });
@@ -501,6 +504,7 @@ function showConflict(current, retry) {
   });
 }
 function hideConflict() {
+  shown.conflict = null;
   clear($("conflict")).hidden = true;
 }
 
@@ -905,7 +909,8 @@ async function runImport(dry) {
   try {
     const r = await api("POST", `${KB}/import${q({ format: $("i-format").value, mode, dry_run: dry ? 1 : 0 })}`, f);
     renderImport(r);
-    $("i-msg").textContent = dry ? T("io.dry_done") : T("io.done");
+    shown.importMsg = dry ? () => T("io.dry_done") : () => T("io.done");
+    $("i-msg").textContent = shown.importMsg();
     previewed = dry ? key : "";
     lastPreview = dry ? r : null;
     if (!dry) toast(T("io.toast_done"));
@@ -921,6 +926,7 @@ async function runImport(dry) {
   }
 }
 function renderImport(r) {
+  shown.importResult = r;
   const box = clear($("i-result"));
   const dry = !!r.dry_run;
   const added = list(r.added);
@@ -953,6 +959,7 @@ $("try-form").addEventListener("submit", async (e) => {
   e.preventDefault();
   const text = $("try-q").value.trim();
   const box = clear($("try-result"));
+  shown.tryResult = null;
   if (!text) return;
   box.appendChild(h("p", { class: "muted", text: T("try.asking") }));
   try {
@@ -969,6 +976,7 @@ function bar(fraction) {
 }
 const figures = (dc) => ({ score: score(dc.score), lead: score(dc.lead), effective: score(dc.effective), threshold: score(dc.threshold) });
 function renderTry(r) {
+  shown.tryResult = r;
   const box = clear($("try-result"));
   const ans = r.answer;
   const hits = Array.isArray(r.hits) ? r.hits : [];
@@ -1282,8 +1290,14 @@ function relabel() {
   $("myname").textContent = `${str(me.display_name, str(me.email))} · ${myRole()}`;
   cannedLabels();
   if (formOpen) renderHead(); // heading, status, meta, save button, translations
+  if (shown.conflict && !$("conflict").hidden) showConflict(...shown.conflict);
   show(view, true); // reloads the view: its list, table or cards are written again
   if (formOpen && !$("history").hidden) openHistory();
+  if (shown.tryResult && $("try-result").firstChild) renderTry(shown.tryResult);
+  if (shown.importResult && !$("i-result").hidden) {
+    renderImport(shown.importResult);
+    if (shown.importMsg && $("i-msg").textContent) $("i-msg").textContent = shown.importMsg();
+  }
 }
 $("ui-lang").addEventListener("change", async () => {
   const sel = $("ui-lang");
