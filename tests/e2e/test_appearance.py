@@ -15,8 +15,11 @@ import httpx
 import pytest
 from playwright.async_api import expect
 
+from sqlalchemy import func, select
+
 from accounts.service import create_session, create_user
 from app.db import make_engine, make_sessionmaker, utcnow
+from chat.models import Conversation
 from engage import appearance
 from tests.e2e.conftest import docs_shot, new_page
 from tests.support import LiveApp, TestDatabase
@@ -73,6 +76,14 @@ def shop_server(html: str):
     finally:
         server.shutdown()
         server.server_close()
+
+
+async def conversations(app) -> int:
+    engine = make_engine(app.env["SHOPCHAT_DATABASE_URL"])
+    async with make_sessionmaker(engine)() as db:
+        n = await db.scalar(select(func.count()).select_from(Conversation))
+    await engine.dispose()
+    return n
 
 
 def bg(locator):
@@ -152,6 +163,7 @@ async def test_an_admin_styles_the_widget_with_a_live_preview_and_the_shop_shows
     await admin.locator("#appearance").evaluate("e => e.scrollIntoView({block: 'start'})")
     await docs_shot(admin, "console-widget-appearance")
     assert admin.errors == [] and admin.dialogs == []
+    assert await conversations(app) == 0  # the previews talked to nobody
 
     # The demo shop shows the saved look: launcher at the bottom left, red, with its text.
     shopper = await new_page(browser)
