@@ -15,6 +15,7 @@ import pytest
 from app.settings import ROOT
 
 SRC = ROOT / "widget" / "src"
+# each staff page that takes its texts from staff_i18n.js (the console joins when it is translated)
 PAGES = {"editor": (SRC / "editor.js", SRC / "editor.html")}
 # no Greek letter on purpose (quotation marks, file formats; the Greek option is Greek in both)
 SAME = {"common.quoted", "io.download_json", "io.download_yaml", "io.download_csv", "try.lang_el"}
