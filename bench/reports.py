@@ -6,7 +6,7 @@ over 90 days, every report section for every period and with filters, on SQLite 
                                       [--db-url URL]
 
 `--sections` / `--periods` (comma-separated) ask only those (the filtered cases run when 90d is
-asked); `--keep` leaves the PostgreSQL database in place and prints its URL; `--db-url` measures a
+asked); `--keep` leaves the databases in place (PostgreSQL's, SQLite's file) and prints their URLs; `--db-url` measures a
 database written before (by `--keep`) without writing the volume again.
 
 The volume is written with bulk inserts (a shop's mix: a third of the chats handed to people, most
@@ -265,6 +265,8 @@ def run(conversations: int, messages_each: int, runs: int, use_postgres: bool, u
         return table
     kinds = (["sqlite"] if use_sqlite else []) + (["postgres"] if use_postgres and postgres_available() else [])
     with tempfile.TemporaryDirectory(prefix="shopchat-reports-") as tmp:
+        if keep:
+            tmp = tempfile.mkdtemp(prefix="shopchat-reports-kept-")
         for kind in kinds:
             db = TestDatabase(kind, Path(tmp)).create()
             try:
@@ -276,7 +278,7 @@ def run(conversations: int, messages_each: int, runs: int, use_postgres: bool, u
                     asyncio.run(_analyze(db.url))
                 measured(kind, db.url)
             finally:
-                if keep and kind == "postgres":
+                if keep:
                     log(f"  kept: {db.url}")
                 else:
                     db.drop()
@@ -317,7 +319,7 @@ def main() -> None:
     parser.add_argument("--no-sqlite", action="store_true")
     parser.add_argument("--sections", default=",".join(SECTIONS))
     parser.add_argument("--periods", default=",".join(PERIODS))
-    parser.add_argument("--keep", action="store_true", help="leave the PostgreSQL database in place")
+    parser.add_argument("--keep", action="store_true", help="leave the databases in place")
     parser.add_argument("--db-url", help="measure this database (written with --keep) without writing the volume")
     args = parser.parse_args()
     sections, periods = tuple(args.sections.split(",")), tuple(args.periods.split(","))
