@@ -1,6 +1,6 @@
 """the staff pages' language per user (issue 16)
 
-Revision ID: 0012
+Revision ID: 0011
 Revises: 0010
 Create Date: 2026-12-03 07:00:00
 """
@@ -8,7 +8,7 @@ from alembic import op  # noqa: F401
 import sqlalchemy as sa  # noqa: F401
 
 
-revision = '0012'
+revision = '0011'
 down_revision = '0010'
 branch_labels = None
 depends_on = None
