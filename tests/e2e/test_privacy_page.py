@@ -93,7 +93,7 @@ async def test_conversion_from_the_thank_you_page_then_export_and_erase(demo_app
     await shopper.get_by_role("button", name=re.compile("Open chat")).click()
     chat = shopper.frame_locator('iframe[title="Chat"]')
     link = chat.get_by_role("link", name="Privacy notice")
-    await expect(link).to_have_attribute("href", NOTICE)
+    await expect(link).to_have_attribute("href", NOTICE, timeout=15000)  # the frame loads first
     await chat.locator("#input").fill("do you take paypal?")
     await chat.locator("#input").press("Enter")
     await expect(chat.locator("#log .row.bot").last).to_contain_text("PayPal", timeout=15000)

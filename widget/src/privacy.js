@@ -101,9 +101,15 @@ async function loadAudit() {
 
 // ---- settings ------------------------------------------------------------------------------------
 async function loadSettings() {
-  const s = await api("GET", "/api/privacy/settings");
-  $("retention").value = s.retention_days == null ? "" : String(s.retention_days);
-  $("notice").value = str(s.privacy_notice_url);
+  // The form is disabled (privacy.html) until the saved values are in: typed sooner, they were
+  // overwritten by them, and a save then stored the old values.
+  try {
+    const s = await api("GET", "/api/privacy/settings");
+    $("retention").value = s.retention_days == null ? "" : String(s.retention_days);
+    $("notice").value = str(s.privacy_notice_url);
+  } finally {
+    for (const f of $("settings").elements) f.disabled = false;
+  }
 }
 
 async function saveSettings(e) {
