@@ -4,6 +4,7 @@ nothing of them runs; nobody outside the conversation fetches its files. The app
 Rasa (the bot queues at once), in a database of its own, files on disk."""
 from __future__ import annotations
 
+import base64
 import re
 
 import pytest
@@ -36,6 +37,19 @@ async def fetch_status(frame_or_page, path: str, headers: dict | None = None) ->
         "([p, h]) => fetch(p, {headers: h, credentials: 'same-origin'}).then(r => r.status)", [path, headers or {}])
 
 
+async def drop_file(target, name: str, data: bytes, mime: str, event: str = "drop") -> None:
+    """A file dropped on (or pasted into) `target`, the way the browser hands it over: a DataTransfer."""
+    dt = await target.evaluate_handle(
+        """(_, [name, b64, type]) => { const dt = new DataTransfer();
+             dt.items.add(new File([Uint8Array.from(atob(b64), c => c.charCodeAt(0))], name, {type})); return dt; }""",
+        [name, base64.b64encode(data).decode(), mime])
+    if event == "paste":
+        await target.evaluate("(el, dt) => el.dispatchEvent(new ClipboardEvent('paste', {clipboardData: dt, bubbles: true}))", dt)
+    else:
+        for kind in ("dragenter", "dragover", "drop"):
+            await target.dispatch_event(kind, {"dataTransfer": dt})
+
+
 async def test_files_both_ways_and_hostile_files_refused(app, db, browser):  # noqa: F811
     nora = await new_page(browser)
     await log_in(nora, app, "nora@console.test")
@@ -47,6 +61,10 @@ async def test_files_both_ways_and_hostile_files_refused(app, db, browser):  # n
     await expect(chat.locator("#attach")).to_be_hidden()  # the bot takes no files
     await chat.locator("#input").fill("do you take paypal?")
     await chat.locator("#input").press("Enter")
+    # a file dropped while the bot has the chat: nothing sent, and the chat is still there
+    await drop_file(chat.locator("body"), "early.png", files.png(), "image/png")
+    await expect(chat.locator("#log .row.me", has_text="early.png")).to_have_count(0)
+    await expect(chat.locator("#input")).to_be_visible()
     await chat.get_by_role("button", name="Talk to a person").click()
     await nora.locator(".offer").get_by_role("button", name="Accept").click()
     await expect(chat.locator("#banner")).to_contain_text("Nora", timeout=10000)
@@ -69,6 +87,7 @@ async def test_files_both_ways_and_hostile_files_refused(app, db, browser):  # n
     await img_loaded(chat.locator("#log .row.agent .att img"))
     await docs_shot(shopper, "widget-attachments")
     await docs_shot(nora, "console-attachments")
+
 
     # The PDF comes as a download, never shown in the page; the image as an image.
     async with shopper.expect_download() as dl:
@@ -118,3 +137,11 @@ async def test_files_both_ways_and_hostile_files_refused(app, db, browser):  # n
     await log_in(omar, app, "omar@console.test")
     assert await fetch_status(omar, photo) == 403  # another agent: not his chat
     assert await fetch_status(nora, photo) == 200
+
+    # Dropped on the chat (the widget, the console's pane) or pasted into the console: sent the same way.
+    await drop_file(chat.locator("body"), "dropped.png", files.png(200, 100), "image/png")
+    await img_loaded(log.locator(".m-visitor .att img[alt='dropped.png']"))
+    await drop_file(pane(nora), "invoice.pdf", files.pdf(), "application/pdf")
+    await expect(chat.locator("#log .row.agent .att.file", has_text="invoice.pdf")).to_be_visible(timeout=10000)
+    await drop_file(pane(nora).locator("textarea"), "pasted.gif", files.gif(), "image/gif", event="paste")
+    await img_loaded(chat.locator("#log .row.agent .att img[alt='pasted.gif']"))

@@ -114,3 +114,42 @@ export async function upload(path, file, headers) {
   if (r.ok && body && body.ok) return body;
   throw (body && body.error) || { code: "http_" + r.status, message: "" };
 }
+
+/** Files dropped on `zone` or pasted into it go to `onFile(file)` while `isOn()`; otherwise they
+ *  are ignored. Either way a dropped file never replaces the page (the browser's default opens it
+ *  in the frame, and the chat would be gone). `zone` gets the class "dropping" while a file is held
+ *  over it. */
+export function dropZone(zone, isOn, onFile) {
+  const withFiles = (e) => !!e.dataTransfer && Array.prototype.indexOf.call(e.dataTransfer.types || [], "Files") >= 0;
+  let depth = 0;
+  const mark = (on) => zone.classList.toggle("dropping", on);
+  zone.addEventListener("dragenter", (e) => {
+    if (!withFiles(e)) return;
+    e.preventDefault();
+    depth += 1;
+    mark(isOn());
+  });
+  zone.addEventListener("dragover", (e) => {
+    if (!withFiles(e)) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = isOn() ? "copy" : "none";
+  });
+  zone.addEventListener("dragleave", (e) => {
+    if (!withFiles(e)) return;
+    depth = Math.max(0, depth - 1);
+    if (!depth) mark(false);
+  });
+  zone.addEventListener("drop", (e) => {
+    if (!withFiles(e)) return;
+    e.preventDefault();
+    depth = 0;
+    mark(false);
+    if (isOn()) for (const f of e.dataTransfer.files) onFile(f);
+  });
+  zone.addEventListener("paste", (e) => {
+    const files = e.clipboardData ? Array.from(e.clipboardData.files || []) : [];
+    if (!files.length || !isOn()) return; // text pastes as text
+    e.preventDefault();
+    for (const f of files) onFile(f);
+  });
+}

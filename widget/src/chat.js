@@ -3,7 +3,7 @@ import { io } from "socket.io-client";
 import { markdown } from "./markdown.js";
 import { fill, pickLang, strings } from "./i18n.js";
 import { maybePrechat } from "./prechat.js";
-import { attachButton, attachmentEl, checkFile, upload } from "./attach.js";
+import { attachButton, attachmentEl, checkFile, dropZone, upload } from "./attach.js";
 import { loadLook, preview } from "./look.js";
 
 const NS = "shopchat";
@@ -702,7 +702,7 @@ function fileUrl(att, thumb) {
   const q = typeof att.sig === "string" ? "?sig=" + encodeURIComponent(att.sig) : "";
   return "/api/attachments/" + att.id + (thumb ? "/thumb" : "") + q;
 }
-const attach = attachButton(form, $("send"), lang, (file) => {
+function sendFile(file) {
   const r = row({ sender: "visitor", text: file.name });
   const bad = checkFile(file, lang);
   log.appendChild(r);
@@ -720,7 +720,10 @@ const attach = attachButton(form, $("send"), lang, (file) => {
       after();
     }
   );
-});
+}
+const attach = attachButton(form, $("send"), lang, sendFile);
+// dropped or pasted files too, while the attach button shows (a person is there or coming)
+dropZone(d.body, () => !attach.button.hidden, sendFile);
 
 // ---------------------------------------------------------------- end, leave, offline form, rating
 function act(event, payload, done) {

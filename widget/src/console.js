@@ -4,7 +4,7 @@
 import { io } from "socket.io-client";
 import { markdown } from "./markdown.js";
 import { fillCanned } from "./canned_fill.js";
-import { attachmentEl, checkFile, upload } from "./attach.js";
+import { attachmentEl, checkFile, dropZone, upload } from "./attach.js";
 import { checkSound, desktop, prefs, setupNotifications } from "./console_notify.js";
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
 import { renderVisitors } from "./visitors.js";
@@ -553,6 +553,8 @@ class Chat {
       h("aside", { class: "side" }, h("h3", { text: "Visitor" }), this.side, h("h3", { text: "Customer history" }), this.history)
     );
     $("panes").appendChild(this.pane);
+    // files dropped on the chat or pasted into it are sent as "Attach file" sends them
+    dropZone(this.pane, () => !this.ended && !this.attachBtn.disabled, (f) => this.sendFile(f));
 
     this.form.addEventListener("submit", (e) => {
       e.preventDefault();
