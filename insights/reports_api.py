@@ -1,8 +1,8 @@
 """The reports' HTTP API (docs/reports.md, "API"): every section as JSON and every table as a CSV
 file, for the period and filters in the query string.
 
-Admins read every section. Agents read only their own figures: the `agents`, `activity` and
-`conversions` sections, always filtered to themselves (naming another agent is a 403). Editors read
+Admins read every section. Agents read only their own figures: the `agents`, `activity`,
+`conversions` and `invitations` sections, always filtered to themselves (naming another agent is a 403). Editors read
 none. Every read first brings the rollups up to date (insights/rollups.py)."""
 from __future__ import annotations
 
@@ -16,14 +16,17 @@ from sqlalchemy import distinct, func, select
 from accounts.models import CHAT_ROLES, User
 from accounts.web import ApiError, ApiRoute, require_roles
 from app.db import utcnow
-from insights import reports_conversions, rollups
+from insights import reports_conversions, reports_invitations, rollups
 from insights.reports import Report
 from insights.rollups import ReportConversation
 from insights.reports_period import Filters, PeriodError, parse_period, shop_zone
 from knowledge_base.importer import csv_quote
 
-SECTIONS = ("bot", "queue", "agents", "activity", "conversions")
-AGENT_SECTIONS = ("agents", "activity", "conversions")
+SECTIONS = ("bot", "queue", "agents", "activity", "conversions", "invitations")
+AGENT_SECTIONS = ("agents", "activity", "conversions", "invitations")
+# Sections built outside insights/reports.py's Report, from one.
+BUILDERS = {"conversions": reports_conversions.conversions, "invitations": reports_invitations.invitations}
+INVITATION_FIGURES = ("shown", "accepted", "dismissed", "chats_started", "acceptance_rate", "chat_rate")
 # The figures of a section's `summary` table: the section's plain numbers, in this order.
 SUMMARY = {
     "bot": ("conversations", "contained", "containment", "handoffs", "handoff_rate", "questions", "answered",
@@ -31,12 +34,14 @@ SUMMARY = {
     "queue": ("queued", "answered_from_queue", "abandoned", "abandoned_rate", "queue_timed_out", "wait_median_s",
               "wait_p90_s", "missed_offers", "offline_messages", "offline_replied", "offline_reply_median_s",
               "offline_reply_p90_s"),
+    "invitations": INVITATION_FIGURES,
 }
 TABLES = {"bot": ("summary", "top_articles", "top_unanswered"),
           "queue": ("summary", "handoff_reasons", "wait_distribution"),
           "agents": ("agents", "series"),
           "activity": ("series", "heatmap"),
-          "conversions": ("by_kind", "by_agent")}
+          "conversions": ("by_kind", "by_agent"),
+          "invitations": ("summary", "by_source", "series")}
 COLUMNS = {
     ("bot", "top_articles"): ("article_id", "title", "served", "helped_yes", "helped_no"),
     ("bot", "top_unanswered"): ("question", "asked"),
@@ -49,6 +54,8 @@ COLUMNS = {
     ("activity", "series"): ("at", "conversations", "handoffs", "contained"),
     ("conversions", "by_kind"): ("kind", "conversations", "orders", "conversion_rate", "currency", "revenue"),
     ("conversions", "by_agent"): ("agent_id", "name", "chats", "orders", "conversion_rate", "currency", "revenue"),
+    ("invitations", "by_source"): ("source", "rule_id", "agent_id", "name", *INVITATION_FIGURES),
+    ("invitations", "series"): ("at", "shown", "accepted", "dismissed", "chats_started"),
 }
 MAX_OPTIONS = 100
 
@@ -86,8 +93,7 @@ def make_router(ctx) -> APIRouter:
         async with ctx.sessionmaker() as db:
             await rollups.refresh(db)
             report = Report(db, period, filters)
-            body = await (reports_conversions.conversions(report) if section == "conversions"
-                          else getattr(report, section)())
+            body = await (BUILDERS[section](report) if section in BUILDERS else getattr(report, section)())
         return {"period": {"from": period.first_day.isoformat(), "to": period.last_day.isoformat(),
                            "time_zone": ctx.settings.time_zone, "step": period.step},
                 "filters": filters.as_dict(), **body}

@@ -277,7 +277,7 @@ async def test_every_figure_of_a_seeded_day_matches_the_hand_count(shop):
     assert sum(p["conversations"] for p in mine["series"]) == 1  # C3, her one chat
     options = await get(shop, ann_token, "/api/reports/options")
     assert options["agents"] == [{"id": ann.user_id, "name": "Ann"}]
-    assert options["sections"] == ["agents", "activity", "conversions"]
+    assert options["sections"] == ["agents", "activity", "conversions", "invitations"]
     her_sales = await get(shop, ann_token, "/api/reports/conversions", **WEEK)
     assert [r["agent_id"] for r in her_sales["by_agent"]] == [ann.user_id]
     assert [k["orders"] for k in her_sales["by_kind"]] == [0, 1, 0]
