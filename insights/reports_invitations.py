@@ -30,15 +30,23 @@ def zero() -> dict[str, int]:
     return {name: 0 for name in FIGURES.values()}
 
 
+def label_tree(column, starts: list[tuple[datetime, int]]):
+    """SQL: the label index of `column`'s instant, given where each run of labels starts (sorted):
+    CASEs nested as a balanced tree, so a row takes ~log2(labels) comparisons (7 for 90 days), not
+    one per label (a flat CASE made 90 days of 100,000 invitations take 2.5 s on SQLite)."""
+    if len(starts) == 1:
+        return literal_column(str(starts[0][1]))
+    mid = len(starts) // 2
+    return case((column < starts[mid][0], label_tree(column, starts[:mid])), else_=label_tree(column, starts[mid:]))
+
+
 async def invitations(report: Report) -> dict:
     period, agent = report.period, report.filters.agent_id
     shown, event = aliased(InvitationEvent), aliased(InvitationEvent)
     # The time-series point of each shown event: a CASE over the instants where the period's
     # labels change (the same 15-minute buckets and labels as the other sections).
     labels, starts = label_ranges(period)
-    whens = [(shown.at < datetime.fromtimestamp(b * BUCKET_S, timezone.utc), literal_column(str(i)))
-             for (b, _), (_, i) in zip(starts[1:], starts[:-1])]
-    point = case(*whens, else_=literal_column(str(starts[-1][1]))) if whens else literal_column(str(starts[-1][1]))
+    point = label_tree(shown.at, [(datetime.fromtimestamp(b * BUCKET_S, timezone.utc), i) for b, i in starts])
     conds = [shown.kind == "shown", shown.at >= period.start, shown.at < period.end]
     if agent is not None:  # an agent's own invitations (rules are nobody's)
         conds += [shown.source == "agent", shown.agent_id == agent]

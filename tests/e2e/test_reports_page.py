@@ -14,6 +14,7 @@ from sqlalchemy import select
 from accounts.models import User
 from accounts.service import create_user
 from app.db import make_engine, make_sessionmaker
+from engage.models import InvitationEvent, InvitationRule
 from bench.reports import populate
 from tests import support
 from tests.e2e.conftest import docs_shot, new_page
@@ -38,6 +39,19 @@ def app(tmp_path_factory):
             alex.email = "alex@reports.test"
             from accounts.passwords import hash_password
             alex.password_hash = hash_password(PW)
+            # invitations (docs/reports.md, "Invitations"): a rule's three and one of Alex's, shown
+            # minutes ago, so in every period that ends today
+            rule = InvitationRule(name="Checkout help", url_pattern="/checkout*", messages={"en": "Need help?"})
+            db.add(rule)
+            await db.flush()
+            at = datetime.now(timezone.utc) - timedelta(minutes=5)
+            for key, kinds, source in (("k1", ("shown", "accepted", "chat_started"), "rule"),
+                                       ("k2", ("shown", "dismissed"), "rule"), ("k3", ("shown",), "rule"),
+                                       ("k4", ("shown", "accepted"), "agent")):
+                for kind in kinds:
+                    db.add(InvitationEvent(key=key.ljust(16, "0"), kind=kind, visitor_id="e2e-invited-" + key.ljust(8, "0"),
+                                           source=source, rule_id=rule.id if source == "rule" else None,
+                                           agent_id=alex.id if source == "agent" else None, at=at))
             await db.commit()
         await engine.dispose()
 
@@ -73,7 +87,14 @@ async def test_an_admin_reads_every_figure_with_charts_csv_and_definitions(app, 
     await expect(page.locator('.card[data-figure="containment"] .v')).to_have_text(re.compile(r"^\d+(\.\d)? %$"))
     await expect(page.locator("#agents-table tbody tr")).to_have_count(6)  # 5 agents and Ada, an admin
     await expect(page.locator("#bot-articles tbody tr").first).to_be_visible()
-    assert await page.locator("canvas").count() == 5
+    assert await page.locator("canvas").count() == 6
+    # invitations: 4 shown (k1..k4), 2 accepted, 1 dismissed, 1 chat; by the rule and by Alex
+    await expect(page.locator("#sec-invitations")).to_be_visible()
+    await expect(page.locator('.card[data-figure="invitations-shown"] .v')).to_have_text("4")
+    await expect(page.locator('.card[data-figure="acceptance-rate"] .v')).to_have_text("50 %")
+    await expect(page.locator('.card[data-figure="chat-rate"] .v')).to_have_text("25 %")
+    await expect(page.locator("#inv-sources tbody tr")).to_have_count(2)
+    await expect(page.locator("#inv-sources tbody tr").first).to_contain_text("Checkout help")
     # every figure links to its definition, and the definition is on the page
     links = page.locator("a.def")
     assert await links.count() >= 20
@@ -90,6 +111,10 @@ async def test_an_admin_reads_every_figure_with_charts_csv_and_definitions(app, 
     await page.evaluate("window.scrollTo(0, 0)")
     await page.set_viewport_size({"width": 1366, "height": 1900})
     await docs_shot(page, "reports-page")
+    await page.set_viewport_size({"width": 1366, "height": 640})
+    await page.evaluate("window.scrollTo(0, document.getElementById('sec-invitations').offsetTop - 70)")
+    await docs_shot(page, "reports-invitations")
+    await page.evaluate("window.scrollTo(0, 0)")
     assert page.errors == []
 
     # a filter narrows every section: one agent
@@ -128,6 +153,9 @@ async def test_an_agent_sees_only_their_own_figures_and_the_console_links_the_pa
     await expect(page.locator("#sec-queue")).to_be_hidden()
     await expect(page.locator("#agents-table tbody tr")).to_have_count(1)
     await expect(page.locator("#agents-table tbody tr td").first).to_have_text("Alex")
+    await expect(page.locator("#sec-invitations")).to_be_visible()  # Alex's own invitation only
+    await expect(page.locator('.card[data-figure="invitations-shown"] .v')).to_have_text("1")
+    await expect(page.locator("#inv-sources tbody tr")).to_have_count(1)
     await expect(page.locator("#agent")).to_be_disabled()
     assert page.errors == []
 

@@ -214,6 +214,42 @@ function drawConversions(c) {
   h2.appendChild(csvLink("conversions", "by_kind"));
 }
 
+const FILTER_NAMES = { language: "language", reason: "handoff reason", page: "start page" };
+
+function drawInvitations(v) {
+  const rate = (part) => `${count(part)} of ${count(v.shown)} shown`;
+  clear($("inv-cards")).append(
+    card("Invitations shown", count(v.shown)),
+    card("Accepted", count(v.accepted)),
+    card("Dismissed", count(v.dismissed)),
+    card("Chats started", count(v.chats_started)),
+    card("Acceptance rate", pct(v.acceptance_rate), rate(v.accepted)),
+    card("Chat rate", pct(v.chat_rate), rate(v.chats_started)));
+  const note = $("inv-note");
+  note.hidden = !v.not_filtered_by.length;
+  note.textContent = v.not_filtered_by.length
+    ? `Invitations have no ${v.not_filtered_by.map((f) => FILTER_NAMES[f] || f).join(" or ")}: not filtered by it.` : "";
+  clear($("inv-sources")).append(table([
+    { label: "Rule or agent", cell: (r) => (r.source === "agent" ? [r.name, h("span", { class: "muted", text: " · agent" })] : r.name) },
+    { label: "Shown", n: 1, def: "Invitations shown", cell: (r) => count(r.shown) },
+    { label: "Accepted", n: 1, def: "Accepted", cell: (r) => count(r.accepted) },
+    { label: "Dismissed", n: 1, def: "Dismissed", cell: (r) => count(r.dismissed) },
+    { label: "Chats", n: 1, def: "Chats started", cell: (r) => count(r.chats_started) },
+    { label: "Acceptance", n: 1, def: "Acceptance rate", cell: (r) => pct(r.acceptance_rate) },
+    { label: "Chat rate", n: 1, def: "Chat rate", cell: (r) => pct(r.chat_rate) }], v.by_source, "No rules and no invitations."));
+  const labels = v.series.map((p) => tickLabel(v.step)(p.at));
+  const line = (label, key, i) => ({ label, data: v.series.map((p) => p[key]), borderColor: COLORS[i],
+    backgroundColor: COLORS[i], tension: 0.2, pointRadius: v.series.length > 40 ? 0 : 2 });
+  chart("chart-invitations", { type: "line", data: { labels, datasets: [line("Shown", "shown", 0),
+    line("Accepted", "accepted", 1), line("Chats started", "chats_started", 2)] },
+  options: { scales: { y: { beginAtZero: true, ticks: { precision: 0 } } }, plugins: { legend: { position: "bottom" } } } });
+  withCsv($("inv-sources"), "invitations", "by_source");
+  withCsv($("chart-invitations"), "invitations", "series");
+  const h2 = $("sec-invitations").querySelector("h2");
+  h2.querySelectorAll(".csv").forEach((a) => a.remove());
+  h2.appendChild(csvLink("invitations", "summary"));
+}
+
 // ---- loading ------------------------------------------------------------------------------------
 let loading = 0;
 async function load() {
@@ -233,6 +269,7 @@ async function load() {
     if (by.queue) drawQueue(by.queue);
     if (by.agents) drawAgents(by.agents);
     if (by.conversions) drawConversions(by.conversions);
+    if (by.invitations) drawInvitations(by.invitations);
     for (const s of sections) if ($("sec-" + s)) $("sec-" + s).hidden = false;
     document.body.dataset.loaded = String(mine);
   } catch (e) {
