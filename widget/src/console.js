@@ -8,6 +8,7 @@ import { attachmentEl, checkFile, dropZone, upload } from "./attach.js";
 import { checkSound, desktop, prefs, setupNotifications } from "./console_notify.js";
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
 import { renderVisitors } from "./visitors.js";
+import { T, Tn, applyStatic, dateLocale, language, live, pickLanguage, relabelLive, setLanguage } from "./staff_i18n.js";
 import { loadWidgetAdmin } from "./widget-admin.js";
 import { loadPrechatAdmin } from "./prechat-admin.js";
 
@@ -18,7 +19,7 @@ const TYPING_IDLE_MS = 3000;
 const DRAFT_HIDE_MS = 8000;
 const OVERVIEW_MS = 5000;
 const MAX_LEN = 2000;
-const BASE_TITLE = d.title;
+const baseTitle = () => T("c.page.title");
 
 function uuid() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -34,42 +35,47 @@ function ago(iso) {
 function dur(s) {
   if (s == null || isNaN(s)) return "–";
   s = Math.round(s);
-  if (s < 60) return s + " s";
-  if (s < 3600) return Math.floor(s / 60) + " min " + String(s % 60).padStart(2, "0") + " s";
-  return Math.floor(s / 3600) + " h " + String(Math.floor((s % 3600) / 60)).padStart(2, "0") + " min";
+  if (s < 60) return T("c.dur.s", { s });
+  if (s < 3600) return T("c.dur.ms", { m: Math.floor(s / 60), s: String(s % 60).padStart(2, "0") });
+  return T("c.dur.hm", { h: Math.floor(s / 3600), m: String(Math.floor((s % 3600) / 60)).padStart(2, "0") });
 }
 function clock(iso) {
   const t = new Date(iso);
-  return isNaN(t) ? "" : t.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return isNaN(t) ? "" : t.toLocaleTimeString(dateLocale(), { hour: "2-digit", minute: "2-digit" });
 }
 const STATE_LABEL = {
-  bot: "with the bot",
-  queued: "queued",
-  assigned: "with an agent",
-  offline_form: "offline form",
-  closed: "closed",
-  rated: "rated",
+  bot: () => T("c.state.bot"),
+  queued: () => T("c.state.queued"),
+  assigned: () => T("c.state.assigned"),
+  offline_form: () => T("c.state.offline_form"),
+  closed: () => T("c.state.closed"),
+  rated: () => T("c.state.rated"),
 };
+const stateLabel = (st) => (STATE_LABEL[st] ? STATE_LABEL[st]() : str(st, "?"));
 const REASON_LABEL = {
-  visitor_request: "visitor asked for a person",
-  visitor_asked: "visitor asked for a person",
-  button: "visitor pressed “Talk to a person”",
-  bot_failed: "the bot could not answer twice",
-  "agent took over": "an agent took over",
+  visitor_request: () => T("c.reason.asked"),
+  visitor_asked: () => T("c.reason.asked"),
+  button: () => T("c.reason.button"),
+  bot_failed: () => T("c.reason.bot_failed"),
+  "agent took over": () => T("c.reason.took_over"),
 };
-const reasonText = (r) => (r ? REASON_LABEL[r] || String(r).replace(/_/g, " ") : "");
+const reasonText = (r) => (r ? (REASON_LABEL[r] ? REASON_LABEL[r]() : String(r).replace(/_/g, " ")) : "");
 // The conversation's language (the widget's, or what the visitor writes in: docs/bot.md "Languages").
-const LANGUAGE_NAMES = { el: "Greek", en: "English" };
+const LANGUAGE_NAMES = { el: () => T("c.lang.el"), en: () => T("c.lang.en") };
 function languageName(code) {
   const c = str(code);
-  return c ? (LANGUAGE_NAMES[c.slice(0, 2).toLowerCase()] || c) + " (" + c + ")" : "";
+  const name = LANGUAGE_NAMES[c.slice(0, 2).toLowerCase()];
+  return c ? (name ? name() : c) + " (" + c + ")" : "";
 }
 
+const presenceName = (p) => (p === "online" ? T("c.p.online") : p === "away" ? T("c.p.away") : p === "offline" ? T("c.p.offline") : str(p));
+const roleName = (r) => (r === "admin" ? T("role.admin") : r === "agent" ? T("role.agent") : r === "editor" ? T("role.editor") : str(r));
+
 function visitorName(v, cid) {
-  return str(v && v.name) || "Visitor " + String(cid || "").slice(0, 6);
+  return str(v && v.name) || T("c.visitor_n", { id: String(cid || "").slice(0, 6) });
 }
 function stateBadge(state) {
-  return h("span", { class: "state s-" + str(state, "unknown"), text: STATE_LABEL[state] || str(state, "?") });
+  return live(h("span", { class: "state s-" + str(state, "unknown") }), () => stateLabel(state));
 }
 
 // ---------------------------------------------------------------- sound, title
@@ -110,7 +116,7 @@ function notify(label, freq, detail, tag) {
     let on = false;
     flashTimer = setInterval(() => {
       on = !on;
-      d.title = on ? `(${attention.n}) ${attention.label}` : BASE_TITLE;
+      d.title = on ? `(${attention.n}) ${attention.label}` : baseTitle();
     }, 1000);
     d.title = `(${attention.n}) ${attention.label}`;
   }
@@ -120,7 +126,7 @@ d.addEventListener("visibilitychange", () => {
   clearInterval(flashTimer);
   flashTimer = 0;
   attention = { n: 0, label: "" };
-  d.title = BASE_TITLE;
+  d.title = baseTitle();
   const c = chats.get(active);
   if (c && view === "chats") markRead(c);
 });
@@ -150,20 +156,20 @@ const sock = io("/agent", { withCredentials: true, reconnectionDelayMax: 5000, a
 async function call(event, data) {
   try {
     const ack = await sock.timeout(ACK_MS).emitWithAck(event, data || {});
-    return ack || { ok: false, error: { code: "no_ack", message: "no answer" } };
+    return ack || { ok: false, error: { code: "no_ack", message: T("c.err.no_answer") } };
   } catch (e) {
-    return { ok: false, error: { code: "timeout", message: "no answer from the server; retrying when reconnected" } };
+    return { ok: false, error: { code: "timeout", message: T("c.err.timeout") } };
   }
 }
 function fail(ack, what) {
   const err = (ack && ack.error) || {};
-  toast(`${what}: ${err.message || err.code || "failed"}`, "bad");
+  toast(`${what}: ${err.message || err.code || T("common.failed")}`, "bad");
 }
 
 sock.on("connect", async () => {
   $("conn").hidden = true;
   const snap = await call("hello");
-  if (!snap.ok) return fail(snap, "Could not load the console");
+  if (!snap.ok) return fail(snap, T("c.err.load"));
   applySnapshot(snap);
   await beat();
   for (const c of chats.values()) if (!c.ended) await c.load();
@@ -220,7 +226,7 @@ function applySnapshot(snap) {
     c.setInactive(info.inactive);
   }
   for (const c of chats.values())
-    if (!mine.has(c.cid) && !c.ended) c.end("This chat is no longer yours.");
+    if (!mine.has(c.cid) && !c.ended) c.end(() => T("c.end.not_yours"));
   if (!active && chats.size) activate([...chats.keys()][0]);
   renderQueue(snap.queue || []);
   updateCounts();
@@ -228,7 +234,7 @@ function applySnapshot(snap) {
 
 // ---------------------------------------------------------------- header: me, presence, accepting
 function renderMe() {
-  $("myname").textContent = `${me.name || me.display_name || ""} · ${me.role}`;
+  $("myname").textContent = `${me.name || me.display_name || ""} · ${roleName(me.role)}`;
   $("presence").value = presenceChoice;
   $("accepting").checked = !!me.accepting_chats;
   $("nav-admin").hidden = me.role !== "admin";
@@ -240,17 +246,17 @@ function renderMe() {
 $("presence").addEventListener("change", async (e) => {
   presenceChoice = e.target.value === "away" ? "away" : "online";
   await beat();
-  toast(presenceChoice === "away" ? "You are away: no new chats are offered." : "You are online.");
+  toast(presenceChoice === "away" ? T("c.toast.away") : T("c.toast.online"));
 });
 $("accepting").addEventListener("change", async (e) => {
   const want = e.target.checked;
   try {
     const u = await api("PATCH", `/api/agents/${me.id}`, { accepting_chats: want });
     me.accepting_chats = u.accepting_chats;
-    toast(want ? "Accepting new chats." : "Not accepting new chats.");
+    toast(want ? T("c.toast.accepting") : T("c.toast.not_accepting"));
   } catch (err) {
     e.target.checked = !want;
-    toast("Could not change it: " + err.message, "bad");
+    toast(T("c.err.not_changed", { error: err.message }), "bad");
   }
 });
 $("logout").addEventListener("click", async () => {
@@ -293,10 +299,12 @@ function updateCounts() {
 function addOffer(o, deadline, fresh) {
   if (offers.has(o.offer_id)) return;
   const v = o.visitor || {};
-  const count = h("span", { class: "count", "aria-label": "seconds left" });
-  const kind = o.kind === "transfer" ? `Transfer from ${str(o.from_agent, "an agent")}` : o.kind === "sticky" ? "Returning visitor" : "New chat";
-  const accept = h("button", { type: "button", class: "btn primary", text: "Accept" });
-  const decline = h("button", { type: "button", class: "btn", text: "Decline" });
+  const count = live(h("span", { class: "count" }), () => T("c.offer.seconds_left"), "aria-label");
+  const kindText = () =>
+    o.kind === "transfer" ? T("c.offer.transfer", { agent: str(o.from_agent, T("c.offer.an_agent")) }) : o.kind === "sticky" ? T("c.offer.returning") : T("c.offer.new");
+  const kind = kindText();
+  const accept = live(h("button", { type: "button", class: "btn primary" }), () => T("c.offer.accept"));
+  const decline = live(h("button", { type: "button", class: "btn" }), () => T("c.offer.decline"));
   const el = h(
     "div",
     { class: "offer", dataset: { offer: String(o.offer_id) } },
@@ -304,12 +312,10 @@ function addOffer(o, deadline, fresh) {
     h(
       "div",
       { class: "oinfo" },
-      h("div", { class: "okind", text: kind }),
-      h("div", { class: "oname", text: visitorName(v, o.conversation_id) }),
-      h(
-        "div",
-        { class: "odetail" },
-        [reasonText(o.reason), languageName(v.language), str(v.email), str(v.order_number) && "order " + v.order_number, str(v.page_title) || str(v.page_url)]
+      live(h("div", { class: "okind" }), kindText),
+      live(h("div", { class: "oname" }), () => visitorName(v, o.conversation_id)),
+      live(h("div", { class: "odetail" }), () =>
+        [reasonText(o.reason), languageName(v.language), str(v.email), str(v.order_number) && T("c.offer.order", { n: v.order_number }), str(v.page_title) || str(v.page_url)]
           .filter(Boolean)
           .join(" · ")
       )
@@ -324,14 +330,14 @@ function addOffer(o, deadline, fresh) {
     accept.disabled = decline.disabled = true;
     const ack = await call("accept", { offer_id: o.offer_id });
     removeOffer(o.offer_id);
-    if (!ack.ok) return fail(ack, "Could not accept");
+    if (!ack.ok) return fail(ack, T("c.err.accept"));
     if (ack.conversation_id) openMine(ack.conversation_id, true);
   });
   decline.addEventListener("click", async () => {
     accept.disabled = decline.disabled = true;
     const ack = await call("decline", { offer_id: o.offer_id });
     removeOffer(o.offer_id);
-    if (!ack.ok && ack.error.code !== "offer_gone") fail(ack, "Could not decline");
+    if (!ack.ok && ack.error.code !== "offer_gone") fail(ack, T("c.err.decline"));
   });
   $("offers").appendChild(el);
   tickOffers();
@@ -346,7 +352,7 @@ function removeOffer(id) {
 function tickOffers() {
   for (const [id, e] of offers) {
     const left = Math.ceil((e.deadline - Date.now()) / 1000);
-    e.count.textContent = left > 0 ? left + " s" : "0 s";
+    e.count.textContent = T("c.dur.s", { s: Math.max(0, left) });
     e.el.classList.toggle("late", left <= 5);
     if (left < -3) removeOffer(id); // the server's offer_withdrawn normally comes first
   }
@@ -360,25 +366,27 @@ sock.on("offer", (o) => {
 sock.on("offer_withdrawn", (w) => {
   if (!w || !offers.has(w.offer_id)) return;
   removeOffer(w.offer_id);
-  if (w.why === "missed") toast("You missed a chat: it went to the next agent.", "bad");
-  else if (w.why === "withdrawn") toast("A chat offer was withdrawn (taken or left the queue).");
+  if (w.why === "missed") toast(T("c.toast.missed"), "bad");
+  else if (w.why === "withdrawn") toast(T("c.toast.withdrawn"));
 });
 
 // ---------------------------------------------------------------- transcript rendering
-const WHO = { visitor: "Visitor", bot: "Bot", agent: "Agent", note: "Note", system: "System" };
+const WHO = { visitor: () => T("c.who.visitor"), bot: () => T("c.who.bot"), agent: () => T("c.who.agent"), note: () => T("c.who.note"), system: () => T("c.who.system") };
 function messageRow(m, info) {
   const sender = WHO[m.sender] ? m.sender : "system";
-  let who = WHO[sender];
-  if (sender === "visitor") who = visitorName(info && info.visitor, info && info.conversation_id);
-  if (sender === "agent") who = str(m.agent_name, "Agent");
-  if (sender === "note") who = "Internal note · " + str(m.agent_name, "agent");
+  const who = () => {
+    if (sender === "visitor") return visitorName(info && info.visitor, info && info.conversation_id);
+    if (sender === "agent") return str(m.agent_name, T("c.who.agent"));
+    if (sender === "note") return T("c.who.internal_note", { agent: str(m.agent_name, T("role.agent")) });
+    return WHO[sender]();
+  };
   const row = h(
     "div",
     { class: "m m-" + sender, dataset: { seq: String(m.seq) } },
-    h("div", { class: "mh" }, h("span", { class: "who", text: who }), h("time", { text: clock(m.created_at) })),
+    h("div", { class: "mh" }, live(h("span", { class: "who" }), who), live(h("time"), () => clock(m.created_at))),
     body(m, sender)
   );
-  if (m.kb && typeof m.kb.title === "string") row.appendChild(h("div", { class: "src", text: "Article: " + m.kb.title }));
+  if (m.kb && typeof m.kb.title === "string") row.appendChild(live(h("div", { class: "src" }), () => T("c.article", { title: m.kb.title })));
   if (Array.isArray(m.quick_replies) && m.quick_replies.length)
     row.appendChild(
       h(
@@ -393,7 +401,7 @@ function messageRow(m, info) {
 // messages and notes are plain text.
 function body(m, sender) {
   const b = h("div", { class: "mb" });
-  if (m.attachment && typeof m.attachment === "object") b.appendChild(attachmentEl(m.attachment, "en", fileUrl));
+  if (m.attachment && typeof m.attachment === "object") b.appendChild(attachmentEl(m.attachment, language(), fileUrl));
   else if (sender === "bot" || sender === "agent") {
     b.classList.add("md");
     b.appendChild(markdown(str(m.text)));
@@ -439,22 +447,23 @@ function detailsList(info) {
     dl.appendChild(h("dt", { text: k }));
     dl.appendChild(h("dd", { text: String(val) }));
   };
-  add("Name", str(v.name, "not given"));
-  add("E-mail", str(v.email, "not given"));
-  add("Order number", str(v.order_number, "not given"));
+  const none = T("c.f.not_given");
+  add(T("c.w.name"), str(v.name, none));
+  add(T("c.a.email"), str(v.email, none));
+  add(T("c.f.order"), str(v.order_number, none));
   // the pre-chat form's other answers (engage/prechat.py; name, e-mail, order number are above)
   const pre = info.prechat && typeof info.prechat === "object" ? info.prechat : {};
-  add("Phone", str(pre.phone));
-  add("Topic", str(pre.choice));
-  if (typeof pre.consent === "boolean") add("Privacy consent", pre.consent ? "given" : "not given");
-  add("Handoff reason", reasonText(info.handoff_reason) || "–");
-  add("State", STATE_LABEL[info.state] || info.state);
-  add("Language", languageName(v.language) || "–");
-  add("Current page", str(v.page_title) || str(v.page_url) || "–");
+  add(T("c.f.phone"), str(pre.phone));
+  add(T("c.f.topic"), str(pre.choice));
+  if (typeof pre.consent === "boolean") add(T("c.f.consent"), pre.consent ? T("c.f.given") : none);
+  add(T("c.f.reason"), reasonText(info.handoff_reason) || "–");
+  add(T("c.col.state"), info.state ? stateLabel(info.state) : "");
+  add(T("col.language"), languageName(v.language) || "–");
+  add(T("c.col.page"), str(v.page_title) || str(v.page_url) || "–");
   if (str(v.page_url) && str(v.page_title)) add("URL", v.page_url);
-  add("Referrer", str(info.referrer, "–"));
-  add("Pages seen", info.pages_seen || (v.page_url ? 1 : 0));
-  add("Started", when(info.created_at));
+  add(T("c.col.referrer"), str(info.referrer, "–"));
+  add(T("c.f.pages_seen"), info.pages_seen || (v.page_url ? 1 : 0));
+  add(T("c.f.started"), when(info.created_at));
   return dl;
 }
 
@@ -491,20 +500,16 @@ class Chat {
     this.title = h("h2", { class: "ctitle" });
     this.stateEl = h("span");
     this.banner = h("div", { class: "cbanner", role: "status", hidden: true });
-    this.log = h("div", { class: "log", role: "log", "aria-live": "polite", "aria-label": "Transcript" });
+    this.log = live(h("div", { class: "log", role: "log", "aria-live": "polite" }), () => T("c.chat.transcript"), "aria-label");
     this.transcript = new Transcript(this.log);
     this.draft = h("div", { class: "draft", role: "status", hidden: true });
-    this.input = h("textarea", {
-      class: "input",
-      rows: 3,
-      maxlength: MAX_LEN,
-      placeholder: "Reply to the visitor… (# for canned responses, Enter to send, Shift+Enter for a new line)",
-      "aria-label": "Message",
-    });
     this.noteBox = h("input", { type: "checkbox", class: "notebox" });
-    this.sendBtn = h("button", { type: "submit", class: "btn primary", text: "Send" });
+    this.input = h("textarea", { class: "input", rows: 3, maxlength: MAX_LEN });
+    live(this.input, () => (this.noteBox.checked ? T("c.chat.note_ph") : T("c.chat.reply_ph")), "placeholder");
+    live(this.input, () => T("c.chat.message"), "aria-label");
+    this.sendBtn = live(h("button", { type: "submit", class: "btn primary" }), () => T("c.chat.send"));
     this.fileInput = h("input", { type: "file", hidden: true, accept: "image/png,image/jpeg,image/gif,image/webp,application/pdf" });
-    this.attachBtn = h("button", { type: "button", class: "btn", text: "Attach file", title: "Send an image or a PDF" });
+    this.attachBtn = live(live(h("button", { type: "button", class: "btn" }), () => T("c.chat.attach")), () => T("c.chat.attach_title"), "title");
     this.attachBtn.addEventListener("click", () => this.fileInput.click());
     this.fileInput.addEventListener("change", () => {
       for (const f of this.fileInput.files) this.sendFile(f);
@@ -519,18 +524,19 @@ class Chat {
       h(
         "div",
         { class: "crow" },
-        h("label", { class: "switch" }, this.noteBox, " Internal note (agents only)"),
-        h("span", { class: "hint", text: "#shortcut inserts a canned response" }),
+        h("label", { class: "switch" }, this.noteBox, " ", live(h("span"), () => T("c.chat.note"))),
+        live(h("span", { class: "hint" }), () => T("c.chat.hint")),
         this.fileInput,
         this.attachBtn,
         this.sendBtn
       )
     );
-    this.transferSel = h("select", { class: "tsel", "aria-label": "Transfer to" });
-    this.transferBtn = h("button", { type: "button", class: "btn", text: "Transfer" });
-    this.returnBtn = h("button", { type: "button", class: "btn", text: "Return to bot" });
-    this.closeBtn = h("button", { type: "button", class: "btn danger", text: "Close chat" });
-    this.dismissBtn = h("button", { type: "button", class: "btn", text: "Dismiss", hidden: true });
+    this.transferSel = live(h("select", { class: "tsel" }), () => T("c.chat.transfer_to"), "aria-label");
+    this.transferBtn = live(h("button", { type: "button", class: "btn" }), () => T("c.chat.transfer"));
+    this.returnBtn = live(h("button", { type: "button", class: "btn" }), () => T("c.chat.return"));
+    this.closeBtn = h("button", { type: "button", class: "btn danger" });
+    live(this.closeBtn, () => (this.closeBtn.dataset.armed ? T("c.chat.close_again") : T("c.chat.close")));
+    this.dismissBtn = live(h("button", { type: "button", class: "btn", hidden: true }), () => T("c.chat.dismiss"));
     this.side = h("div", { class: "facts-box" });
     this.history = h("ul", { class: "results small" });
     this.pane = h(
@@ -550,7 +556,7 @@ class Chat {
         this.draft,
         this.form
       ),
-      h("aside", { class: "side" }, h("h3", { text: "Visitor" }), this.side, h("h3", { text: "Customer history" }), this.history)
+      h("aside", { class: "side" }, live(h("h3"), () => T("c.col.visitor")), this.side, live(h("h3"), () => T("c.chat.customer_history")), this.history)
     );
     $("panes").appendChild(this.pane);
     // files dropped on the chat or pasted into it are sent as "Attach file" sends them
@@ -574,14 +580,12 @@ class Chat {
     this.input.addEventListener("blur", () => setTimeout(() => this.ac.hide(), 150));
     this.noteBox.addEventListener("change", () => {
       this.form.classList.toggle("note-mode", this.noteBox.checked);
-      this.input.placeholder = this.noteBox.checked
-        ? "Internal note: only agents see it"
-        : "Reply to the visitor… (# for canned responses, Enter to send, Shift+Enter for a new line)";
+      this.input.placeholder = this.noteBox.checked ? T("c.chat.note_ph") : T("c.chat.reply_ph");
       if (this.noteBox.checked) this.typing(false);
     });
     this.transferSel.addEventListener("focus", () => refreshAgents().then(() => this.fillTransfer()));
     this.transferBtn.addEventListener("click", () => this.transfer());
-    this.returnBtn.addEventListener("click", () => this.act("return_to_bot", "Returned to the bot."));
+    this.returnBtn.addEventListener("click", () => this.act("return_to_bot", () => T("c.end.returned")));
     this.closeBtn.addEventListener("click", () => this.confirmClose());
     this.dismissBtn.addEventListener("click", () => this.remove());
     this.fillTransfer();
@@ -599,20 +603,20 @@ class Chat {
 
   setInactive(flag) {
     this.tab.classList.toggle("inactive", !!flag);
-    this.tab.title = flag ? "Inactive: no message for a while (its slot is free)" : "";
+    live(this.tab, () => (flag ? T("c.chat.inactive") : ""), "title");
   }
 
   async load() {
     const ack = await call("open_chat", { conversation_id: this.cid, after_seq: this.transcript.max });
     if (!ack.ok) {
-      if (ack.error.code === "not_owner") this.end("This chat is no longer yours.");
+      if (ack.error.code === "not_owner") this.end(() => T("c.end.not_yours"));
       return;
     }
     this.setInfo(ack.chat);
     for (const m of ack.messages) this.transcript.add(m);
     // The server's word on ownership (events about a chat may arrive in any order around it).
-    if (ack.chat.state === "closed" || ack.chat.state === "rated") this.end("This chat is closed.");
-    else if (ack.chat.state !== "assigned" || (me && ack.chat.agent_id !== me.id)) this.end("This chat is no longer with you.");
+    if (ack.chat.state === "closed" || ack.chat.state === "rated") this.end(() => T("c.end.closed"));
+    else if (ack.chat.state !== "assigned" || (me && ack.chat.agent_id !== me.id)) this.end(() => T("c.end.not_with_you"));
     this.log.scrollTop = this.log.scrollHeight;
     if (!this.loaded) this.loadHistory();
     this.loaded = true;
@@ -622,10 +626,10 @@ class Chat {
     clear(this.history);
     try {
       const r = await api("GET", `/api/console/conversations/${encodeURIComponent(this.cid)}/history`);
-      if (!r.conversations.length) this.history.appendChild(h("li", { class: "muted", text: "No earlier conversations." }));
+      if (!r.conversations.length) this.history.appendChild(live(h("li", { class: "muted" }), () => T("c.chat.no_history")));
       for (const c of r.conversations) this.history.appendChild(summaryItem(c, () => openPast(c.conversation_id)));
     } catch (e) {
-      this.history.appendChild(h("li", { class: "muted", text: "History unavailable." }));
+      this.history.appendChild(live(h("li", { class: "muted" }), () => T("c.chat.history_failed")));
     }
   }
 
@@ -637,7 +641,7 @@ class Chat {
       if (!seen) {
         this.unread += 1;
         this.renderUnread();
-        notify("New message", 660, visitorName(this.info.visitor, this.cid) + ": " + str(m.text), "chat-" + this.cid);
+        notify(T("c.notify.message"), 660, visitorName(this.info.visitor, this.cid) + ": " + str(m.text), "chat-" + this.cid);
       }
     }
   }
@@ -656,7 +660,7 @@ class Chat {
       return;
     }
     clear(this.draft).appendChild(h("span", { class: "dots", "aria-hidden": "true" }, h("i"), h("i"), h("i")));
-    this.draft.appendChild(h("span", { class: "dlabel", text: "Visitor is typing: " }));
+    this.draft.appendChild(live(h("span", { class: "dlabel" }), () => T("c.chat.typing") + " "));
     this.draft.appendChild(h("span", { class: "dtext", text }));
     this.draft.hidden = false;
     this.draftTimer = setTimeout(() => (this.draft.hidden = true), DRAFT_HIDE_MS);
@@ -678,7 +682,7 @@ class Chat {
   async submit() {
     const text = this.input.value.trim();
     if (!text || this.ended) return;
-    if (text.length > MAX_LEN) return toast(`A message can be at most ${MAX_LEN} characters.`, "bad");
+    if (text.length > MAX_LEN) return toast(T("c.err.too_long", { n: MAX_LEN }), "bad");
     const note = this.noteBox.checked;
     const client_id = uuid();
     this.input.value = "";
@@ -688,7 +692,7 @@ class Chat {
       const ack = await call(note ? "note" : "send", { conversation_id: this.cid, text, client_id });
       if (ack.ok) return this.transcript.add(ack.message);
       if (ack.error.code === "timeout") return pendingSends.push(attempt);
-      fail(ack, note ? "Note not saved" : "Message not sent");
+      fail(ack, note ? T("c.err.note") : T("c.err.message"));
       if (!this.input.value) this.input.value = text;
     };
     await attempt();
@@ -696,29 +700,29 @@ class Chat {
 
   async sendFile(file) {
     if (this.ended) return;
-    const bad = checkFile(file, "en");
-    if (bad) return toast("File not sent: " + bad, "bad");
+    const bad = checkFile(file, language());
+    if (bad) return toast(T("c.err.file", { error: bad }), "bad");
     const path = `/api/console/conversations/${encodeURIComponent(this.cid)}/attachments`;
     try {
       const ack = await upload(path, file, { "X-Requested-With": "shopchat", "X-Client-Id": uuid() });
       this.transcript.add(ack.message);
     } catch (err) {
-      toast("File not sent: " + str(err.message, str(err.code, "error")), "bad");
+      toast(T("c.err.file", { error: str(err.message, str(err.code, "error")) }), "bad");
     }
   }
 
   fillTransfer() {
     const keep = this.transferSel.value;
     clear(this.transferSel);
-    this.transferSel.appendChild(h("option", { value: "", text: "Transfer to…" }));
-    this.transferSel.appendChild(h("option", { value: "queue", text: "Back to the queue" }));
+    this.transferSel.appendChild(h("option", { value: "", text: T("c.chat.transfer_to_opt") }));
+    this.transferSel.appendChild(h("option", { value: "queue", text: T("c.chat.to_queue") }));
     for (const a of agents) {
       if (me && a.id === me.id) continue;
       const free = a.presence === "online" && a.accepting_chats && a.running < a.max_chats;
       this.transferSel.appendChild(
         h("option", {
           value: String(a.id),
-          text: `${a.name} (${a.presence}, ${a.running}/${a.max_chats})`,
+          text: `${a.name} (${presenceName(a.presence)}, ${a.running}/${a.max_chats})`,
           disabled: !free,
         })
       );
@@ -728,15 +732,15 @@ class Chat {
 
   async transfer() {
     const v = this.transferSel.value;
-    if (!v) return toast("Choose an agent or the queue first.");
+    if (!v) return toast(T("c.chat.choose"));
     const to = v === "queue" ? null : Number(v);
     const ack = await call("transfer", { conversation_id: this.cid, to_agent_id: to });
-    if (!ack.ok) return fail(ack, "Transfer failed");
-    if (to === null) toast("The chat is back in the queue.");
+    if (!ack.ok) return fail(ack, T("c.err.transfer"));
+    if (to === null) toast(T("c.toast.back_in_queue"));
     else {
       const a = agents.find((x) => x.id === to);
       this.transferPending = true;
-      this.banner.textContent = `Waiting for ${a ? a.name : "the agent"} to accept the transfer… The chat stays with you until then.`;
+      live(this.banner, () => T("c.chat.waiting_transfer", { agent: a ? a.name : T("c.chat.the_agent") }));
       this.banner.hidden = false;
     }
   }
@@ -745,21 +749,21 @@ class Chat {
     if (this.closeBtn.dataset.armed) {
       clearTimeout(this.armTimer);
       delete this.closeBtn.dataset.armed;
-      this.closeBtn.textContent = "Close chat";
-      return this.act("close", "Chat closed.");
+      this.closeBtn.textContent = T("c.chat.close");
+      return this.act("close", () => T("c.toast.closed"));
     }
     this.closeBtn.dataset.armed = "1";
-    this.closeBtn.textContent = "Click again to close";
+    this.closeBtn.textContent = T("c.chat.close_again");
     this.armTimer = setTimeout(() => {
       delete this.closeBtn.dataset.armed;
-      this.closeBtn.textContent = "Close chat";
+      this.closeBtn.textContent = T("c.chat.close");
     }, 4000);
   }
 
   async act(event, done) {
     const ack = await call(event, { conversation_id: this.cid });
-    if (!ack.ok) return fail(ack, "Could not do that");
-    toast(done);
+    if (!ack.ok) return fail(ack, T("c.err.act"));
+    toast(done());
   }
 
   end(why) {
@@ -767,7 +771,7 @@ class Chat {
     this.ended = true;
     this.typing(false);
     this.typingSent = false;
-    this.banner.textContent = why;
+    live(this.banner, why);
     this.banner.hidden = false;
     this.pane.classList.add("ended");
     this.tab.classList.add("ended");
@@ -841,8 +845,8 @@ sock.on("chat_assigned", (a) => {
   else if (a.previous_agent_id === me.id) {
     const c = chats.get(a.conversation_id);
     const to = agents.find((x) => x.id === a.agent_id);
-    if (c) c.end(`Transferred to ${to ? to.name : "another agent"}.`);
-    toast(`${to ? to.name : "The other agent"} accepted the transfer.`);
+    if (c) c.end(() => T("c.end.transferred_to", { agent: to ? to.name : T("c.end.another_agent") }));
+    toast(to ? T("c.toast.transfer_accepted", { agent: to.name }) : T("c.toast.transfer_accepted_other"));
   }
 });
 sock.on("chat_released", (r) => {
@@ -850,13 +854,13 @@ sock.on("chat_released", (r) => {
   if (!c) return;
   if (r.why === "inactive") return c.setInactive(true);
   const why = {
-    closed: "This chat is closed.",
-    "returned to bot": "Returned to the bot.",
-    "transferred to queue": "Transferred back to the queue.",
-    transferred: "Transferred to another agent.",
-    "agent went offline": "You were offline too long: the chat went back to the queue.",
+    closed: () => T("c.end.closed"),
+    "returned to bot": () => T("c.end.returned"),
+    "transferred to queue": () => T("c.end.to_queue"),
+    transferred: () => T("c.end.transferred"),
+    "agent went offline": () => T("c.end.offline"),
   };
-  c.end(why[r.why] || "This chat is no longer with you.");
+  c.end(why[r.why] || (() => T("c.end.not_with_you")));
 });
 sock.on("chat_state", (s) => {
   if (!s) return;
@@ -871,7 +875,7 @@ sock.on("chat_state", (s) => {
   if (viewerChat && viewerChat.cid === s.conversation_id) {
     if (s.state === "assigned" && !chats.has(s.conversation_id)) {
       viewerChat.close(); // another agent took it: their chat, not ours to read
-      toast("Another agent took that chat.");
+      toast(T("c.toast.taken"));
     } else viewerChat.setState(s.state);
   }
   if (view === "overview") scheduleOverview();
@@ -882,7 +886,7 @@ sock.on("transfer_failed", (t) => {
     c.transferPending = false;
     c.banner.hidden = true;
   }
-  toast(`The transfer was ${t && t.why === "declined" ? "declined" : "not accepted in time"}: the chat stays with you.`, "bad");
+  toast(t && t.why === "declined" ? T("c.toast.transfer_declined") : T("c.toast.transfer_late"), "bad");
 });
 sock.on("message", (m) => {
   if (!m) return;
@@ -903,7 +907,7 @@ function fill(text, chat) {
   return fillCanned(text, {
     visitor_name: str(v.name),
     agent_name: (me && (me.name || me.display_name)) || "",
-    shop_name: shopName || "our shop",
+    shop_name: shopName || T("c.our_shop"),
     order_number: str(v.order_number),
   });
 }
@@ -913,7 +917,7 @@ class Autocomplete {
     this.chat = chat;
     this.items = [];
     this.at = 0;
-    this.el = h("ul", { class: "ac", role: "listbox", hidden: true, "aria-label": "Canned responses" });
+    this.el = live(h("ul", { class: "ac", role: "listbox", hidden: true }), () => T("nav.canned"), "aria-label");
   }
   query() {
     const input = this.chat.input;
@@ -991,20 +995,22 @@ async function loadCanned() {
 
 // ---------------------------------------------------------------- read-only viewer (overview, history)
 let viewerChat = null; // the live read-only view (overview), if any
+const viewers = new Set(); // every Viewer shown (their facts are written again on a language switch)
 class Viewer {
   constructor(box, cid, opts) {
+    viewers.add(this);
     this.box = clear(box);
     this.cid = cid;
     this.live = !!(opts && opts.live);
     this.stateEl = h("span");
     this.title = h("h3");
     this.facts = h("div", { class: "facts-box" });
-    this.log = h("div", { class: "log ro", role: "log", "aria-label": "Transcript" });
+    this.log = live(h("div", { class: "log ro", role: "log" }), () => T("c.chat.transcript"), "aria-label");
     this.draft = h("div", { class: "draft", hidden: true });
     this.transcript = new Transcript(this.log);
     this.actions = h("div", { class: "cactions" });
     this.extra = h("div", { class: "vextra" });
-    const closeBtn = h("button", { type: "button", class: "btn ghost", text: "Close view", onclick: () => this.close() });
+    const closeBtn = live(h("button", { type: "button", class: "btn ghost", onclick: () => this.close() }), () => T("c.v.close"));
     box.appendChild(h("div", { class: "chead" }, h("div", { class: "ctitlebox" }, this.title, this.stateEl), h("div", { class: "cactions" }, this.actions, closeBtn)));
     box.appendChild(h("div", { class: "vbody" }, h("div", { class: "vlog" }, this.log, this.draft), h("aside", { class: "side" }, this.facts, this.extra)));
     box.hidden = false;
@@ -1014,25 +1020,29 @@ class Viewer {
     this.transcript.info = chat;
     this.title.textContent = visitorName(chat.visitor, chat.conversation_id);
     this.setState(chat.state);
+    this.writeFacts();
+    for (const m of messages) this.transcript.add(m);
+    this.log.scrollTop = this.log.scrollHeight;
+  }
+  writeFacts() {
+    const chat = this.info;
     clear(this.facts).appendChild(detailsList(chat));
     // Admins: this visitor's data request (export, erase) starts from here (privacy.js).
     if (me && me.role === "admin")
-      this.facts.appendChild(h("a", { class: "datareq", href: "/privacy/#conversation=" + encodeURIComponent(this.cid), text: "Data request (export, erase)…" }));
-    for (const m of messages) this.transcript.add(m);
-    this.log.scrollTop = this.log.scrollHeight;
+      this.facts.appendChild(live(h("a", { class: "datareq", href: "/privacy/#conversation=" + encodeURIComponent(this.cid) }), () => T("c.v.data_request")));
   }
   setState(state) {
     if (this.info) this.info.state = state;
     this.stateEl.replaceWith((this.stateEl = stateBadge(state)));
     clear(this.actions);
     if (this.live && ["bot", "queued", "offline_form"].includes(state))
-      this.actions.appendChild(h("button", { type: "button", class: "btn primary", text: "Take over", onclick: () => takeOver(this.cid) }));
+      this.actions.appendChild(live(h("button", { type: "button", class: "btn primary", onclick: () => takeOver(this.cid) }), () => T("c.take_over")));
   }
   showDraft(draft) {
     clearTimeout(this.dt);
     const t = str(draft).trim();
     this.draft.hidden = !t;
-    this.draft.textContent = t ? "Visitor is typing: " + t : "";
+    this.draft.textContent = t ? T("c.chat.typing") + " " + t : "";
     this.dt = setTimeout(() => (this.draft.hidden = true), DRAFT_HIDE_MS);
   }
   async refresh() {
@@ -1055,7 +1065,7 @@ class Viewer {
 async function viewLive(cid) {
   if (viewerChat) viewerChat.close();
   const ack = await call("open_chat", { conversation_id: cid, after_seq: 0 });
-  if (!ack.ok) return fail(ack, "Cannot open this chat");
+  if (!ack.ok) return fail(ack, T("c.err.open_chat"));
   viewerChat = new Viewer($("ov-viewer"), cid, { live: true });
   viewerChat.show(ack.chat, ack.messages);
   $("ov-viewer").scrollIntoView({ block: "nearest" });
@@ -1074,14 +1084,14 @@ async function openPast(cid, box) {
       );
     return v;
   } catch (e) {
-    toast("Cannot open this conversation: " + e.message, "bad");
+    toast(T("c.err.open_conversation", { error: e.message }), "bad");
     return null;
   }
 }
 
 async function takeOver(cid) {
   const ack = await call("take_over", { conversation_id: cid });
-  if (!ack.ok) return fail(ack, "Could not take over");
+  if (!ack.ok) return fail(ack, T("c.err.take_over"));
   if (viewerChat && viewerChat.cid === cid) viewerChat.close();
   await openMine(cid, true);
 }
@@ -1097,12 +1107,8 @@ function summaryItem(c, onopen) {
       h("span", { class: "rtop" }, h("b", { text: who }), stateBadge(c.state), h("time", { text: when(c.created_at) })),
       // Linked by an e-mail the visitor typed, not by this browser: maybe someone else's chats.
       c.unverified &&
-        h("span", {
-          class: "unverified",
-          title: "Linked only by an e-mail address the visitor typed, which nobody checked: it may be another person's conversation.",
-          text: "Unverified link: same typed e-mail, another browser",
-        }),
-      h("span", { class: "rline", text: c.match ? c.match : str(c.first_message, "(no visitor message)") }),
+        live(live(h("span", { class: "unverified" }), () => T("c.h.unverified")), () => T("c.h.unverified_title"), "title"),
+      live(h("span", { class: "rline" }), () => (c.match ? c.match : str(c.first_message, T("c.h.no_message")))),
       h(
         "span",
         { class: "rmeta", text: [c.agents && c.agents.filter(Boolean).join(", "), c.stars ? "★ " + c.stars : "", str(c.visitor && c.visitor.email)].filter(Boolean).join(" · ") }
@@ -1124,9 +1130,9 @@ async function loadOverview() {
   try {
     const r = await api("GET", "/api/console/visitors"); // engage/: everyone on the site
     renderOverview(r.visitors || []);
-    $("ov-updated").textContent = "updated " + new Date().toLocaleTimeString();
+    $("ov-updated").textContent = T("c.ov.updated", { time: new Date().toLocaleTimeString(dateLocale()) });
   } catch (e) {
-    $("ov-updated").textContent = "could not update";
+    $("ov-updated").textContent = T("c.ov.not_updated");
   }
   ovTimer = setTimeout(loadOverview, OVERVIEW_MS);
 }
@@ -1155,7 +1161,7 @@ function renderQueue(entries) {
         h("td", { text: reasonText(e.reason) }),
         h("td", { class: "num waited", dataset: { since: String(e._since) }, text: dur(e.waited_s) }),
         h("td", { class: "num", text: e.estimated_wait_s == null ? "–" : "~" + dur(e.estimated_wait_s) }),
-        h("td", { class: "acts" }, h("button", { type: "button", class: "btn small primary", text: "Take over", onclick: () => takeOver(e.conversation_id) }))
+        h("td", { class: "acts" }, h("button", { type: "button", class: "btn small primary", text: T("c.take_over"), onclick: () => takeOver(e.conversation_id) }))
       )
     );
   }
@@ -1170,13 +1176,13 @@ $("search").addEventListener("submit", async (e) => {
   e.preventDefault();
   const q = $("search-q").value.trim();
   const list = clear($("search-results"));
-  if (q.length < 2) return list.appendChild(h("li", { class: "muted", text: "Type at least 2 characters." }));
+  if (q.length < 2) return list.appendChild(live(h("li", { class: "muted" }), () => T("c.h.too_short")));
   try {
     const r = await api("GET", "/api/console/search?q=" + encodeURIComponent(q));
-    if (!r.conversations.length) list.appendChild(h("li", { class: "muted", text: "Nothing found." }));
+    if (!r.conversations.length) list.appendChild(live(h("li", { class: "muted" }), () => T("c.h.nothing")));
     for (const c of r.conversations) list.appendChild(summaryItem(c, () => openPast(c.conversation_id)));
   } catch (err) {
-    list.appendChild(h("li", { class: "muted", text: "Search failed: " + err.message }));
+    list.appendChild(h("li", { class: "muted", text: T("c.h.failed", { error: err.message }) }));
   }
 });
 
@@ -1205,20 +1211,20 @@ async function loadTickets() {
         )
       );
   } catch (e) {
-    list.appendChild(h("li", { class: "muted", text: "Could not load: " + e.message }));
+    list.appendChild(h("li", { class: "muted", text: T("common.load_failed", { error: e.message }) }));
   }
 }
 async function openTicket(t) {
   const v = await openPast(t.conversation_id, $("ticket"));
   if (!v) return;
-  const text = h("textarea", { rows: 4, maxlength: 4000, "aria-label": "Reply", placeholder: "Your reply (stored in the chat and e-mailed to the visitor when e-mail is set up)" });
-  const send = h("button", { type: "submit", class: "btn primary", text: "Send reply" });
-  const done = h("button", { type: "button", class: "btn", text: "Close ticket" });
+  const text = live(live(h("textarea", { rows: 4, maxlength: 4000 }), () => T("c.t.reply"), "aria-label"), () => T("c.t.reply_ph"), "placeholder");
+  const send = live(h("button", { type: "submit", class: "btn primary" }), () => T("c.t.send"));
+  const done = live(h("button", { type: "button", class: "btn" }), () => T("c.t.close"));
   const msg = h("span", { class: "msgline", role: "status" });
   const form = h(
     "form",
     { class: "ticketform" },
-    h("h3", { text: "Offline message" }),
+    live(h("h3"), () => T("c.t.heading")),
     h("p", { class: "tmsg", text: str(t.message) }),
     h("p", { class: "muted", text: `${str(t.name)} <${str(t.email)}>` }),
     text,
@@ -1230,21 +1236,21 @@ async function openTicket(t) {
     try {
       const r = await api("POST", `/api/console/tickets/${t.id}/reply`, { text: text.value });
       text.value = "";
-      msg.textContent = r.emailed ? "Reply sent by e-mail and stored." : "Reply stored (e-mail is not configured).";
+      msg.textContent = r.emailed ? T("c.t.emailed") : T("c.t.stored");
       const fresh = await api("GET", `/api/console/conversations/${encodeURIComponent(t.conversation_id)}`);
       for (const m of fresh.messages) v.transcript.add(m);
     } catch (err) {
-      msg.textContent = "Not sent: " + err.message;
+      msg.textContent = T("c.t.not_sent", { error: err.message });
     }
   });
   done.addEventListener("click", async () => {
     try {
       await api("POST", `/api/console/tickets/${t.id}/close`);
-      toast("Ticket closed.");
+      toast(T("c.t.closed"));
       v.close();
       loadTickets();
     } catch (err) {
-      msg.textContent = "Not closed: " + err.message;
+      msg.textContent = T("c.t.not_closed", { error: err.message });
     }
   });
 }
@@ -1257,7 +1263,7 @@ async function loadMyRating() {
   try {
     const r = await api("GET", "/api/console/ratings/mine");
     const s = r.summary;
-    $("myrating").textContent = s.ratings ? `★ ${s.avg_stars.toFixed(1)} (${s.ratings})` : "★ no ratings yet";
+    live($("myrating"), () => (s.ratings ? `★ ${s.avg_stars.toFixed(1)} (${s.ratings})` : T("c.r.none_yet")));
     return r;
   } catch (e) {
     return null;
@@ -1267,7 +1273,7 @@ async function loadMyRating() {
 sock.on("rated", (r) => {
   if (!r || !me) return;
   if (r.agent_id === me.id) {
-    toast(`A visitor rated your chat ${"★".repeat(Math.max(1, Math.min(5, Number(r.stars) || 1)))}`);
+    toast(T("c.r.rated", { stars: "★".repeat(Math.max(1, Math.min(5, Number(r.stars) || 1))) }));
     if (view !== "ratings") loadMyRating();
   }
   if (view === "ratings") loadRatings();
@@ -1276,17 +1282,15 @@ async function loadRatings() {
   const r = await loadMyRating();
   if (r) {
     const s = r.summary;
-    $("r-summary").textContent = s.ratings
-      ? `${s.ratings} ratings · average ${s.avg_stars.toFixed(2)} stars · CSAT ${pct(s.csat)} (4 or 5 stars)`
-      : "No ratings yet.";
+    live($("r-summary"), () => (s.ratings ? Tn("c.r.summary", s.ratings, { avg: s.avg_stars.toFixed(2), csat: pct(s.csat) }) : T("c.r.none")));
     const list = clear($("r-list"));
     for (const x of r.ratings)
       list.appendChild(
         h(
           "li",
           {},
-          h("span", { class: "stars", "aria-label": `${x.stars} of 5 stars`, text: "★".repeat(x.stars) + "☆".repeat(5 - x.stars) }),
-          h("b", { text: str(x.visitor_name, "Visitor") }),
+          h("span", { class: "stars", "aria-label": T("c.r.stars", { n: x.stars }), text: "★".repeat(x.stars) + "☆".repeat(5 - x.stars) }),
+          h("b", { text: str(x.visitor_name, T("c.col.visitor")) }),
           h("time", { text: when(x.created_at) }),
           h("div", { class: "comment", text: str(x.comment) })
         )
@@ -1315,7 +1319,7 @@ async function loadRanking() {
       )
     );
   } catch (e) {
-    tb.appendChild(h("tr", {}, h("td", { colspan: 8, text: "Could not load: " + e.message })));
+    tb.appendChild(h("tr", {}, h("td", { colspan: 8, text: T("common.load_failed", { error: e.message }) })));
   }
 }
 $("ranking-days").addEventListener("change", loadRanking);
@@ -1335,7 +1339,7 @@ async function loadAdmin() {
     const r = await api("GET", "/api/console/settings");
     for (const [k, v] of Object.entries(r.settings)) if (form.elements[k]) form.elements[k].value = String(v);
   } catch (e) {
-    $("settings-msg").textContent = "Could not load: " + e.message;
+    $("settings-msg").textContent = T("common.load_failed", { error: e.message });
   }
   const tb = clear($("agents").tBodies[0]);
   try {
@@ -1343,17 +1347,20 @@ async function loadAdmin() {
     const presence = new Map(agents.map((a) => [a.id, a]));
     const r = await api("GET", "/api/agents");
     for (const u of r.agents) {
-      const max = h("input", { type: "number", min: 1, max: 20, value: String(u.max_chats), "aria-label": "Max chats", class: "narrow" });
-      const prio = h("input", { type: "number", min: 1, max: 100, value: String(u.priority), "aria-label": "Priority", class: "narrow" });
-      const acc = h("input", { type: "checkbox", checked: !!u.accepting_chats, "aria-label": "Accepting chats" });
-      const save = h("button", { type: "button", class: "btn small", text: "Save" });
+      const max = h("input", { type: "number", min: 1, max: 20, value: String(u.max_chats), "aria-label": T("c.a.max_chats"), class: "narrow" });
+      const prio = h("input", { type: "number", min: 1, max: 100, value: String(u.priority), "aria-label": T("c.a.priority"), class: "narrow" });
+      const acc = h("input", { type: "checkbox", checked: !!u.accepting_chats, "aria-label": T("c.accepting") });
+      const save = live(h("button", { type: "button", class: "btn small" }), () => T("c.save"));
+      live(max, () => T("c.a.max_chats"), "aria-label");
+      live(prio, () => T("c.a.priority"), "aria-label");
+      live(acc, () => T("c.accepting"), "aria-label");
       const p = presence.get(u.id);
       save.addEventListener("click", async () => {
         try {
           await api("PATCH", `/api/agents/${u.id}`, { max_chats: Number(max.value), priority: Number(prio.value), accepting_chats: acc.checked });
-          toast(`Saved ${u.display_name}.`);
+          toast(T("c.a.saved_agent", { name: u.display_name }));
         } catch (err) {
-          toast(`Not saved: ${err.message}`, "bad");
+          toast(T("common.not_saved", { error: err.message }), "bad");
         }
       });
       tb.appendChild(
@@ -1362,8 +1369,8 @@ async function loadAdmin() {
           {},
           h("td", { text: str(u.display_name) }),
           h("td", { text: str(u.email) }),
-          h("td", { text: str(u.role) + (u.active ? "" : " (inactive)") }),
-          h("td", { text: p ? `${p.presence} · ${p.running}/${p.max_chats}` : "–" }),
+          live(h("td"), () => roleName(u.role) + (u.active ? "" : " " + T("c.a.inactive"))),
+          live(h("td"), () => (p ? `${presenceName(p.presence)} · ${p.running}/${p.max_chats}` : "–")),
           h("td", {}, u.role === "editor" ? "–" : max),
           h("td", {}, u.role === "editor" ? "–" : prio),
           h("td", {}, u.role === "editor" ? "–" : acc),
@@ -1372,7 +1379,7 @@ async function loadAdmin() {
       );
     }
   } catch (e) {
-    tb.appendChild(h("tr", {}, h("td", { colspan: 8, text: "Could not load: " + e.message })));
+    tb.appendChild(h("tr", {}, h("td", { colspan: 8, text: T("common.load_failed", { error: e.message }) })));
   }
 }
 $("settings").addEventListener("submit", async (e) => {
@@ -1384,19 +1391,64 @@ $("settings").addEventListener("submit", async (e) => {
   try {
     const r = await api("PUT", "/api/console/settings", body);
     settings = r.settings;
-    $("settings-msg").textContent = "Saved: the new rules apply to the next decision.";
+    $("settings-msg").textContent = T("c.a.saved");
   } catch (err) {
-    $("settings-msg").textContent = "Not saved: " + err.message;
+    $("settings-msg").textContent = T("common.not_saved", { error: err.message });
   }
 });
+
+// ---------------------------------------------------------------- the console's language
+// One choice per user for the console and the editor (PUT /api/me/language, kept on the server, so it
+// follows the agent to another browser); never chosen: the browser's language, else English.
+const browserLanguages = () => (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
+/** Every text on the page in the current language: the static ones, the live ones, the lists. */
+function relabel() {
+  applyStatic(d);
+  $("ui-lang").value = language();
+  relabelLive();
+  if (!me) return;
+  renderMe();
+  for (const c of chats.values()) {
+    c.setInfo({});
+    c.fillTransfer();
+  }
+  for (const v of [...viewers]) {
+    if (!v.facts.isConnected) viewers.delete(v);
+    else if (v.info) v.writeFacts();
+  }
+  renderQueue(queueEntries);
+  if (view === "overview") loadOverview();
+  if (view === "ratings") loadRatings();
+
+
+}
+$("ui-lang").addEventListener("change", async () => {
+  const sel = $("ui-lang");
+  const want = sel.value;
+  const before = language();
+  try {
+    const r = await api("PUT", "/api/me/language", { language: want });
+    setLanguage(r.language);
+    relabel();
+    toast(T("c.lang.saved"));
+  } catch (e) {
+    sel.value = before;
+    toast(T("lang.failed", { error: e.message }), "bad");
+  }
+});
+setLanguage(pickLanguage(null, browserLanguages())); // "Loading…" already in the likely language
+applyStatic(d);
 
 // ---------------------------------------------------------------- boot
 async function boot() {
   const user = await signedIn(toLogin);
   if (!user) return;
+  setLanguage(pickLanguage(user.language, browserLanguages()));
+  applyStatic(d);
+  $("ui-lang").value = language();
   if (user.role === "editor") return location.replace("/editor/"); // editors work in the knowledge-base editor
   if (user.role !== "agent" && user.role !== "admin") {
-    $("boot").textContent = "The agent console is for agents and admins. Your account edits the knowledge base.";
+    $("boot").textContent = T("c.boot.not_agent");
     return;
   }
   me = { id: user.id, name: user.display_name, role: user.role, accepting_chats: user.accepting_chats };

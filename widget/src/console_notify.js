@@ -4,9 +4,10 @@
 // the agent to another browser. Browsers keep sound off until the page gets one click or key press:
 // the console asks for it with a bar until then.
 import { h, toast } from "./ui.js";
+import { T, live } from "./staff_i18n.js";
 
 export const prefs = { desktop: false, sound: true, title_flash: true };
-const LABELS = { sound: "Sound", title_flash: "Flash the tab's title", desktop: "Desktop notifications" };
+const LABELS = { sound: () => T("c.n.sound"), title_flash: () => T("c.n.title_flash"), desktop: () => T("c.n.desktop") };
 const hasApi = () => typeof window.Notification === "function";
 const permission = () => (hasApi() ? Notification.permission : "unsupported");
 
@@ -31,8 +32,8 @@ export async function setupNotifications(opts) {
   soundBar = h(
     "div",
     { class: "soundbar", id: "soundbar", role: "status", hidden: true },
-    h("span", { text: "Browsers keep sound off until you interact with the page. " }),
-    h("button", { type: "button", class: "btn", id: "sound-on", text: "Turn on sound", onclick: () => { unlock(); checkSound(); } })
+    live(h("span"), () => T("c.n.sound_off") + " "),
+    live(h("button", { type: "button", class: "btn", id: "sound-on", onclick: () => { unlock(); checkSound(); } }), () => T("c.n.sound_on"))
   );
   opts.bar.before(soundBar);
   const later = () => setTimeout(checkSound, 50);
@@ -53,15 +54,15 @@ async function save(change) {
     Object.assign(prefs, (await api("PUT", "/api/console/preferences", change)).preferences);
   } catch (e) {
     Object.assign(prefs, before);
-    toast("Preferences not saved: " + (e.message || "error"), "bad");
+    toast(T("c.n.not_saved", { error: e.message || T("common.failed") }), "bad");
   }
   render();
   checkSound();
 }
 
 function drawMenu(before) {
-  const btn = h("button", { type: "button", class: "btn ghost", id: "notif-btn", "aria-expanded": "false", text: "Notifications" });
-  panel = h("div", { class: "notif-panel", id: "notif-panel", role: "group", "aria-label": "Notifications", hidden: true });
+  const btn = live(h("button", { type: "button", class: "btn ghost", id: "notif-btn", "aria-expanded": "false" }), () => T("c.n.menu"));
+  panel = live(h("div", { class: "notif-panel", id: "notif-panel", role: "group", hidden: true }), () => T("c.n.menu"), "aria-label");
   btn.addEventListener("click", () => {
     panel.hidden = !panel.hidden;
     btn.setAttribute("aria-expanded", String(!panel.hidden));
@@ -86,21 +87,23 @@ function render() {
       save({ [key]: box.checked });
     });
     if (key === "desktop" && (perm === "denied" || perm === "unsupported")) box.disabled = true;
-    panel.appendChild(h("label", { class: "switch" }, box, " " + LABELS[key]));
+    panel.appendChild(h("label", { class: "switch" }, box, " ", live(h("span"), LABELS[key])));
   }
   const status = h("p", { class: "muted", id: "notif-status" });
   if (perm === "default")
-    panel.appendChild(h("button", { type: "button", class: "btn", id: "notif-allow", text: "Allow desktop notifications", onclick: askPermission }));
-  status.textContent =
+    panel.appendChild(live(h("button", { type: "button", class: "btn", id: "notif-allow", onclick: askPermission }), () => T("c.n.allow")));
+  const on = prefs.desktop;
+  live(status, () =>
     perm === "granted"
-      ? prefs.desktop
-        ? "Desktop notifications are on."
-        : "This browser allows desktop notifications."
+      ? on
+        ? T("c.n.on")
+        : T("c.n.allowed")
       : perm === "denied"
-        ? "Desktop notifications are blocked for this site: allow them in the browser's site settings."
+        ? T("c.n.blocked")
         : perm === "unsupported"
-          ? "This browser has no desktop notifications."
-          : "The browser will ask once.";
+          ? T("c.n.unsupported")
+          : T("c.n.will_ask")
+  );
   panel.appendChild(status);
 }
 

@@ -31,10 +31,11 @@ export const clear = (e) => {
 
 export const str = (v, fallback = "") => (typeof v === "string" && v ? v : fallback);
 
-/** A date and time in the user's locale ("" for a missing or bad one). */
+/** A date and time in the user's locale, Greek on a page shown in Greek ("" for a missing or bad one). */
 export function when(iso) {
   const t = new Date(iso);
-  return isNaN(t) ? "" : t.toLocaleString([], { dateStyle: "medium", timeStyle: "short" });
+  const locale = d.documentElement.lang === "el" ? "el-GR" : [];
+  return isNaN(t) ? "" : t.toLocaleString(locale, { dateStyle: "medium", timeStyle: "short" });
 }
 
 /** A short message in the page's #toasts box for 6 s; kind "bad" for failures. */
