@@ -114,3 +114,36 @@ async def test_an_agent_works_in_greek_and_another_in_english(app, db, browser):
     await expect(omar.locator("#presence option[value=online]")).to_have_text("Online")
     await expect(omar.locator("#logout")).to_have_text("Log out")
     assert nora.errors == [] and omar.errors == [] and nora.dialogs == []
+
+
+async def test_the_admins_pages_in_greek_relabel_at_once(app, db, browser):  # noqa: F811
+    pia = await new_page(browser)
+    await log_in(pia, app, "pia@console.test")
+    await switch(pia, "el")
+    await pia.locator(".nav button[data-view=admin]").click()
+    await expect(pia.locator(".nav button[data-view=admin]")).to_have_text("Δρομολόγηση & εκπρόσωποι")
+    await expect(pia.get_by_role("button", name="Αποθήκευση ρυθμίσεων")).to_be_visible()
+    await expect(pia.locator("#agents tbody tr", has_text="omar@console.test")).to_contain_text("εκπρόσωπος")
+    await pia.locator(".nav button[data-view=widget]").click()
+    await expect(pia.locator("#appearance h2").first).to_have_text("Εμφάνιση widget")
+    await expect(pia.get_by_role("button", name="Αποθήκευση εμφάνισης")).to_be_visible()
+    await expect(pia.get_by_role("button", name="Αποθήκευση κανόνα")).to_be_visible()
+    await expect(pia.locator("#appearance-form select[name=position] option[value=left]")).to_have_text("Κάτω αριστερά")
+    await pia.locator(".nav button[data-view=prechat]").click()
+    await expect(pia.get_by_role("button", name="Αποθήκευση φόρμας")).to_be_visible()
+    await expect(pia.locator("#pc-mode option[value=person]")).to_have_text("Μόνο πριν από συνομιλία με άνθρωπο")
+    await expect(pia.locator("#pc-row-phone th")).to_have_text("Τηλέφωνο")
+    # a check of the form's own, in Greek; then English at once, the page's state kept
+    await pia.locator("#pc-mode").select_option("always")
+    for box in await pia.locator("#pc-fields input[name^=ask_]").all():
+        await box.uncheck()
+    await pia.get_by_role("button", name="Αποθήκευση φόρμας").click()
+    await expect(pia.locator("#pc-msg")).to_have_text("Επιλέξτε τουλάχιστον ένα πεδίο ή απενεργοποιήστε τη φόρμα")
+    await switch(pia, "en")
+    await expect(pia.get_by_role("button", name="Save pre-chat form")).to_be_visible()
+    await expect(pia.locator("#pc-mode")).to_have_value("always")
+    await expect(pia.locator("#pc-row-phone th")).to_have_text("Phone")
+    await pia.locator(".nav button[data-view=widget]").click()
+    await expect(pia.get_by_role("button", name="Save appearance")).to_be_visible()
+    await expect(pia.locator("#rule-form-title")).to_have_text("New invitation rule")
+    assert pia.errors == [] and pia.dialogs == []

@@ -17,7 +17,7 @@ from app.settings import ROOT
 
 SRC = ROOT / "widget" / "src"
 # each staff page that takes its texts from staff_i18n.js: (its scripts, its HTML)
-CONSOLE_JS = ("console.js", "visitors.js", "console_notify.js")
+CONSOLE_JS = ("console.js", "visitors.js", "console_notify.js", "widget-admin.js", "appearance-admin.js", "prechat-admin.js")
 PAGES = {
     "editor": ((SRC / "editor.js",), SRC / "editor.html"),
     "console": (tuple(SRC / name for name in CONSOLE_JS), SRC / "console.html"),

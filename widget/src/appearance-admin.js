@@ -4,17 +4,18 @@
 // launcher drawn here with them. Built here (no markup in console.html); its styles are a
 // constructed stylesheet (the console's CSP allows no inline <style>).
 import { $, h } from "./ui.js";
+import { T, live } from "./staff_i18n.js";
 
-const LANGS = { en: "English", el: "Greek (Ελληνικά)" };
+const LANGS = { en: () => T("c.ap.texts_en"), el: () => T("c.ap.texts_el") };
 const TEXTS = [
-  ["launcher", "Launcher text", 40, "(none: the icon only)"],
-  ["title", "Header title", 60, { en: "Chat with us", el: "Μιλήστε μαζί μας" }],
-  ["subtitle", "Header subtitle", 100, { en: "We usually reply in a few minutes", el: "Συνήθως απαντάμε σε λίγα λεπτά" }],
-  ["greeting", "Greeting", 300, { en: "Hi! Ask us anything about orders, delivery or returns.", el: "Γεια σας! Ρωτήστε μας ό,τι θέλετε για παραγγελίες, αποστολές ή επιστροφές." }],
-  ["offline_title", "Offline form title", 80, { en: "Leave us a message", el: "Αφήστε μας ένα μήνυμα" }],
-  ["offline_intro", "Offline form intro", 300, { en: "We'll reply by e-mail as soon as we can.", el: "Θα σας απαντήσουμε με e-mail το συντομότερο." }],
+  ["launcher", () => T("c.ap.launcher"), 40, () => T("c.ap.launcher_ph")],
+  ["title", () => T("c.ap.title"), 60, { en: "Chat with us", el: "Μιλήστε μαζί μας" }],
+  ["subtitle", () => T("c.ap.subtitle"), 100, { en: "We usually reply in a few minutes", el: "Συνήθως απαντάμε σε λίγα λεπτά" }],
+  ["greeting", () => T("c.ap.greeting"), 300, { en: "Hi! Ask us anything about orders, delivery or returns.", el: "Γεια σας! Ρωτήστε μας ό,τι θέλετε για παραγγελίες, αποστολές ή επιστροφές." }],
+  ["offline_title", () => T("c.ap.offline_title"), 80, { en: "Leave us a message", el: "Αφήστε μας ένα μήνυμα" }],
+  ["offline_intro", () => T("c.ap.offline_intro"), 300, { en: "We'll reply by e-mail as soon as we can.", el: "Θα σας απαντήσουμε με e-mail το συντομότερο." }],
 ];
-const ICONS = { chat: "Speech bubble", help: "Question mark", mail: "Envelope", bag: "Shopping bag" };
+const ICONS = { chat: () => T("c.ap.i_chat"), help: () => T("c.ap.i_help"), mail: () => T("c.ap.i_mail"), bag: () => T("c.ap.i_bag") };
 // The same drawings as widget/src/loader.js ICONS.
 const PATHS = {
   chat: '<path d="M21 12a8 8 0 0 1-11.6 7.1L4 20.5l1.4-4.9A8 8 0 1 1 21 12z"/>',
@@ -64,8 +65,11 @@ let previewLang = "en";
 let saved = null;
 let sendTimer = 0;
 
+let savedShown = false; // the "Saved" line is on (the next change clears it)
+
+// label: a function giving the text in the current language
 function field(label, input, cls) {
-  return h("label", { class: cls || null }, label, input);
+  return h("label", { class: cls || null }, live(h("span"), label), input);
 }
 
 function build() {
@@ -76,8 +80,8 @@ function build() {
   } catch (e) {
     /* unstyled but usable */
   }
-  const picker = h("input", { type: "color", "aria-label": "Pick a colour", value: DEFAULT_COLOR });
-  const color = h("input", { name: "color", maxlength: "7", placeholder: DEFAULT_COLOR + " (default)", spellcheck: "false" });
+  const picker = live(h("input", { type: "color", value: DEFAULT_COLOR }), () => T("c.ap.pick"), "aria-label");
+  const color = live(h("input", { name: "color", maxlength: "7", spellcheck: "false" }), () => T("c.ap.default_colour", { colour: DEFAULT_COLOR }), "placeholder");
   picker.addEventListener("input", () => {
     color.value = picker.value;
     changed();
@@ -86,44 +90,48 @@ function build() {
   form = h(
     "form",
     { id: "appearance-form", class: "settings", novalidate: true },
-    h("h3", { class: "wide", text: "Look" }),
-    h("label", {}, "Colour", h("span", { class: "colour" }, picker, color)),
-    field("Position", h("select", { name: "position" }, h("option", { value: "right", text: "Bottom right" }), h("option", { value: "left", text: "Bottom left" }))),
-    field("Launcher icon", h("select", { name: "launcher_icon" }, ...Object.entries(ICONS).map(([v, t]) => h("option", { value: v, text: t })))),
-    h("label", { class: "switch" }, h("input", { type: "checkbox", name: "avatars" }), " Show agents' avatars (their initial beside their messages)"),
+    live(h("h3", { class: "wide" }), () => T("c.ap.look")),
+    h("label", {}, live(h("span"), () => T("c.ap.colour")), h("span", { class: "colour" }, picker, color)),
+    field(() => T("c.ap.position"), h("select", { name: "position" },
+      live(h("option", { value: "right" }), () => T("c.ap.right")), live(h("option", { value: "left" }), () => T("c.ap.left")))),
+    field(() => T("c.ap.icon"), h("select", { name: "launcher_icon" }, ...Object.entries(ICONS).map(([v, t]) => live(h("option", { value: v }), t)))),
+    h("label", { class: "switch" }, h("input", { type: "checkbox", name: "avatars" }), " ", live(h("span"), () => T("c.ap.avatars"))),
     ...Object.entries(LANGS).map(([lang, name]) =>
       h(
         "fieldset",
         { dataset: { lang } },
-        h("legend", { text: `Texts in ${name}` }),
+        live(h("legend"), name),
         ...TEXTS.map(([key, label, max, ph]) => {
-          const attrs = { name: `t_${lang}_${key}`, maxlength: String(max), placeholder: typeof ph === "string" ? ph : ph[lang], lang };
+          // the widget's own texts are the visitor's language's (content); "none: the icon only" is the admin's
+          const attrs = { name: `t_${lang}_${key}`, maxlength: String(max), placeholder: typeof ph === "function" ? null : ph[lang], lang };
           const input = key === "greeting" || key === "offline_intro" ? h("textarea", { ...attrs, rows: "2" }) : h("input", attrs);
+          if (typeof ph === "function") live(input, ph, "placeholder");
           input.addEventListener("focus", () => setPreview(null, lang));
           return field(label, input, key === "greeting" || key === "offline_intro" ? "wide" : null);
         })
       )
     ),
-    field("Custom CSS (inside the chat only; no url(), @import or anything that loads)",
+    field(() => T("c.ap.css"),
       h("textarea", { name: "css", rows: "6", spellcheck: "false", placeholder: ".msg { border-radius: 6px; }" }), "wide"),
     h("div", { class: "actions" },
-      h("button", { type: "submit", class: "btn primary", text: "Save appearance" }), " ",
-      h("button", { type: "button", class: "btn", id: "appearance-reset", text: "Undo changes" }), " ",
+      live(h("button", { type: "submit", class: "btn primary" }), () => T("c.ap.save")), " ",
+      live(h("button", { type: "button", class: "btn", id: "appearance-reset" }), () => T("c.ap.undo")), " ",
       h("span", { id: "appearance-msg", class: "msgline", role: "status" }))
   );
-  const tabs = h("div", { class: "ap-tabs", role: "group", "aria-label": "Preview" },
-    ...[["start", "Start"], ["chat", "Conversation"], ["offline", "Offline"]].map(([v, t]) =>
-      h("button", { type: "button", class: "btn small", dataset: { view: v }, text: t, onclick: () => setPreview(v, null) })),
-    ...Object.entries(LANGS).map(([l]) =>
+  const tabs = h("div", { class: "ap-tabs", role: "group" },
+    ...[["start", () => T("c.ap.p_start")], ["chat", () => T("c.ap.p_chat")], ["offline", () => T("c.ap.p_offline")]].map(([v, t]) =>
+      live(h("button", { type: "button", class: "btn small", dataset: { view: v }, onclick: () => setPreview(v, null) }), t)),
+    ...Object.keys(LANGS).map((l) =>
       h("button", { type: "button", class: "btn small", dataset: { plang: l }, text: l.toUpperCase(), onclick: () => setPreview(null, l) })));
+  live(tabs, () => T("c.ap.preview"), "aria-label");
   const launcher = h("button", { type: "button", class: "ap-launcher", id: "ap-launcher", tabindex: "-1" });
   const shop = h("div", { class: "ap-shop", id: "ap-shop" }, launcher);
   const section = h("section", { id: "appearance" },
-    h("div", {}, h("h2", { text: "Appearance" }),
-      h("p", { class: "muted", text: "How the chat looks on the shop, and its texts in each language (empty: the widget's own). A page's data- attributes on the loader's script tag still win there (docs/engage.md)." }),
+    h("div", {}, live(h("h2"), () => T("c.ap.heading")),
+      live(h("p", { class: "muted" }), () => T("c.ap.help")),
       form),
-    h("div", { class: "ap-preview" }, h("h2", { text: "Preview" }), tabs, shop,
-      h("p", { class: "muted", text: "Unsaved changes show here as you type; the shop shows them once saved (visitors' browsers ask again after a minute)." })));
+    h("div", { class: "ap-preview" }, live(h("h2"), () => T("c.ap.preview")), tabs, shop,
+      live(h("p", { class: "muted" }), () => T("c.ap.preview_help"))));
   const view$ = $("view-widget");
   view$.insertBefore(section, view$.firstChild);
 
@@ -175,7 +183,7 @@ function drawLauncher(a) {
   const text = ((a.texts || {})[previewLang] || {}).launcher || "";
   if (text) l.appendChild(h("span", { text }));
   l.classList.toggle("t", !!text);
-  l.setAttribute("aria-label", "Launcher preview" + (text ? ": " + text : ""));
+  live(l, () => (text ? T("c.ap.launcher_preview_text", { text }) : T("c.ap.launcher_preview")), "aria-label");
 }
 
 function send() {
@@ -188,7 +196,10 @@ function changed() {
   clearTimeout(sendTimer);
   sendTimer = setTimeout(send, 60);
   const msg = $("appearance-msg");
-  if (saved && msg.textContent.startsWith("Saved")) msg.textContent = "";
+  if (saved && savedShown) {
+    savedShown = false;
+    msg.textContent = "";
+  }
 }
 
 /** Show the real chat page in preview mode: view start | chat | offline, in a language. */
@@ -199,7 +210,7 @@ function setPreview(v, lang) {
   for (const b of document.querySelectorAll(".ap-tabs [data-view]")) b.setAttribute("aria-pressed", String(b.dataset.view === view));
   for (const b of document.querySelectorAll(".ap-tabs [data-plang]")) b.setAttribute("aria-pressed", String(b.dataset.plang === previewLang));
   if (frame) frame.remove();
-  frame = h("iframe", { title: "Chat preview", id: "ap-frame" });
+  frame = live(h("iframe", { id: "ap-frame" }), () => T("c.ap.frame"), "title");
   frame.src = `/widget/chat.html?preview=${Date.now()}#` + encodeURIComponent(JSON.stringify({ o: location.origin, l: previewLang, preview: view }));
   $("ap-shop").insertBefore(frame, $("ap-launcher"));
   drawLauncher(values());
@@ -212,10 +223,11 @@ async function save(e) {
   try {
     saved = await api("PUT", "/api/engage/appearance", values());
     fill(saved);
-    msg.textContent = "Saved: the shop shows it now.";
+    msg.textContent = T("c.ap.saved");
+    savedShown = true;
   } catch (err) {
     msg.classList.add("bad");
-    msg.textContent = "Not saved: " + err.message;
+    msg.textContent = T("common.not_saved", { error: err.message });
     const name = err.field && (err.field.startsWith("texts.") ? "t_" + err.field.slice(6).replace(".", "_") : err.field);
     const input = name && form.elements[name];
     if (input && input.focus) input.focus();

@@ -9,7 +9,7 @@ import { checkSound, desktop, prefs, setupNotifications } from "./console_notify
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
 import { renderVisitors } from "./visitors.js";
 import { T, Tn, applyStatic, dateLocale, language, live, pickLanguage, relabelLive, setLanguage } from "./staff_i18n.js";
-import { loadWidgetAdmin } from "./widget-admin.js";
+import { loadWidgetAdmin, relabelWidgetAdmin } from "./widget-admin.js";
 import { loadPrechatAdmin } from "./prechat-admin.js";
 
 const d = document;
@@ -1419,8 +1419,7 @@ function relabel() {
   renderQueue(queueEntries);
   if (view === "overview") loadOverview();
   if (view === "ratings") loadRatings();
-
-
+  if (view === "widget") relabelWidgetAdmin();
 }
 $("ui-lang").addEventListener("change", async () => {
   const sel = $("ui-lang");

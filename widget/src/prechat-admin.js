@@ -4,17 +4,19 @@
 // and the texts in English and Greek. Saved with PUT /api/engage/prechat; engage/prechat.py checks
 // it all again and names the field of any error, shown here by that field.
 import { $, clear, h, toast } from "./ui.js";
+import { T, live } from "./staff_i18n.js";
 
+// the second of each pair: its name in the admin's language
 const KINDS = [
-  ["name", "Name"],
-  ["email", "E-mail"],
-  ["phone", "Phone"],
-  ["order", "Order number"],
-  ["consent", "Consent (privacy policy)"],
-  ["choice", "Choice list"],
+  ["name", () => T("c.w.name")],
+  ["email", () => T("c.a.email")],
+  ["phone", () => T("c.f.phone")],
+  ["order", () => T("c.f.order")],
+  ["consent", () => T("c.pc.consent")],
+  ["choice", () => T("c.pc.choice")],
 ];
-const LANGS = [["en", "English"], ["el", "Greek"]];
-const TEXTS = [["title", "Title", 300], ["intro", "Introduction", 300], ["submit", "Button", 300]];
+const LANGS = [["en", () => T("c.lang.en")], ["el", () => T("c.lang.el")]];
+const TEXTS = [["title", () => T("c.pc.title"), 300], ["intro", () => T("c.pc.intro"), 300], ["submit", () => T("c.pc.button"), 300]];
 const BAD = "#b3261e";
 let api = null;
 let built = false;
@@ -25,17 +27,18 @@ function input(name, props) {
 
 function fieldRow([kind, title]) {
   const cells = [
-    h("th", { scope: "row", text: title }),
-    h("td", {}, h("label", { class: "field" }, input("ask_" + kind, { type: "checkbox" }), "Ask")),
-    h("td", {}, h("label", { class: "field" }, input("req_" + kind, { type: "checkbox" }), "Required")),
+    live(h("th", { scope: "row" }), title),
+    h("td", {}, h("label", { class: "field" }, input("ask_" + kind, { type: "checkbox" }), live(h("span"), () => T("c.pc.ask")))),
+    h("td", {}, h("label", { class: "field" }, input("req_" + kind, { type: "checkbox" }), live(h("span"), () => T("c.pc.required")))),
     ...LANGS.map(([lang, lname]) =>
-      h("td", {}, input(`label_${kind}_${lang}`, { maxlength: 100, placeholder: "default", "aria-label": `${title}: label (${lname})` }))),
+      h("td", {}, live(live(input(`label_${kind}_${lang}`, { maxlength: 100 }), () => T("c.pc.default"), "placeholder"),
+        () => T("c.pc.label_of", { field: title(), lang: lname() }), "aria-label"))),
   ];
   let extra = h("td");
   if (kind === "consent")
-    extra = h("td", {}, input("privacy_url", { type: "url", maxlength: 500, placeholder: "https://shop.example/privacy", "aria-label": "Privacy policy address" }));
+    extra = h("td", {}, live(input("privacy_url", { type: "url", maxlength: 500, placeholder: "https://shop.example/privacy" }), () => T("c.pc.privacy_url"), "aria-label"));
   if (kind === "choice")
-    extra = h("td", {}, h("textarea", { name: "options", id: "pc-options", rows: 3, maxlength: 2100, placeholder: "One option a line", "aria-label": "Choice options, one a line" }));
+    extra = h("td", {}, live(live(h("textarea", { name: "options", id: "pc-options", rows: 3, maxlength: 2100 }), () => T("c.pc.options_ph"), "placeholder"), () => T("c.pc.options"), "aria-label"));
   return h("tr", { id: "pc-row-" + kind }, ...cells, extra);
 }
 
@@ -44,28 +47,29 @@ function build() {
   const form = h("form", { id: "prechat-form", novalidate: true });
   form.append(
     h("div", { class: "settings" },
-      h("label", {}, "Ask for details",
+      h("label", {}, live(h("span"), () => T("c.pc.mode")),
         h("select", { name: "mode", id: "pc-mode" },
-          h("option", { value: "off", text: "Off" }),
-          h("option", { value: "always", text: "Before every chat" }),
-          h("option", { value: "person", text: "Before a chat with a person only" })))),
-    h("h3", { text: "Fields" }),
-    h("p", { class: "muted", text: "Fields asked, in this order. Labels left empty use the widget's own text in each language." }),
+          live(h("option", { value: "off" }), () => T("c.pc.off")),
+          live(h("option", { value: "always" }), () => T("c.pc.always")),
+          live(h("option", { value: "person" }), () => T("c.pc.person"))))),
+    live(h("h3"), () => T("c.pc.fields")),
+    live(h("p", { class: "muted" }), () => T("c.pc.fields_help")),
     h("div", { class: "tablewrap" },
       h("table", { class: "grid", id: "pc-fields" },
-        h("thead", {}, h("tr", {}, ...["Field", "", "", "Label (English)", "Label (Greek)", "Settings"].map((t) => h("th", { text: t })))),
+        h("thead", {}, h("tr", {}, ...[() => T("c.pc.field"), () => "", () => "", () => T("c.pc.label_en"), () => T("c.pc.label_el"), () => T("c.pc.settings")].map((t) => live(h("th"), t)))),
         h("tbody", {}, ...KINDS.map(fieldRow)))),
-    h("h3", { text: "Texts" }),
+    live(h("h3"), () => T("c.pc.texts")),
     h("div", { class: "settings" },
       ...LANGS.flatMap(([lang, lname]) =>
-        TEXTS.map(([key, title, max]) => h("label", {}, `${title} (${lname})`, input(`text_${key}_${lang}`, { maxlength: max, placeholder: "default" }))))),
+        TEXTS.map(([key, title, max]) => h("label", {}, live(h("span"), () => `${title()} (${lname()})`),
+          live(input(`text_${key}_${lang}`, { maxlength: max }), () => T("c.pc.default"), "placeholder"))))),
     h("div", { class: "actions" },
-      h("button", { type: "submit", class: "btn primary", id: "pc-save", text: "Save pre-chat form" }), " ",
+      live(h("button", { type: "submit", class: "btn primary", id: "pc-save" }), () => T("c.pc.save")), " ",
       h("span", { id: "pc-msg", class: "msgline", role: "status" })),
   );
   clear(view).append(
-    h("h2", { text: "Pre-chat form" }),
-    h("p", { class: "muted", text: "Details the chat asks for before it starts, or only before a person takes it over. Agents see the answers in the chat's details; the handoff does not ask again for a name or e-mail it already has." }),
+    live(h("h2"), () => T("c.nav.prechat")),
+    live(h("p", { class: "muted" }), () => T("c.pc.help")),
     form,
   );
   const mode = $("pc-mode"); // its longest option whole, not cut to the grid's column
@@ -112,19 +116,19 @@ function collect() {
     if (kind === "consent") {
       f.privacy_url = $("pc-privacy_url").value.trim();
       if (f.privacy_url && !/^https?:\/\/\S+$/.test(f.privacy_url))
-        throw { el: $("pc-privacy_url"), message: "The privacy policy address must start with http:// or https://" };
+        throw { el: $("pc-privacy_url"), message: T("c.pc.bad_url") };
     }
     if (kind === "choice") {
       f.options = $("pc-options").value.split("\n").map((o) => o.trim()).filter(Boolean);
-      if (!f.options.length) throw { el: $("pc-options"), message: `${title}: write at least one option, one a line` };
-      if (f.options.length > 20) throw { el: $("pc-options"), message: `${title}: at most 20 options` };
+      if (!f.options.length) throw { el: $("pc-options"), message: T("c.pc.no_options", { field: title() }) };
+      if (f.options.length > 20) throw { el: $("pc-options"), message: T("c.pc.too_many", { field: title() }) };
       const long = f.options.find((o) => o.length > 100);
-      if (long) throw { el: $("pc-options"), message: `${title}: “${long.slice(0, 30)}…” is longer than 100 characters` };
+      if (long) throw { el: $("pc-options"), message: T("c.pc.too_long", { field: title(), option: long.slice(0, 30) }) };
     }
     fields.push(f);
   }
   const mode = $("pc-mode").value;
-  if (mode !== "off" && !fields.length) throw { el: $("pc-ask_name"), message: "Choose at least one field to ask, or switch the form off" };
+  if (mode !== "off" && !fields.length) throw { el: $("pc-ask_name"), message: T("c.pc.no_fields") };
   const texts = {};
   for (const [lang] of LANGS) {
     const t = {};
@@ -175,10 +179,10 @@ async function save(e) {
   btn.disabled = true;
   try {
     fill(await api("PUT", "/api/engage/prechat", cfg));
-    msg.textContent = cfg.mode === "off" ? "Saved: the form is off." : "Saved: the widget asks from the next chat on.";
-    toast("Pre-chat form saved");
+    msg.textContent = cfg.mode === "off" ? T("c.pc.saved_off") : T("c.pc.saved_on");
+    toast(T("c.pc.saved"));
   } catch (err) {
-    showError("Not saved: " + (err.message || "the server refused the settings"), errorInput(err, cfg));
+    showError(T("common.not_saved", { error: err.message || T("c.pc.refused") }), errorInput(err, cfg));
   } finally {
     btn.disabled = false;
   }
@@ -190,6 +194,6 @@ export async function loadPrechatAdmin(apiFn) {
   try {
     fill(await api("GET", "/api/engage/prechat"));
   } catch (e) {
-    showError("Could not load the pre-chat form's settings: " + (e.message || "request failed"));
+    showError(T("c.pc.load_failed", { error: e.message || T("common.failed") }));
   }
 }

@@ -3,6 +3,7 @@
 // (GET /api/engage/report).
 import { $, clear, h, str, toast } from "./ui.js";
 import { loadAppearance } from "./appearance-admin.js";
+import { T, live } from "./staff_i18n.js";
 
 const FIELDS = ["name", "url_pattern", "min_time_on_page_s", "min_pages_seen", "visitor", "referrer_contains", "when", "cap_hours"];
 const NUMBERS = ["min_time_on_page_s", "min_pages_seen", "cap_hours"];
@@ -10,13 +11,15 @@ let api = null;
 let editing = null; // the rule id in the form, or null for a new one
 
 function summary(r) {
-  const parts = [r.url_pattern ? "URL " + r.url_pattern : "any page"];
-  if (r.min_time_on_page_s) parts.push(`after ${r.min_time_on_page_s} s on the page`);
-  if (r.min_pages_seen) parts.push(`${r.min_pages_seen}+ pages seen`);
-  if (r.visitor !== "any") parts.push(r.visitor + " visitors");
-  if (r.referrer_contains) parts.push(`referrer contains “${r.referrer_contains}”`);
-  parts.push(r.when === "always" ? "always" : "only while agents are online");
-  parts.push(`at most once per ${r.cap_hours} h`);
+  const parts = [r.url_pattern ? T("c.w.s_url", { url: r.url_pattern }) : T("c.w.s_any_page")];
+  if (r.min_time_on_page_s) parts.push(T("c.w.s_after", { n: r.min_time_on_page_s }));
+  if (r.min_pages_seen) parts.push(T("c.w.s_pages", { n: r.min_pages_seen }));
+  if (r.visitor === "new") parts.push(T("c.w.s_new"));
+  else if (r.visitor === "returning") parts.push(T("c.w.s_returning"));
+  else if (r.visitor !== "any") parts.push(r.visitor);
+  if (r.referrer_contains) parts.push(T("c.w.s_referrer", { text: r.referrer_contains }));
+  parts.push(r.when === "always" ? T("c.w.show_always") : T("c.w.show_online"));
+  parts.push(T("c.w.s_cap", { n: r.cap_hours }));
   return parts.join(" · ");
 }
 
@@ -28,7 +31,7 @@ function fillForm(r) {
   const m = (r && r.messages) || {};
   f.elements.msg_en.value = m.en || "";
   f.elements.msg_el.value = m.el || "";
-  $("rule-form-title").textContent = r ? `Edit “${r.name}”` : "New invitation rule";
+  live($("rule-form-title"), () => (r ? T("c.w.edit_title", { name: r.name }) : T("c.w.new_title")));
   $("rule-msg").textContent = "";
 }
 
@@ -41,20 +44,20 @@ async function loadRules() {
       h(
         "tr",
         {},
-        h("td", {}, h("b", { text: r.name }), r.enabled ? null : h("div", { class: "muted", text: "off" })),
+        h("td", {}, h("b", { text: r.name }), r.enabled ? null : h("div", { class: "muted", text: T("c.w.off") })),
         h("td", { text: summary(r) }),
         h("td", { text: Object.entries(r.messages || {}).map(([l, t]) => `${l}: ${t}`).join("\n"), class: "pre" }),
         h(
           "td",
           { class: "acts" },
-          h("button", { type: "button", class: "btn small", text: "Edit", onclick: () => fillForm(r) }),
+          h("button", { type: "button", class: "btn small", text: T("common.edit"), onclick: () => fillForm(r) }),
           h("button", {
             type: "button",
             class: "btn small",
-            text: "Delete",
+            text: T("common.delete"),
             onclick: async () => {
               await api("DELETE", `/api/engage/rules/${r.id}`);
-              toast(`Deleted “${r.name}”`);
+              toast(T("c.w.deleted", { name: r.name }));
               if (editing === r.id) fillForm(null);
               loadRules();
             },
@@ -69,9 +72,10 @@ async function loadReport() {
   const r = await api("GET", `/api/engage/report?days=${$("inv-days").value}`);
   const t = r.totals;
   const rate = (a, b) => (b ? Math.round((100 * a) / b) + "%" : "–");
-  $("inv-summary").textContent =
-    `${t.shown} shown · ${t.accepted} accepted (${rate(t.accepted, t.shown)}) · ${t.dismissed} dismissed · ` +
-    `${t.chat_started} chats started (${rate(t.chat_started, t.shown)} of shown)`;
+  $("inv-summary").textContent = T("c.w.summary", {
+    shown: t.shown, accepted: t.accepted, accepted_rate: rate(t.accepted, t.shown), dismissed: t.dismissed,
+    started: t.chat_started, started_rate: rate(t.chat_started, t.shown),
+  });
   const tb = clear($("inv-sources").tBodies[0]);
   for (const s of r.sources)
     tb.appendChild(h("tr", {}, h("td", { text: s.source }), ...["shown", "accepted", "dismissed", "chat_started"].map((k) => h("td", { class: "num", text: String(s[k]) }))));
@@ -84,8 +88,15 @@ export async function loadWidgetAdmin(apiFn) {
   try {
     await Promise.all([loadAppearance(apiFn), loadRules(), loadReport()]);
   } catch (e) {
-    toast(e.message || "Could not load the widget settings", "bad");
+    toast(e.message || T("c.w.load_failed"), "bad");
   }
+}
+
+/** The page's lists again in the current language (a language switch). */
+export function relabelWidgetAdmin() {
+  if (!api || !$("rule-form").dataset.wired) return;
+  loadRules().catch(() => {});
+  loadReport().catch(() => {});
 }
 
 function wire() {
@@ -101,7 +112,7 @@ function wire() {
     for (const l of ["en", "el"]) if (f.elements["msg_" + l].value.trim()) body.messages[l] = f.elements["msg_" + l].value;
     try {
       const saved = await api(editing ? "PUT" : "POST", editing ? `/api/engage/rules/${editing}` : "/api/engage/rules", body);
-      $("rule-msg").textContent = `Saved “${str(saved.name)}”.`;
+      $("rule-msg").textContent = T("c.w.saved", { name: str(saved.name) });
       editing = saved.id;
       loadRules();
     } catch (err) {
