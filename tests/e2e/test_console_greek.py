@@ -9,7 +9,7 @@ import re
 
 from playwright.async_api import expect
 
-from tests.e2e.conftest import docs_shot, new_page
+from tests.e2e.conftest import docs_shot, new_page, shot
 from tests.e2e.test_console import app, db, log_in, pane, widget  # noqa: F401 (fixtures)
 
 
@@ -146,4 +146,26 @@ async def test_the_admins_pages_in_greek_relabel_at_once(app, db, browser):  # n
     await pia.locator(".nav button[data-view=widget]").click()
     await expect(pia.get_by_role("button", name="Save appearance")).to_be_visible()
     await expect(pia.locator("#rule-form-title")).to_have_text("New invitation rule")
+    assert pia.errors == [] and pia.dialogs == []
+
+
+async def test_the_visitors_data_page_follows_the_same_choice(app, db, browser):  # noqa: F811
+    pia = await new_page(browser)
+    await log_in(pia, app, "pia@console.test")
+    await switch(pia, "el")
+    await pia.locator("#nav-privacy").click()
+    await expect(pia).to_have_url(f"{app.url}/privacy/")
+    await expect(pia.locator("#h-req")).to_have_text("Αιτήματα δεδομένων")
+    await expect(pia.locator("#ui-lang")).to_have_value("el")
+    await expect(pia.get_by_role("button", name="Εύρεση")).to_be_visible()
+    await expect(pia.locator("#window")).to_contain_text("προηγούμενων ημερών")
+    await expect(pia.locator("#keys tbody")).to_contain_text("Κανένα κλειδί")
+    await pia.locator("#value").fill("nobody@example.com")
+    await pia.get_by_role("button", name="Εύρεση").click()
+    await expect(pia.locator("#found-summary")).to_have_text("Τίποτα αποθηκευμένο για αυτόν τον επισκέπτη.")
+    await shot(pia, "privacy-greek")
+    await switch(pia, "en")
+    await expect(pia.locator("#h-req")).to_have_text("Data requests")
+    await expect(pia.locator("#found-summary")).to_have_text("Nothing stored about this visitor.")
+    await expect(pia.locator("#keys tbody")).to_contain_text("No keys")
     assert pia.errors == [] and pia.dialogs == []

@@ -21,11 +21,13 @@ CONSOLE_JS = ("console.js", "visitors.js", "console_notify.js", "widget-admin.js
 PAGES = {
     "editor": ((SRC / "editor.js",), SRC / "editor.html"),
     "console": (tuple(SRC / name for name in CONSOLE_JS), SRC / "console.html"),
+    "privacy": ((SRC / "privacy.js",), SRC / "privacy.html"),
 }
 # no Greek letter on purpose (quotation marks, file formats; the Greek option is Greek in both)
 SAME = {"common.quoted", "io.download_json", "io.download_yaml", "io.download_csv", "try.lang_el", "c.a.email", "c.who.bot"}
-# texts of the pages that are no words of the UI: the product's name, file formats, the language switch, CSAT, an example
-NOT_WORDS = {"shopchat", "JSON", "YAML", "CSV", "EN · English", "ΕΛ · Ελληνικά", "Ctrl+S", "CSAT", "google."}
+# texts of the pages that are no words of the UI: the product's name, file formats, the language switch, CSAT, examples
+NOT_WORDS = {"shopchat", "JSON", "YAML", "CSV", "EN · English", "ΕΛ · Ελληνικά", "Ctrl+S", "CSAT", "google.",
+             "maria@example.com", "https://your-shop.example/privacy"}
 ATTRS = ("placeholder", "title", "aria-label")
 
 
@@ -77,7 +79,9 @@ class Page(HTMLParser):
             if a.get(attr) and f"data-i18n-{attr}" not in a and a[attr] not in NOT_WORDS:
                 self.untranslated.append(f"<{tag} {attr}={a[attr]!r}>")
         if tag not in self.VOID:
-            self.stack.append(bool(self.stack and self.stack[-1]) or "data-i18n" in a or "data-i18n-rich" in a)
+            # translate="no": code shown as it is (the conversion snippet), no words of the UI
+            self.stack.append(bool(self.stack and self.stack[-1]) or "data-i18n" in a or "data-i18n-rich" in a
+                              or a.get("translate") == "no")
 
     def handle_endtag(self, tag):
         if tag not in self.VOID and self.stack:
@@ -118,7 +122,7 @@ def test_every_key_a_page_uses_exists_in_both_languages(dicts, page):
     parser = Page()
     parser.feed(html.read_text(encoding="utf-8"))
     used = plain | parser.keys | {f"{k}.{form}" for k in counted for form in ("one", "other")}
-    assert len(used) > 100  # the check sees the page's keys at all
+    assert len(used) > 50  # the check sees the page's keys at all
     for lang in ("en", "el"):
         assert sorted(used - set(dicts[lang])) == [], f"keys missing from the {lang} dictionary"
     assert parser.untranslated == [], f"{html.name}: texts not taken from the dictionaries"

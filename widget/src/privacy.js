@@ -4,17 +4,18 @@
 // A visitor is named in POST bodies only, never in a URL; `#conversation=<id>` (the console's link
 // from a conversation) prefills the search.
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
+import { T, Tn, applyStatic, language, live, pickLanguage, relabelLive, setLanguage } from "./staff_i18n.js";
 
 const toLogin = () => location.replace("/login?next=/privacy/");
 const api = makeApi(toLogin);
-const PLACEHOLDER = { email: "maria@example.com", visitor_id: "the widget's browser id", conversation_id: "a conversation id" };
+const PLACEHOLDER = { email: () => "maria@example.com", visitor_id: () => T("p.req.ph_browser"), conversation_id: () => T("p.req.ph_conversation") };
 let subject = null; // the last search: {email | visitor_id | conversation_id: value}
 let found = null;
 let staff = {};
 
 function rows(table, list, cells, empty) {
   const body = clear($(table).tBodies[0]);
-  if (!list.length) body.appendChild(h("tr", null, h("td", { class: "empty", colspan: 9, text: empty })));
+  if (!list.length) body.appendChild(h("tr", null, live(h("td", { class: "empty", colspan: 9 }), empty)));
   for (const item of list) body.appendChild(h("tr", null, cells(item).map((c) => h("td", null, c))));
 }
 
@@ -38,14 +39,15 @@ async function find(e) {
     return;
   }
   const n = found.conversations.length;
-  $("found-summary").textContent =
-    n || found.conversions
-      ? `${n} conversation${n === 1 ? "" : "s"} and ${found.conversions} conversion${found.conversions === 1 ? "" : "s"} found.`
-      : "Nothing stored about this visitor.";
+  const conversions = found.conversions;
+  live($("found-summary"), () =>
+    n || conversions
+      ? T("p.req.found", { conversations: Tn("p.n_conversations", n), conversions: Tn("p.n_conversions", conversions) })
+      : T("p.req.nothing"));
   rows("found-table", found.conversations, (c) => [
     h("code", { text: c.conversation_id }), when(c.created_at), str(c.state), str(c.visitor_name, "–"),
     str(c.visitor_email, "–"), c.visitor_id ? h("code", { text: c.visitor_id }) : "–",
-  ], "No conversations.");
+  ], () => T("p.req.no_conversations"));
   $("erase").disabled = !(n || found.conversions);
   $("found").hidden = false;
 }
@@ -57,7 +59,7 @@ async function download() {
     body: JSON.stringify(subject),
   });
   if (r.status === 401) return toLogin();
-  if (!r.ok) return toast("Export failed (" + r.status + ")", "bad");
+  if (!r.ok) return toast(T("p.req.export_failed", { status: r.status }), "bad");
   const blob = await r.blob();
   const name = (/filename="([^"]+)"/.exec(r.headers.get("Content-Disposition") || "") || [])[1] || "visitor-data.json";
   const a = h("a", { href: URL.createObjectURL(blob), download: name });
@@ -70,9 +72,8 @@ async function download() {
 
 function askErase() {
   const n = found.conversations.length;
-  $("confirm-text").textContent =
-    `Erase ${n} conversation${n === 1 ? "" : "s"} (messages, tickets, ratings, logged questions, Rasa's events) ` +
-    `and ${found.conversions} conversion${found.conversions === 1 ? "" : "s"}? This cannot be undone.`;
+  const conversions = found.conversions;
+  live($("confirm-text"), () => T("p.req.confirm", { conversations: Tn("p.n_conversations", n), conversions: Tn("p.n_conversions", conversions) }));
   $("confirm").hidden = false;
   $("erase-no").focus();
 }
@@ -82,11 +83,11 @@ async function erase() {
   try {
     const r = await api("POST", "/api/privacy/erase", subject);
     const e = r.erased;
-    $("done").textContent = `Erased: ${e.conversations} conversations, ${e.conversions} conversions, ${e.tracker_events} Rasa events.`;
+    live($("done"), () => T("p.req.erased", { conversations: e.conversations, conversions: e.conversions, events: e.tracker_events }));
     $("done").hidden = false;
     $("found").hidden = true;
   } catch (err) {
-    toast("Not erased: " + err.message, "bad");
+    toast(T("p.req.not_erased", { error: err.message }), "bad");
   }
   loadAudit();
 }
@@ -94,9 +95,9 @@ async function erase() {
 async function loadAudit() {
   const r = await api("GET", "/api/privacy/audit");
   rows("audit", r.entries, (a) => [
-    when(a.at), a.user_id ? str(staff[a.user_id], "#" + a.user_id) : "automatic", str(a.action), str(a.found_by),
+    when(a.at), a.user_id ? str(staff[a.user_id], "#" + a.user_id) : T("p.automatic"), str(a.action), str(a.found_by),
     String(a.conversations), String(a.conversions), String(a.tracker_events),
-  ], "No data requests yet.");
+  ], () => T("p.req.no_audit"));
 }
 
 // ---- settings ------------------------------------------------------------------------------------
@@ -120,9 +121,9 @@ async function saveSettings(e) {
       retention_days: days ? Number(days) : null,
       privacy_notice_url: $("notice").value.trim() || null,
     });
-    $("settings-msg").textContent = "Saved.";
+    $("settings-msg").textContent = T("p.set.saved");
   } catch (err) {
-    $("settings-msg").textContent = "Not saved: " + err.message;
+    $("settings-msg").textContent = T("common.not_saved", { error: err.message });
   }
 }
 
@@ -131,19 +132,19 @@ async function loadKeys() {
   const r = await api("GET", "/api/conversions/keys");
   rows("keys", r.keys, (k) => [
     h("span", { class: k.revoked_at ? "revoked" : "", text: k.name }), h("code", { text: k.hint }), when(k.created_at),
-    k.last_used_at ? when(k.last_used_at) : "never",
+    k.last_used_at ? when(k.last_used_at) : T("p.never"),
     k.revoked_at
-      ? "revoked " + when(k.revoked_at)
-      : h("button", { type: "button", class: "btn", text: "Revoke", onclick: () => revoke(k) }),
-  ], "No keys: the shop's server cannot report orders yet.");
+      ? T("p.revoked", { when: when(k.revoked_at) })
+      : h("button", { type: "button", class: "btn", text: T("p.revoke"), onclick: () => revoke(k) }),
+  ], () => T("p.no_keys"));
 }
 
 async function revoke(k) {
   try {
     await api("POST", `/api/conversions/keys/${k.id}/revoke`);
-    toast(`Key "${k.name}" revoked: it no longer works.`);
+    toast(T("p.key_revoked", { name: k.name }));
   } catch (err) {
-    toast("Not revoked: " + err.message, "bad");
+    toast(T("p.not_revoked", { error: err.message }), "bad");
   }
   loadKeys();
 }
@@ -156,26 +157,59 @@ async function newKey(e) {
     $("newkey-out").hidden = false;
     $("keyname").value = "";
   } catch (err) {
-    toast("No key made: " + err.message, "bad");
+    toast(T("p.no_key_made", { error: err.message }), "bad");
   }
   loadKeys();
 }
 
 async function loadOrders() {
   const r = await api("GET", "/api/conversions");
-  $("window").textContent = String(r.window_days);
-  const kind = { bot: "a chat with the bot", agent: "a chat with ", none: "no chat" };
+  live($("window"), () => T("p.conv.window", { n: r.window_days }));
+  const kind = { bot: () => T("p.a.bot"), none: () => T("p.a.none") };
   rows("orders", r.conversions, (c) => [
     h("code", { text: c.order_id }), money(c), when(c.ordered_at),
-    c.attribution === "agent" ? kind.agent + str(staff[c.agent_id], "an agent") : str(kind[c.attribution], c.attribution),
+    c.attribution === "agent"
+      ? T("p.a.agent", { agent: str(staff[c.agent_id], T("c.offer.an_agent")) })
+      : kind[c.attribution] ? kind[c.attribution]() : str(c.attribution),
     str(c.source),
-  ], "No orders reported yet.");
+  ], () => T("p.no_orders"));
 }
 
 // ---- start -------------------------------------------------------------------------------------------
+// ---- the page's language: the user's one choice for the staff pages (PUT /api/me/language) ---------------
+const browserLanguages = () => (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
+let admin = false;
+function relabel() {
+  applyStatic(document);
+  $("ui-lang").value = language();
+  relabelLive();
+  if (!admin) return;
+  $("value").placeholder = PLACEHOLDER[$("kind").value]();
+  loadAudit().catch(() => {});
+  loadKeys().catch(() => {});
+  loadOrders().catch(() => {});
+}
+$("ui-lang").addEventListener("change", async () => {
+  const sel = $("ui-lang");
+  const before = language();
+  try {
+    const r = await api("PUT", "/api/me/language", { language: sel.value });
+    setLanguage(r.language);
+    relabel();
+  } catch (e) {
+    sel.value = before;
+    toast(T("lang.failed", { error: e.message }), "bad");
+  }
+});
+setLanguage(pickLanguage(null, browserLanguages()));
+applyStatic(document);
+
 async function start() {
   const me = await signedIn(toLogin);
   if (!me) return;
+  setLanguage(pickLanguage(me.language, browserLanguages()));
+  applyStatic(document);
+  $("ui-lang").value = language();
   $("myname").textContent = str(me.display_name);
   $("logout").addEventListener("click", logOut);
   $("boot").hidden = true;
@@ -185,12 +219,14 @@ async function start() {
     return;
   }
   $("main").hidden = false;
+  admin = true;
+  $("value").placeholder = PLACEHOLDER[$("kind").value]();
   try {
     for (const u of (await api("GET", "/api/agents")).agents) staff[u.id] = u.display_name;
   } catch (e) {
     staff = {};
   }
-  $("kind").addEventListener("change", () => ($("value").placeholder = PLACEHOLDER[$("kind").value]));
+  $("kind").addEventListener("change", () => ($("value").placeholder = PLACEHOLDER[$("kind").value]()));
   $("find").addEventListener("submit", find);
   $("export").addEventListener("click", download);
   $("erase").addEventListener("click", askErase);
