@@ -1,7 +1,7 @@
 """A minimal client for S3-compatible stores: PUT, GET and DELETE of one object, path-style, signed
 with AWS Signature Version 4 (the payload's SHA-256 signed too). Written here instead of pulling in
-boto3 (about 80 MB, and synchronous) for three calls; tested against a real S3 server (moto's)
-that checks the signatures (tests/attachments/test_s3_store.py)."""
+boto3 (about 80 MB, and synchronous) for three calls; tested against a real S3 server (Ceph's
+RADOS Gateway) that checks the signatures (tests/attachments/test_s3_store.py)."""
 from __future__ import annotations
 
 import hashlib
