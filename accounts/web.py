@@ -14,14 +14,14 @@ import json
 import re
 from html import escape
 from string import Template
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Path, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.routing import APIRoute
 
-from accounts import service
+from accounts import login_i18n, service
 from accounts.models import User
 from accounts.passwords import PasswordError, check_password
 from app.db import utcnow
@@ -198,11 +198,26 @@ def clear_session_cookie(response: Response) -> None:
     response.delete_cookie(COOKIE, path="/", httponly=True, samesite="strict")
 
 
+def set_language_cookie(response: Response, request: Request, language: str | None) -> None:
+    """The login page's language next time in this browser (accounts/login_i18n.py); None forgets it."""
+    if language is None:
+        response.delete_cookie(login_i18n.LANG_COOKIE, path="/", httponly=True, samesite="lax")
+        return
+    secure = request.app.state.ctx.settings.base_url.startswith("https") or request.url.scheme == "https"
+    response.set_cookie(login_i18n.LANG_COOKIE, language, max_age=login_i18n.LANG_COOKIE_AGE, path="/",
+                        httponly=True, samesite="lax", secure=secure)
+
+
+def page_language(request: Request, chosen: str | None = None) -> str:
+    return login_i18n.choose(chosen, request.cookies.get(login_i18n.LANG_COOKIE),
+                             request.headers.get("accept-language"))
+
+
 # ---- the login page ----------------------------------------------------------------------------
 
 LOGIN_PAGE = Template("""<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Log in - shopchat</title>
+<html lang="$lang"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>$title</title>
 <style>
 body{margin:0;min-height:100vh;display:grid;place-items:center;background:#f3f5f2;color:#1e2a23;
   font:16px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif}
@@ -215,16 +230,20 @@ button{margin-top:1.4rem;width:100%;padding:.65rem;border:0;border-radius:6px;ba
   font:inherit;font-weight:600;cursor:pointer}
 button:hover{background:#265c40}
 .error{background:#fdecea;color:#8a1c12;padding:.6rem .8rem;border-radius:6px;margin:0 0 1rem}
+.langs{display:flex;justify-content:flex-end;gap:.6rem;margin:-.8rem -.6rem .6rem 0;font-size:.85rem}
+.langs a{color:#2f6f4e}.langs a[aria-current]{color:#1e2a23;font-weight:600;text-decoration:none}
 </style></head>
 <body><main>
-<h1>Log in to shopchat</h1>
+<nav class="langs" aria-label="$language">$switch</nav>
+<h1>$heading</h1>
 $error<form method="post" action="/login">
 <input type="hidden" name="next" value="$next">
-<label for="email">E-mail</label>
+<input type="hidden" name="lang" value="$lang">
+<label for="email">$email_label</label>
 <input id="email" name="email" type="email" autocomplete="username" required value="$email"$focus_email>
-<label for="password">Password</label>
+<label for="password">$password_label</label>
 <input id="password" name="password" type="password" autocomplete="current-password" required$focus_password>
-<button type="submit">Log in</button>
+<button type="submit">$submit</button>
 </form>
 </main></body></html>
 """)
@@ -240,16 +259,35 @@ PAGE_HEADERS = {
 }
 
 
+LANGUAGE_NAMES = {"en": "EN · English", "el": "ΕΛ · Ελληνικά"}
+
+
 def login_page(*, next_path: str = DEFAULT_NEXT, email: str = "", error: str | None = None,
-               status: int = 200) -> HTMLResponse:
+               status: int = 200, lang: str = "en") -> HTMLResponse:
+    """`error` is a key of login_i18n.TEXTS; `lang` one of its languages."""
+    text = login_i18n.TEXTS[lang]
+    next_path = safe_next(next_path)
+    links = []
+    for code, name in LANGUAGE_NAMES.items():  # plain links: the page runs no script
+        query = urlencode({"lang": code, **({"next": next_path} if next_path != DEFAULT_NEXT else {})})
+        current = ' aria-current="true"' if code == lang else ""
+        links.append(f'<a href="/login?{escape(query, quote=True)}" lang="{code}" hreflang="{code}"{current}>{name}</a>')
     html = LOGIN_PAGE.substitute(
-        error=f'<p class="error" role="alert">{escape(error)}</p>\n' if error else "",
-        next=escape(safe_next(next_path), quote=True),
+        lang=lang,
+        title=escape(text["title"]),
+        heading=escape(text["heading"]),
+        language=escape(text["language"], quote=True),
+        switch=" ".join(links),
+        email_label=escape(text["email"]),
+        password_label=escape(text["password"]),
+        submit=escape(text["submit"]),
+        error=f'<p class="error" role="alert">{escape(text[error])}</p>\n' if error else "",
+        next=escape(next_path, quote=True),
         email=escape(email, quote=True),
         focus_email="" if email else " autofocus",
         focus_password=" autofocus" if email else "",
     )
-    return HTMLResponse(html, status_code=status, headers=PAGE_HEADERS)
+    return HTMLResponse(html, status_code=status, headers={**PAGE_HEADERS, "Content-Language": lang})
 
 
 # ---- routes ------------------------------------------------------------------------------------
@@ -259,42 +297,49 @@ def make_router(ctx) -> APIRouter:
     admin = require_roles("admin")
 
     @router.get("/login", include_in_schema=False)
-    async def login_form(next: str = DEFAULT_NEXT):  # noqa: A002 - the query parameter's name
-        return login_page(next_path=next)
+    async def login_form(request: Request, next: str = DEFAULT_NEXT, lang: str | None = None):  # noqa: A002
+        language = page_language(request, lang)
+        response = login_page(next_path=next, lang=language)
+        if login_i18n.supported(lang):  # a choice made on the page (or a link): remembered in this browser
+            set_language_cookie(response, request, language)
+        return response
 
     @router.post("/login", include_in_schema=False)
     async def login(request: Request):
         if not same_origin(request):
-            return login_page(error="This login form was sent from another site; open the login page again.",
-                              status=403)
+            return login_page(error="cross_site", status=403, lang=page_language(request))
         try:
             raw = await read_body(request)
         except ApiError:
-            return login_page(error="The form is too large.", status=413)
+            return login_page(error="too_large", status=413, lang=page_language(request))
         form = {k: v[0] for k, v in parse_qs(raw.decode("utf-8", "replace"), keep_blank_values=True).items()}
         email, password = form.get("email", "")[:254], form.get("password", "")
         next_path = safe_next(form.get("next"))
+        lang = page_language(request, form.get("lang"))  # the language the form was shown in
         if not email.strip() or not password:
-            return login_page(next_path=next_path, email=email, error="Enter your e-mail and password.", status=400)
+            return login_page(next_path=next_path, email=email, error="missing", status=400, lang=lang)
         now = utcnow()
         async with ctx.sessionmaker() as db:
             try:
                 user = await service.authenticate(db, email, password, client_key=client_key(request), now=now)
             except service.LoginRefused as exc:
                 status = 429 if exc.code == "throttled" else 401
-                return login_page(next_path=next_path, email=email, error=exc.message, status=status)
+                error = exc.code if exc.code in login_i18n.TEXTS[lang] else "bad_credentials"
+                return login_page(next_path=next_path, email=email, error=error, status=status, lang=lang)
             await service.end_session(db, request.cookies.get(COOKIE))  # a previous login in this browser
             token = await service.create_session(db, user.id, now=now)
         if user.role == "editor" and next_path == DEFAULT_NEXT:
             next_path = EDITOR_HOME  # editors cannot use the agent console
         response = RedirectResponse(next_path, status_code=303)
         set_session_cookie(response, request, token)
+        if user.language:  # the next login page in this browser speaks the language of their staff pages
+            set_language_cookie(response, request, user.language)
         return response
 
     @router.post("/logout", include_in_schema=False)
     async def logout(request: Request):
         if not same_origin(request):
-            return login_page(error="This logout was sent from another site.", status=403)
+            return login_page(error="cross_site_logout", status=403, lang=page_language(request))
         async with ctx.sessionmaker() as db:
             await service.end_session(db, request.cookies.get(COOKIE))
         response = RedirectResponse("/login", status_code=303)
@@ -307,7 +352,7 @@ def make_router(ctx) -> APIRouter:
         return {**me_json(user), "language": user.language}
 
     @router.put("/api/me/language")
-    async def set_my_language(request: Request, user: User = Depends(current_user)):
+    async def set_my_language(request: Request, response: Response, user: User = Depends(current_user)):
         """Only one's own: `{"language": "en" | "el" | null}`; anything else is 422, nothing changed."""
         body = await json_object(request)
         for field in body:
@@ -320,6 +365,7 @@ def make_router(ctx) -> APIRouter:
                 language = await service.set_language(db, user.id, body["language"])
             except service.AccountError as exc:
                 raise account_error(exc) from None
+        set_language_cookie(response, request, language)  # the login page follows the choice too
         return {"language": language}
 
     @router.post("/api/me/password")

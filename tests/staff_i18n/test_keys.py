@@ -1,5 +1,6 @@
-"""The staff pages' texts exist in English and Greek: every key the editor (editor.js, editor.html) and
-the agent console (console.js, its modules, console.html) use is in both dictionaries of
+"""The staff pages' texts exist in English and Greek: every key the editor (editor.js, editor.html),
+the agent console (console.js, its modules, console.html), the Visitors' data page and the Reports
+page (reports.js, reports.html) use is in both dictionaries of
 widget/src/staff_i18n.js (read with node, as the browser gets them), both languages have the same keys
 and placeholders, the Greek ones are translated, and the pages' HTML has no text or labelling
 attribute that does not come from the dictionaries."""
@@ -22,9 +23,11 @@ PAGES = {
     "editor": ((SRC / "editor.js",), SRC / "editor.html"),
     "console": (tuple(SRC / name for name in CONSOLE_JS), SRC / "console.html"),
     "privacy": ((SRC / "privacy.js",), SRC / "privacy.html"),
+    "reports": ((SRC / "reports.js",), SRC / "reports.html"),
 }
 # no Greek letter on purpose (quotation marks, file formats; the Greek option is Greek in both)
-SAME = {"common.quoted", "io.download_json", "io.download_yaml", "io.download_csv", "try.lang_el", "c.a.email", "c.who.bot"}
+SAME = {"common.quoted", "io.download_json", "io.download_yaml", "io.download_csv", "try.lang_el", "c.a.email", "c.who.bot",
+        "r.sub.orders", "r.hour_tick"}
 # texts of the pages that are no words of the UI: the product's name, file formats, the language switch, CSAT, examples
 NOT_WORDS = {"shopchat", "JSON", "YAML", "CSV", "EN · English", "ΕΛ · Ελληνικά", "Ctrl+S", "CSAT", "google.",
              "maria@example.com", "https://your-shop.example/privacy"}
@@ -140,3 +143,18 @@ def test_no_key_is_left_unused(dicts):
         parser.feed(html.read_text(encoding="utf-8"))
         used |= plain | parser.keys | {f"{k}.{form}" for k in counted for form in ("one", "other")}
     assert sorted(set(dicts["en"]) - used) == []
+
+
+# Scripts whose every visible text goes through T(): a literal with a letter in a text, label, title,
+# placeholder or aria-label property (or a chart's label) is English left untranslated.
+LITERAL_FREE = {"reports.js": {"CSV", "CSAT"}}
+
+
+@pytest.mark.parametrize("name", sorted(LITERAL_FREE))
+def test_a_script_writes_no_visible_english_literal(name):
+    text = (SRC / name).read_text(encoding="utf-8")
+    literal = r'\s*(?::|=)\s*(?:"([^"]*)"|\'([^\']*)\'|`([^`]*)`)'
+    where = r"(?<![\w-])(?:text|label|title|placeholder|\"aria-label\"|textContent)"
+    found = {next(g for g in m.groups() if g is not None) for m in re.finditer(where + literal, text)}
+    words = {s for s in found if s and re.search(r"[A-Za-z]{2}", re.sub(r"\$\{[^}]*\}", "", s))}
+    assert words - LITERAL_FREE[name] == set(), f"{name}: English texts not taken from the dictionaries"

@@ -74,5 +74,7 @@ const rv = await buildPage("reports");
 // The admins' "Visitors' data" page (/privacy/): data requests, retention, conversion tracking.
 const pv = await buildPage("privacy");
 await writeFile(dist("reports/definitions.md"), await readFile(join(root, "..", "docs", "reports.md"), "utf8"));
+// ... and in Greek (docs/reports.el.md, the same anchors), for the page in Greek
+await writeFile(dist("reports/definitions.el.md"), await readFile(join(root, "..", "docs", "reports.el.md"), "utf8"));
 
 console.log(`built dist/ (version ${v}, console ${cv}, editor ${ev}, reports ${rv}, privacy ${pv})`);
