@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from bot.texts import bot_language, quick_reply, say
 from knowledge_base.search import ANSWER_THRESHOLD, Doc, Hit
-from knowledge_base.text import fold
+from knowledge_base.synonyms_el import loose
+from knowledge_base.text import fold, greeklish_to_greek, sound
 
 # When Rasa is fairly sure the question is off-topic, a knowledge-base hit must be this much
 # stronger before the bot trusts it over Rasa.
@@ -274,41 +275,117 @@ def _short_request(t: str) -> bool:
     return len(t.split()) <= 6 and bool(_STRONG_WHO.search(t)) and not _NOT_US.search(t)
 
 
-# Greek and Greeklish (on folded text: no accents, final sigma as σ). Someone on our side, a verb
-# asking for them, and what is always a request ("this bot is useless", "I want to complain").
-_EL_WHO = (r"(ανθρωπ\w*|υπαλληλ\w*|εκπροσωπ\w*|συναδελφ\w*|ατομο|πραγματικο προσωπο|προσωπικο|υπευθυν\w*|"
-           r"διευθυντ\w*|εξυπηρετηση( πελατων)?|υποστηριξη|τμημα εξυπηρετησησ|"
-           r"anthr[ow]p\w*|ypall?ill?\w*|ipall?ill?\w*|ekpros[ow]p\w*|synadelf\w*|atomo|e(ks|x)[yi]piretisi|"
-           r"[yi]postiri(ks|x)i|[yi]pe(u|f)th[yi]n\w*)")
-_EL_ASK = (r"(θελω|θα ηθελα|μπορω|χρειαζομαι|δωστε|δωσε|συνδεστε|συνδεσε|μεταφερετε|φερτε|φερε|μιλησω|μιλησουμε|"
-           r"μιλαω|μιλαμε|μιλαει|προτιμω|υπαρχει|ειναι|καποιοσ|καποιον|"
-           r"thel[ow]|mpor[ow]|xreiazomai|d[ow]ste|d[ow]se|s[yi]ndes\w*|milis[ow]|milisoume|milao|milaw|prot[ih]m[ow]|"
-           r"[yi]parxei|einai|kapoios|kapoion)")
-_EL_PLEASE = r"(παρακαλω|τωρα|ρε|parakal[ow]|t[ow]ra|pls|please)"
-_EL_REQUESTS = [
-    re.compile(rf"\b{_EL_ASK}\b.*\b{_EL_WHO}"),
-    re.compile(rf"^\W*((ενα|εναν|μια|ενασ|ena|enan|mia) )?{_EL_WHO}(\W+{_EL_PLEASE})*\W*$"),
-    re.compile(r"\b(θελω|thel[ow]|μπορω|mpor[ow]) (να )?(μιλησω|milis[ow]|na milis[ow]) (με|σε|me|se) (καποιον|καποια|kapoion|kapoia)\b"),
+# Greek and Greeklish. The message is folded (no accents, σ for ς) and its Latin words put in Greek
+# letters (greeklish_to_greek: "thelw na milisw" -> θελω να μιλισω); every pattern below is written
+# once in plain folded Greek and compiled with synonyms_el.loose, so it accepts any spelling by sound
+# (η/ι/υ/ει/οι, ο/ω, ε/αι, doubled letters single): "μιλισω", "ypallhlo", "εκπρωσοπο" all match.
+# A request is a want/contact verb with someone on our side as its object, a short message naming
+# them, a call-back or the shop's phone, or anger at the bot. "Someone" counts only as the object
+# of a contact verb ("μιλήσω με κάποιον"), never as the subject of a delivery ("μπορεί κάποιος να
+# παραλάβει"); "υπεύθυνος" only as an object ("ποιος είναι υπεύθυνος αν χαθεί" is a question).
+def _el(pattern: str) -> re.Pattern:
+    return re.compile(loose(pattern))
+
+
+# Someone on our side (stems; "αντηρωπ" is Greeklish "anthrwpo" read n-t-h).
+_EL_STAFF = (r"(?:ανθρωπ\w*|αντηρωπ\w*|υπαλληλ\w*|εκπροσωπ\w*|χειριστ\w*|συναδελφ\w*|συνεργατ\w*|διευθυντ\w*|"
+             r"υπευθυν\w*|προισταμεν\w*|τεχνικ(?:ο|ον|οσ|ουσ)\b(?! (?:προβλημ|θεμ|ζητημ|λαθ|σφαλμ|χαρακτηρ))|"
+             r"(?:πραγματικ|αληθιν|ζωντανο|κανονικ)\w* (?:προσωπ|ατομ)\w*|προσωπικο\b(?! μου)|"
+             r"(?:τμημα )?εξυπηρετηση\w*(?: (?:πελατ\w*|σασ))?|(?:τμημα )?υποστηριξη\w*|ομαδα σασ|"
+             r"οπερατορ|αγεντ|μαναγερ|μανατζερ|σαπορτ)")
+# ... and, after a contact verb only, anyone: "μιλήσω με κάποιον", "σε ένα άτομο".
+# "κάποιον" alone or before "από/για/να...", not before a noun ("σύνδεση με κάποιον λογαριασμό").
+_EL_SOMEONE = (r"(?:καποι(?:ον|ο|α|οσ)|ατομο|καν(?:εισ|εναν|ενασ|ενα))\b(?! (?!(?:απο|απ|για|να|σασ|που|τωρα|παρακαλω|"
+               r"ρε|αμεσα|γρηγορα|σε|μεσω|στο|στη|στην|τηλεφωνικα|ζωντανα|ι|η)\b)\w)")
+_EL_ANYONE = rf"(?:{_EL_STAFF}|{_EL_SOMEONE})"
+_EL_FILL = (r"(?:(?:ενα|εναν|ενασ|μια|τον|την|τη|το|τουσ|τα|θν|ο|η|καποιο|καποιον|καποια|καποιοσ|αλλον|αλλο|"
+            r"κανονικο|κανονικοσ|πραγματικο|αληθινο|ζωντανο|σωστο|αρμοδιο|σασ|σου|μου|ρε|σε|με|στον|στην|στο|μαζι) )")
+# Wanting: first/second person and imperatives ("θέλει" is the courier wanting a signature).
+_EL_WANT = (r"(?:θελω|θελουμε|θα ηθελα|θα θελα|χρειαζομαι|χρειαζομαστε|ζητ(?:ω|αω)|προτιμ(?:ω|αω)|"
+            r"(?:μου )?δωσ(?:ε|τε|ετε|εισ)(?: μου)?|φερ(?:ε|τε)(?: μου)?|βαλ(?:ε|τε)(?: μου)?|βρε(?:σ|ιτε)(?: μου)?|"
+            r"υπαρχει|εχετε|μπορω να εχω|βοηθεια απο)")
+# Reaching someone: talk, chat, contact, connect, transfer, put in touch.
+_EL_CONTACT = (r"(?:μιλ(?:ησ|α|ισ)\w*|συνομιλ\w*|κουβεντ\w*|επικοινων\w*|συνδεσ\w*|συνδεθ\w*|συνδεστε|μεταφερ\w*|"
+               r"προωθ\w*|περαστε με|γυρισ\w* με|σε επαφη|γραψω|απευθυνθ\w*)")
+# The bot; a machine or computer only as what one talks to ("όχι στη μηχανή" is about washing).
+_EL_BOT = (r"(?:μποτ|χατμποτ|ρομποτ|ροβοτ|(?:με|σε|απο|μια|ενα) (?:μηχαν(?:η|ημα)\w*|υπολογιστ\w*)|"
+           r"αυτοματ(?:ο|οσ|ου)\b|αυτοματ\w* απαντησ\w*|τεχνητ\w* νοημοσυν\w*)")
+_EL_REQUEST = [
+    _el(rf"\b{_EL_WANT} {_EL_FILL}{{0,3}}{_EL_STAFF}"),                   # θέλω (έναν κανονικό) άνθρωπο
+    _el(rf"\b{_EL_WANT} (?:καποιον|καποια|ενα ατομο|ατομο) (?:να (?:με|μασ|μου|μιλησω|μιλησουμε)|απο)\b"),  # θέλω κάποιον να με...
+    _el(rf"\b{_EL_CONTACT} (?:\w+ ){{0,2}}(?:με|σε|στον|στην|στο|απο)\b {_EL_FILL}{{0,3}}{_EL_ANYONE}"),  # μιλήσω με κάποιον
+    _el(rf"\b(?:καποι\w*|ατομο|ανθρωπ\w*) απο (?:την |το |τη |θν )?(?:υποστηριξη|εξυπηρετηση|ομαδα|καταστημα|εταιρεια|"
+        rf"τμημα|προσωπικο|εσασ|σασ)\b"),                                     # κάποιος από την ομάδα σας
+    _el(r"\b(?:καποι\w*|ανθρωπ\w*|υπαλληλ\w*) (?:\w+ )?να (?:με|μασ) (?:βοηθησ\w*|εξυπηρετησ\w*|καλεσ\w*|παρ\w* τηλεφων\w*)"),
+    _el(rf"\bνα (?:με|μασ) (?:βοηθησ|εξυπηρετησ|καλεσ|αναλαβ)\w* {_EL_FILL}{{0,2}}(?:καποι\w*|{_EL_STAFF})"),  # να με βοηθήσει κάποιος
+    _el(r"\b(?:υπαρχει|ειναι|εισαι|εισαστε|ειστε) (?:καποι\w*|καν(?:εισ|εναν|ενασ|ενα)\b) (?:ζωντανοσ |ανθρωποσ )?"
+        r"(?:εκει|εδω|διαθεσιμ\w*|ζωντανοσ|ονλινε)\b"),                     # υπάρχει κανείς εκεί;
 ]
-_EL_ALWAYS = re.compile(
-    r"(αχρηστ\w*|γελοι\w*|βαρεθηκα|χανω τον χρονο|παραπον\w*|καταγγελ\w*|δεν (με )?βοηθα(σ|τε|ει)\b|"
-    r"\b(οχι|δεν θελω|σταματα|κλεισε|παρακαμψη)\b.*\b(bot|μποτ|ρομποτ|chatbot|μηχανη|προγραμμα)\b|"
-    r"\bνα (με|μου) (καλεσ\w*|παρ\w* τηλεφωνο|τηλεφωνησ\w*)|\b(καλεσει|τηλεφωνησει) (με |μου )?καποιοσ|"
-    r"\bna (me|mou) (kales\w*|par\w* til\w*|tilef[ow]nis\w*)|"
-    r"(παρτε|καλεστε) με|να (σασ )?(παρω|καλεσω) (τηλεφωνο|τηλεφωνικα)|τηλεφωνο (εξυπηρετησησ|επικοινωνιασ)|"
-    r"πωσ επικοινωνω|(υπαρχει|ειναι) (καποιοσ|κανεισ) (εκει|εδω|διαθεσιμοσ)|(yparxei|einai) (kapoios|kaneis) (ekei|edo|diathesimos)|"
-    r"axrist\w*|geloi\w*|varethika|xano ton xrono|parapon\w*|den (me )?voitha(s|te|ei)\b|"
-    r"\b(oxi|den thel[ow]|stamata)\b.*\b(bot|rompot|chatbot|mixani)\b|parte me|tilef[ow]no e(ks|x)[yi]piretisis|pos epikoinon[ow])"
-)
-# "can someone else pick up my parcel", "the courier asks for a signature from a person": not us.
-_EL_NOT_US = re.compile(r"(κουριερ|διανομε\w*|ταχυδρομ\w*|γειτον\w*|υπογραφ\w*|παραλαβ\w*|καποιοσ αλλοσ|"
-                        r"courier|dianome\w*|geiton\w*|ypograf\w*|paralav\w*)")
+# Call me back / the shop's phone (never the courier's: see _EL_NOT_US).
+_EL_CALL = [
+    _el(r"\b(?:με|μου) (?:καλεσ\w*|παρ\w* (?:ενα )?(?:τηλεφων\w*|θλεφων\w*)|τηλεφωνησ\w*)|\b(?:καλεσ\w*|παρτε|παρε) με\b"),
+    # ("νούμερο" alone is also a size: only a phone or contact number counts; "ο αριθμός τηλεφώνου μου" is theirs)
+    _el(r"\b(?:τηλεφων|θλεφων)\w* (?:τησ |του |θσ )?(?:εξυπηρετησ\w*|επικοινωνι\w*|καταστηματ\w*|σασ|να σασ)|"
+        r"\b(?:νουμερ|αριθμ)\w* (?:τηλεφων\w*|επικοινωνι\w*|εξυπηρετησ\w*)\b(?! μου)|\bνα σασ (?:παρω|καλεσω|τηλεφωνησω)\b|\bτι τηλεφωνο\b|"
+        r"^\W*(?:ενα |το )?(?:τηλεφωνο|νουμερο)(?: (?:σασ|επικοινωνιασ))?\W*(?:παρακαλω\W*)?$"),
+    _el(r"\bπωσ (?:(?:μπορω να )?επικοινωνησω|επικοινωνω|(?:θα )?σασ βρω)\b(?! με (?:τον |την |το )?(?:κουριερ|διανομε|ταχυδρομ|γειτον))"),
+]
+# Anger at the bot, complaints: enough whatever else the message says.
+_EL_ANGRY = [
+    _el(rf"\b(?:οχι|δεν θελω|δε θελω|σταματα|κλεισε|ασε|αφησε|βαρεθηκα|μπουχτισα|φτανει|παρακαμψη|χωρισ)\b.*\b{_EL_BOT}"),
+    _el(rf"\b{_EL_BOT}.*\b(?:αχρηστ\w*|χαζ(?:ο|οσ|η)\b|ηλιθι\w*|γελοι\w*|δεν (?:καταλαβαιν|βοηθα|απαντα|ξερ)\w*|"
+        r"δεν μου κανει)"),
+    _el(r"\b(?:εισαι|εισαστε|ειστε|πολυ|τελειωσ) (?:τελειωσ |εντελωσ |πολυ )?(?:αχρηστ\w*|χαζ(?:ο|οσ|η)\b|ηλιθι\w*|γελοι\w*)|^\W*(?:\w+ ){0,2}(?:αχρηστ|γελοι)\w*\W*$"),
+    _el(r"\bπαραπον\w*|\bκαταγγελ\w*|\bδεν (?:με )?βοηθα(?:σ|τε|ει)\b|\bδεν (?:καταλαβαιν|απαντα)(?:εισ|ετε|σ)\b|"
+        r"\bχανω τον χρονο μου|\bδεν βγαζ\w* (?:πουθενα|ακρη)|\bβαρεθηκα να (?:γραφω|ρωταω|ρωτω|επαναλαμβανω|εξηγω)"),
+]
+# "can someone else pick up my parcel", "the courier called me": not us.
+_EL_NOT_US = _el(r"(?:κουριερ|κουριε|διανομε\w*|ταχυδρομ\w*|γειτον\w*|οδηγο\w*|"
+                 r"\bαλλ(?:οσ|ον|ο|η|ου) (?:ανθρωπ|ατομ|προσωπ)\w*|\bκαποι\w* αλλ\w*|"
+                 r"(?:ανθρωπ|ατομο|προσωπ)\w* που (?:μου |το |τα |μασ )?(?:εκανε|εστειλε|αγορασε|πηρε|εδωσε|παρηγγειλε))")
+_EL_QUESTION = _el(r"^\W*(?:ποσ\w*|ποι\w*|τι|πωσ|γιατι|ποτε|που|εισαι|ειστε|εισαστε)\b")
+
+
+# Slips beyond spelling ("ανθρποο", "μλησω", "εκροσωπο"): a word one edit (two from 8 letters) from
+# one of these, by sound and with the same first letter, is read as it. Only these distinctive words.
+_EL_KEYWORDS = {sound(w): w for w in ("ανθρωπο", "ανθρωποσ", "υπαλληλο", "υπαλληλοσ", "εκπροσωπο", "εκπροσωποσ",
+                                      "χειριστη", "μιλησω", "μιλησουμε", "επικοινωνησω", "συνδεστε", "εξυπηρετηση")}
+_EL_KEY_STEMS = tuple(sound(s) for s in ("ανθρωπ", "υπαλληλ", "εκπροσωπ", "χειρ", "μιλ", "επικοινων", "συνδ", "εξυπηρετ"))
+
+
+def _fix_greek_typos(g: str) -> str:
+    from rapidfuzz import process
+    from rapidfuzz.distance import OSA
+
+    out = []
+    for w in g.split():
+        core = w.strip(".,!?;:'\"()")
+        s = sound(core)
+        if len(s) >= 5 and "α" <= s[0] <= "ω" and not s.startswith(_EL_KEY_STEMS):
+            found = process.extractOne(s, _EL_KEYWORDS.keys(), scorer=OSA.distance, score_cutoff=1 if len(s) < 8 else 2)
+            if found and found[0][0] == s[0]:
+                w = w.replace(core, _EL_KEYWORDS[found[0]])
+        out.append(w)
+    return " ".join(out)
 
 
 def _greek_request(t: str) -> bool:
-    if _EL_ALWAYS.search(t):
+    """A request for a person in Greek or Greeklish (t: folded)."""
+    g = _fix_greek_typos(greeklish_to_greek(t))
+    if any(p.search(g) for p in _EL_ANGRY):
         return True
-    return not _EL_NOT_US.search(t) and any(p.search(t) for p in _EL_REQUESTS)
+    if _EL_NOT_US.search(g):
+        return False
+    if any(p.search(g) for p in _EL_REQUEST) or any(p.search(g) for p in _EL_CALL):
+        return True
+    # A short message naming someone on our side: "εκπρόσωπος", "ένα υπάλληλο παρακαλώ", "ela re, anthrwpo!!",
+    # but not a question about people ("είσαι άνθρωπος;", "πόσους υπαλλήλους έχετε;") nor a clause
+    # about becoming one ("θέλω να γίνω καλύτερος άνθρωπος").
+    return (len(g.split()) <= 5 and bool(_EL_SHORT.search(g)) and not _EL_QUESTION.search(g)
+            and not re.search(r"\bνα\b", g))
+
+
+_EL_SHORT = _el(rf"\b{_EL_STAFF}")
 
 
 def looks_like_handoff(text: str) -> bool:

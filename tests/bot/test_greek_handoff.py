@@ -1,0 +1,56 @@
+"""The local detector of requests for a person (bot.answers.looks_like_handoff) in Greek and
+Greeklish: used while Rasa is down and for requests Rasa's classifier lets slip. None of these
+sentences is in eval/dev_handoff_el.yaml or the held-out eval/questions_el.yaml."""
+import pytest
+
+from bot.answers import looks_like_handoff
+
+
+@pytest.mark.parametrize("text", [
+    # a want/contact verb with someone on our side as its object, in any spelling
+    "γίνεται να μιλήσω με κάποιον;", "ζητάω να μιλήσω με κάποιον", "προτιμώ να μιλήσω με άνθρωπο",
+    "θα ήθελα να επικοινωνήσω με την υποστήριξη", "γινεται να με συνδεσετε με υπαλληλο",
+    "μπορώ να μιλήσω με τον υπεύθυνο βάρδιας;", "θέλω να μιλήσω στο τηλέφωνο με κάποιον",
+    "μπορείτε να μου δώσετε κάποιον να μιλήσω;", "χρειάζομαι ανθρώπινη βοήθεια", "μπορώ να μιλήσω με τον manager;",
+    "θέλω να μιλήσω με εκπρόσωπο για την παραλαβή",
+    # someone as the one who helps: "να με εξυπηρετήσει κάποιος"
+    "μπορεί να με εξυπηρετήσει κάποιος υπάλληλος;", "θέλω να με εξυπηρετήσει άνθρωπος", "θελω ενα ατομο να με βοηθησει",
+    "είναι κάποιος online;", "υπαρχει ανθρωπος να μιλησω;",
+    # short messages naming someone on our side
+    "υπάλληλος;", "σας παρακαλώ, έναν εκπρόσωπο", "έναν άνθρωπο βρε παιδιά", "άνθρωπος υπάρχει;",
+    # Greeklish (b = μπ, "anthrwpo" read n-t-h, h = η)
+    "thelo na miliso me kapoio ypallilo", "boreis na me syndeseis me anthrwpo", "theloume na milisoume me ypallilo",
+    "thelw na milhsw me enan ypallhlo",
+    # slips beyond spelling by sound
+    "ανθρποο", "θελω υπαλιλο", "μιλσω με εκπροσωπο", "εκροσωπο παρακαλω", "θελω να μλησω με ανθρωπο", "thelw anthropoo",
+    # call me, the shop's phone
+    "πείτε μου ένα τηλέφωνο να σας καλέσω", "τηλέφωνο;", "ένα τηλέφωνο επικοινωνίας;",
+    # anger at the bot
+    "δεν καταλαβαίνεις τίποτα", "άσε, δεν βγάζεις άκρη", "το ρομποτακι δεν με βοηθαει", "είσαι ρομπότ; θέλω άνθρωπο",
+    "συνδέστε με με το τμήμα παραπόνων",
+])
+def test_greek_requests_for_a_person(text):
+    assert looks_like_handoff(text)
+
+
+@pytest.mark.parametrize("text", [
+    # the courier, the neighbour, someone else, the person a gift came from
+    "πώς επικοινωνώ με τον κούριερ;", "μπορώ να μιλήσω με τον κούριερ;", "θα με πάρει ο κούριερ πριν έρθει;",
+    "ο κούριερ με πήρε τηλέφωνο", "μπορώ να το δώσω σε άλλο άτομο να το παραλάβει;", "το δέμα το παρέλαβε άλλος άνθρωπος",
+    "θέλω να επιστρέψω κάτι που αγόρασε η γυναίκα μου",
+    # staff or people mentioned in passing, or as what one wants to become
+    "ο υπάλληλος μου είπε να σας γράψω", "μου μίλησε άσχημα ο υπάλληλος στο κατάστημα", "ποιος είναι ο ρόλος του εκπροσώπου;",
+    "τα παπούτσια είναι για άνθρωπο με φαρδύ πόδι;", "θα ήθελα να στείλω ένα δώρο σε κάποιον",
+    "θέλω ένα δώρο για κάποιον που αγαπάει την κηπουρική", "μιλάει κάποιος αγγλικά;",
+    # "someone" before a noun, technical problems, logging in
+    "δεν μπορώ να κάνω σύνδεση με κάποιον λογαριασμό", "συνδέθηκα στον λογαριασμό μου αλλά δεν βλέπω την παραγγελία",
+    "θέλω να αναφέρω ένα τεχνικό πρόβλημα στο site",
+    # machines, robots, numbers that are sizes, useless things that are not the bot
+    "πλύσιμο στο χέρι, όχι στη μηχανή;", "το ρομπότ κουζίνας δεν κάνει για ζύμη", "όχι, δεν θέλω αυτόματη ανανέωση",
+    "δεν θέλω το πρόγραμμα επιβράβευσης", "απλά χαζεύω", "το νούμερο σας τρέχει μικρό;", "ο αριθμός τηλεφώνου μου άλλαξε",
+    "η κρέμα είναι άχρηστη για ξηρό δέρμα;", "θέλω τα προσωπικά μου δεδομένα",
+    # English near-misses are still the English detector's
+    "can someone else pick up my parcel", "do you sell robot vacuums", "me and my wife ordered twice",
+])
+def test_greek_near_misses_are_not_requests_for_a_person(text):
+    assert not looks_like_handoff(text)
