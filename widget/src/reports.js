@@ -25,10 +25,10 @@ const charts = {};
 let options = null;
 
 // ---- formatting -------------------------------------------------------------------------------
-// Numbers and dates for the page's language: Greek ones (1.234,5 · 3 Δεκ 2026) in Greek, the
-// browser's numbers and ISO days (2026-12-03) in English.
+// Numbers and dates for the page's language, whatever the browser's: Greek ones (1.234,5 · 3 Δεκ 2026)
+// in Greek, English numbers (1,234.5) and ISO days (2026-12-03) in English.
 const greek = () => language() === "el";
-const locale = () => (greek() ? "el-GR" : undefined);
+const locale = () => (greek() ? "el-GR" : "en");
 const isNum = (x) => typeof x === "number" && isFinite(x);
 const num = (x) => x.toLocaleString(locale());
 const count = (x) => (isNum(x) ? num(x) : "–");
