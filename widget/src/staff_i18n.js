@@ -1,4 +1,5 @@
-// The staff pages' texts in English and Greek (the editor and the agent console), chosen per user
+// The staff pages' texts in English and Greek (the editor, the agent console, the Visitors' data page
+// and Reports; the login page's few texts are in accounts/login_i18n.py), chosen per user
 // (docs/editor.md "Languages of the editor"). Only texts the page itself writes are here: what the
 // server sends (articles, questions, its error messages) is shown as it comes.
 //
