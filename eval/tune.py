@@ -15,10 +15,10 @@ without the held-out phrasings too. Also prints dev+typo (see with_typo).
 --ablate: what each component buys: the final engine with one component switched off at a time,
 on the pseudo-queries and on the dev set.
 
---language el --calibrate: the Greek confidence rule (threshold x DISAGREE_PENALTY) on eval/dev_el.yaml
-and Greek pseudo-queries (the demo shop in both languages; a held-out Greek phrasing's English
+--language el --calibrate: the Greek confidence rule (threshold x DISAGREE_PENALTY x GLOSS_CONFIDENCE) on
+eval/dev_el.yaml + eval/dev2_el.yaml and Greek pseudo-queries (the demo shop in both languages; a held-out Greek phrasing's English
 translation is held out with it, so the English gloss cannot see its own answer).
---language el (alone): Greek top-1 for GLOSS_WEIGHT x SYNONYM x DOC_WEIGHT on the same pseudo-queries.
+--language el (alone): Greek top-1 for GLOSS_WEIGHT x GLOSS_LEXICAL on the same pseudo-queries and both dev sets.
 
     .venv/bin/python -m eval.tune [--blend | --calibrate | --ablate] [--kb knowledge_base/demo/articles.yaml] [--dev eval/dev.yaml]
     .venv/bin/python -m eval.tune --language el [--calibrate]"""
@@ -211,31 +211,47 @@ def tune_language(docs: list[Doc], language: str, dev: dict, calibrate_only: boo
     n_pseudo = sum(len(h) for _, h in folds)
     in_dev = [(i["q"], i["article"]) for i in dev["in_scope"]]
     if not calibrate_only:
-        cls, rows = search._LanguageIndex, []
-        saved = (SearchIndex.GLOSS_WEIGHT, cls.SYNONYM, cls.DOC_WEIGHT)
-        for gw, syn, dw in itertools.product((0.0, 0.2, 0.3, 0.4, 0.5), (0.5, 0.7), (0.6, 0.7, 0.8)):
-            SearchIndex.GLOSS_WEIGHT, cls.SYNONYM, cls.DOC_WEIGHT = gw, syn, dw
+        rows = []
+        saved = (SearchIndex.GLOSS_WEIGHT, SearchIndex.GLOSS_LEXICAL)
+        for gw, gl in itertools.product((0.0, 0.3, 0.4, 0.5, 0.6, 0.7, 1.0), (0.0, 0.25, 0.5)):
+            SearchIndex.GLOSS_WEIGHT, SearchIndex.GLOSS_LEXICAL = gw, gl
             loo = sum(accuracy(ix, held, language)[0] for ix, held in folds)
-            rows.append((loo, accuracy(index, in_dev, language)[0], dict(GLOSS_WEIGHT=gw, SYNONYM=syn, DOC_WEIGHT=dw)))
-        SearchIndex.GLOSS_WEIGHT, cls.SYNONYM, cls.DOC_WEIGHT = saved
-        rows.sort(key=lambda r: (r[0], r[1]), reverse=True)
-        print(f"{'LOO top1':>12} {'dev top1':>10}  params ({n_pseudo} pseudo-queries)")
+            rows.append((loo, accuracy(index, in_dev, language)[0], dict(GLOSS_WEIGHT=gw, GLOSS_LEXICAL=gl)))
+        SearchIndex.GLOSS_WEIGHT, SearchIndex.GLOSS_LEXICAL = saved
+        rows.sort(key=lambda r: (r[0] + r[1]), reverse=True)
+        print(f"{'LOO top1':>12} {'dev top1':>10}  params ({n_pseudo} pseudo-queries; dev: {', '.join(dev['files'])})")
         for loo, d1, params in rows[:15]:
             print(f"{loo:>7}/{n_pseudo} {d1:>7}/{len(in_dev)}  {params}")
         return
     mine = [d for d in docs if d.language == language]
     missing = [(SearchIndex([x for x in docs if x is not d]), d.questions) for d in mine]
-    saved = SearchIndex.DISAGREE_PENALTY
-    print(f"{'penalty':>7} {'thresh':>6} | pseudo: {'answered':>8} {'wrong':>6} {'missing fb':>10} | dev: {'answered':>8} {'wrong':>6} {'oos fb':>6}")
-    for penalty in (0.0, 0.1, 0.2, 0.3, 1.0):
-        SearchIndex.DISAGREE_PENALTY = penalty
+    saved = (SearchIndex.DISAGREE_PENALTY, SearchIndex.GLOSS_CONFIDENCE)
+    print(f"dev: {', '.join(dev['files'])}; rule: answered - 3 x wrong, summed over pseudo and dev, dev out-of-scope fallback >= 0.90")
+    print(f"{'penalty':>7} {'gl conf':>7} {'thresh':>6} | pseudo: {'answered':>8} {'wrong':>6} {'missing fb':>10} | dev: {'answered':>8} {'wrong':>6} {'oos fb':>6} | {'rule':>6}")
+    rows = []
+    old = dict(FULL_GLOSS=False, GLOSS_WEIGHT=0.3, GLOSS_CONFIDENCE=0.0, DISAGREE_PENALTY=0.1)  # before the full gloss
+    kept = {name: getattr(SearchIndex, name) for name in old}
+    for name, value in old.items():
+        setattr(SearchIndex, name, value)
+    pseudo = [top2(ix, q, t, language) for ix, held in folds for q, t in held]
+    pseudo += [top2(ix, q, None, language) for ix, qs in missing for q in qs]
+    devp = [top2(index, q, t, language) for q, t in in_dev] + [top2(index, q, None, language) for q in dev["out_of_scope"]]
+    for th in (0.36, 0.4, 0.45, 0.5):
+        a, b = rates(pseudo, 1.0, th), rates(devp, 1.0, th)
+        print(f"{'concept gloss (before), penalty 0.1':>22} {th:6.2f} | {a[0]:16.3f} {a[1]:6.3f} {a[2]:10.3f} | {b[0]:13.3f} {b[1]:6.3f} {b[2]:6.3f}")
+    for name, value in kept.items():
+        setattr(SearchIndex, name, value)
+    for penalty, gc in itertools.product((0.0, 0.1, 0.2, 0.3, 1.0), (0.0, 0.25, 0.5, 0.75)):
+        SearchIndex.DISAGREE_PENALTY, SearchIndex.GLOSS_CONFIDENCE = penalty, gc
         pseudo = [top2(ix, q, t, language) for ix, held in folds for q, t in held]
         pseudo += [top2(ix, q, None, language) for ix, qs in missing for q in qs]
         devp = [top2(index, q, t, language) for q, t in in_dev] + [top2(index, q, None, language) for q in dev["out_of_scope"]]
-        for th in (0.36, 0.4, 0.45, 0.5):
+        for th in (0.36, 0.4, 0.45, 0.5, 0.55):
             a, b = rates(pseudo, 1.0, th), rates(devp, 1.0, th)
-            print(f"{penalty:7.1f} {th:6.2f} | {a[0]:16.3f} {a[1]:6.3f} {a[2]:10.3f} | {b[0]:13.3f} {b[1]:6.3f} {b[2]:6.3f}")
-    SearchIndex.DISAGREE_PENALTY = saved
+            rule = a[0] - 3 * a[1] + b[0] - 3 * b[1] if b[2] >= 0.9 else float("nan")
+            rows.append(rule)
+            print(f"{penalty:7.1f} {gc:7.2f} {th:6.2f} | {a[0]:16.3f} {a[1]:6.3f} {a[2]:10.3f} | {b[0]:13.3f} {b[1]:6.3f} {b[2]:6.3f} | {rule:6.3f}")
+    SearchIndex.DISAGREE_PENALTY, SearchIndex.GLOSS_CONFIDENCE = saved
 
 
 def main() -> None:
@@ -251,7 +267,16 @@ def main() -> None:
         from eval.run import DEFAULTS
 
         docs = asyncio.run(load_docs(DEFAULTS[args.language][1]))
-        dev = yaml.safe_load(Path(f"eval/dev_{args.language}.yaml").read_text(encoding="utf-8"))
+        # Both Greek dev sets (eval/dev_el.yaml is overfit by now). Not dev_handoff_el.yaml: that
+        # one is for recognising requests for a person (bot/answers.py).
+        dev = {"in_scope": [], "out_of_scope": [], "files": []}
+        for path in (Path(f"eval/dev_{args.language}.yaml"), Path(f"eval/dev2_{args.language}.yaml")):
+            if not path.exists():
+                continue
+            part = yaml.safe_load(path.read_text(encoding="utf-8"))
+            dev["in_scope"] += part.get("in_scope", [])
+            dev["out_of_scope"] += part.get("out_of_scope", [])
+            dev["files"].append(str(path))
         return tune_language(docs, args.language, dev, args.calibrate)
     docs = asyncio.run(load_docs(args.kb))
     folds = pseudo_queries(docs)
