@@ -95,6 +95,20 @@ async def test_a_greek_admin_reads_the_reports_in_greek_and_switches_to_english_
     await page.evaluate("window.scrollTo(0, document.getElementById('sec-agents').offsetTop - 110)")
     await docs_shot(page, "greek-reports-agents")
     await page.evaluate("window.scrollTo(0, 0)")
+    # Greek words are longer: on a laptop's 1024 px nothing spills out of its card or box, and the
+    # page does not scroll sideways
+    await page.set_viewport_size({"width": 1024, "height": 900})
+    spills = """() => [...document.querySelectorAll('.card, .box, .top, .pick')]
+        .filter((e) => e.offsetParent && e.scrollWidth > e.clientWidth + 1).map((e) => e.className + ': ' + e.textContent.slice(0, 60))"""
+    try:  # the charts take a frame or two to follow the new width
+        await page.wait_for_function(f"({spills})().length === 0", timeout=5000)
+    except Exception:
+        pass
+    assert await page.evaluate(spills) == []
+    assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    await page.evaluate("window.scrollTo(0, document.getElementById('sec-agents').offsetTop - 110)")
+    await docs_shot(page, "greek-reports-narrow")
+    await page.evaluate("window.scrollTo(0, 0)")
 
     # EN: everything at once, from the figures on the page (no report asked again).
     drawn = await page.locator("body").get_attribute("data-loaded")
