@@ -57,6 +57,8 @@ TEXTS: dict[str, dict[str, str]] = {
         # the app (chat/flows.py)
         "already_waiting": "You're already waiting for a person; they'll join this chat as soon as they can.",
         "already_with_person": "You're already chatting with a person.",
+        "still_offline": "Still nobody is available to chat, sorry. Leave us a message with your e-mail and we'll "
+                         "get back to you; meanwhile you can keep asking me questions.",
         "late_apology": "Sorry for the delay: your message reached us but we couldn't reply until now. About \"{q}\":",
     },
     "el": {
@@ -95,6 +97,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "queue": "Ευχαριστώ! Βρίσκω κάποιον να σας εξυπηρετήσει...",
         "already_waiting": "Περιμένετε ήδη έναν συνάδελφο· θα μπει στη συνομιλία μόλις μπορέσει.",
         "already_with_person": "Συνομιλείτε ήδη με έναν συνάδελφο.",
+        "still_offline": "Δυστυχώς δεν υπάρχει ακόμη κανείς διαθέσιμος για συνομιλία. Αφήστε μας ένα μήνυμα με το "
+                         "e-mail σας και θα επικοινωνήσουμε μαζί σας· στο μεταξύ μπορείτε να συνεχίσετε να μου κάνετε ερωτήσεις.",
         "late_apology": "Συγγνώμη για την καθυστέρηση: το μήνυμά σας έφτασε, αλλά δεν μπορούσαμε να απαντήσουμε "
                         "μέχρι τώρα. Σχετικά με το \"{q}\":",
     },

@@ -179,7 +179,8 @@ def reply_from_rasa(message: dict) -> Reply | None:
 async def _deliver(ctx: AppContext, conversation_id: str, reply: Reply, language: str = "en") -> None:
     if reply.handoff == "requested" and await offline_first.starts_offline(ctx, conversation_id, reply):
         # Nobody online: the offline form at once, prefilled (chat/offline_first.py).
-        await start_handoff(ctx, conversation_id, reason=reply.handoff_reason or "visitor_asked", bot_text="")
+        await start_handoff(ctx, conversation_id, reason=reply.handoff_reason or "visitor_asked", bot_text="",
+                            language=language)
         return
     if reply.handoff == "requested" and await offline_first.starts_prechat(ctx, conversation_id):
         # The pre-chat form before a person (mode `person`): the widget shows it; its answers go on
@@ -246,6 +247,7 @@ async def start_handoff(ctx: AppContext, conversation_id: str, *, reason: str, b
         else:
             already = False
             await service.note_visitor(db, conversation_id, visitor or {})
+        offline_before = conv.state == "offline_form"
     if already:
         await add_bot_message(ctx, conversation_id,
                               say("already_waiting" if conv.state == "queued" else "already_with_person", language))
@@ -258,6 +260,10 @@ async def start_handoff(ctx: AppContext, conversation_id: str, *, reason: str, b
     offline = conv.state == "offline_form"
     if bot_text and not offline:  # "I'm finding a person" only when there is one to find
         await add_bot_message(ctx, conversation_id, bot_text)
+    elif offline and offline_before:
+        # Asked again while the offline form is out: a reply, not silence (a plain client saw the
+        # "nobody is available" text once already and would otherwise get nothing at all).
+        await add_bot_message(ctx, conversation_id, say("still_offline", language))
     await notify.publish(ctx, effects)
     if offline:  # the visitor's own tabs prefill the offline form with what is known
         await visitor_events.emit(ctx, conversation_id, "handoff",

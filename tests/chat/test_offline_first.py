@@ -51,3 +51,21 @@ async def test_a_plain_rasa_client_hears_the_offline_text_once(demo_app):
     assert sum("Nobody is available" in (t or "") for t in texts) == 1, texts
     assert all(set(m) <= {"text", "quick_replies"} for m in v.of("bot_uttered"))
     await v.close()
+
+
+async def test_asking_again_while_the_offline_form_is_out_gets_a_reply(demo_app):
+    """The second request for a person, nobody online still: a reply every time, in the visitor's
+    language, for the product's widget and for a plain Rasa client (which heard the offline text
+    once and would otherwise get nothing: the load benchmark saw such turns end in silence)."""
+    for extensions, language, again in ((True, "en", "Still nobody is available"),
+                                        (False, "el", "δεν υπάρχει ακόμη κανείς διαθέσιμος")):
+        v = Visitor(demo_app.url)
+        await v.connect(extensions=extensions, language=language)
+        await v.say("can i talk to a real person" if language == "en" else "θέλω να μιλήσω με άνθρωπο", client_id="p1")
+        if extensions:
+            await v.wait_for("bot_typing", pred=lambda d: d.get("typing") is False)
+        else:  # a plain client gets no bot_typing: the offline text ends the turn
+            await v.wait_for("bot_uttered")
+        await v.say("a person please" if language == "en" else "θέλω έναν άνθρωπο παρακαλώ", client_id="p2")
+        await v.wait_for("bot_uttered", pred=lambda m, again=again: again in (m.get("text") or ""))
+        await v.close()
