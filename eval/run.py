@@ -214,6 +214,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, value, op, floor in checks:
         good = value <= floor if op == "<=" else value >= floor
         ok = ok and (good or value != value)  # nan: the set has no such questions
+        if value != value:  # nan: the set has no such questions
+            print(f"{name}: no such questions in the set")
+            continue
         print(f"{name} {value:.3f} {op if good else ('>' if op == '<=' else '<')} {floor}: {'PASS' if good else 'FAIL'}")
     return 0 if ok else 1
 

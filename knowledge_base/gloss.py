@@ -25,6 +25,10 @@ from typing import Sequence
 
 from knowledge_base.text import fold, greeklish_to_greek, is_stopword, rewrite, term, words
 
+# The alignment is rebuilt with the index: bounded, so a large translated knowledge base costs a
+# second at most (the frequent words it is for are learned from the first articles already).
+MAX_ARTICLES = 300
+MAX_SEGMENT_WORDS = 80
 _PARAGRAPHS = re.compile(r"\n\s*\n")
 _LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)|https?://\S+")
 
@@ -81,15 +85,16 @@ def _segments(doc, english) -> list[tuple[str, str]]:
 def align(docs: Sequence, language: str, min_count: int = 2, min_dice: float = 0.3, strong: float = 0.6) -> dict[str, tuple[str, ...]]:
     """Greek term -> the English word it is aligned with in the shop's translated articles."""
     english = {d.group: d for d in docs if d.language == "en" and d.group}
+    pairs = [d for d in docs if d.language == language and d.group in english][:MAX_ARTICLES]
     seen_el: Counter = Counter()
     seen_en: Counter = Counter()
     together: Counter = Counter()
     surface: dict[str, Counter] = defaultdict(Counter)
-    for doc in docs:
-        if doc.language != language or not doc.group or doc.group not in english:
-            continue
+    for doc in pairs:
         for ours, theirs in _segments(doc, english[doc.group]):
             el_terms = {term(w, language) for w in _content(ours, language)}
+            if len(el_terms) > MAX_SEGMENT_WORDS:  # long paragraphs: many pairs, little signal
+                continue
             en_terms = set()
             for w in _content(theirs, "en"):
                 t = term(w, "en")
