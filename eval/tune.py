@@ -229,8 +229,11 @@ def tune_language(docs: list[Doc], language: str, dev: dict, calibrate_only: boo
     print(f"dev: {', '.join(dev['files'])}; rule: answered - 3 x wrong, summed over pseudo and dev, dev out-of-scope fallback >= 0.90")
     print(f"{'penalty':>7} {'gl conf':>7} {'thresh':>6} | pseudo: {'answered':>8} {'wrong':>6} {'missing fb':>10} | dev: {'answered':>8} {'wrong':>6} {'oos fb':>6} | {'rule':>6}")
     rows = []
+    # The thresholds scanned are the Greek bar itself: SearchIndex.GLOSS_BAR is 0 during the scan
+    # (the chosen threshold - 0.36 is what GLOSS_BAR is then set to).
     old = dict(FULL_GLOSS=False, GLOSS_WEIGHT=0.3, GLOSS_CONFIDENCE=0.0, DISAGREE_PENALTY=0.1)  # before the full gloss
-    kept = {name: getattr(SearchIndex, name) for name in old}
+    kept = {name: getattr(SearchIndex, name) for name in (*old, "GLOSS_BAR")}
+    SearchIndex.GLOSS_BAR = 0.0
     for name, value in old.items():
         setattr(SearchIndex, name, value)
     pseudo = [top2(ix, q, t, language) for ix, held in folds for q, t in held]
@@ -241,6 +244,7 @@ def tune_language(docs: list[Doc], language: str, dev: dict, calibrate_only: boo
         print(f"{'concept gloss (before), penalty 0.1':>22} {th:6.2f} | {a[0]:16.3f} {a[1]:6.3f} {a[2]:10.3f} | {b[0]:13.3f} {b[1]:6.3f} {b[2]:6.3f}")
     for name, value in kept.items():
         setattr(SearchIndex, name, value)
+    SearchIndex.GLOSS_BAR = 0.0
     for penalty, gc in itertools.product((0.0, 0.1, 0.2, 0.3, 1.0), (0.0, 0.25, 0.5, 0.75)):
         SearchIndex.DISAGREE_PENALTY, SearchIndex.GLOSS_CONFIDENCE = penalty, gc
         pseudo = [top2(ix, q, t, language) for ix, held in folds for q, t in held]
@@ -252,6 +256,7 @@ def tune_language(docs: list[Doc], language: str, dev: dict, calibrate_only: boo
             rows.append(rule)
             print(f"{penalty:7.1f} {gc:7.2f} {th:6.2f} | {a[0]:16.3f} {a[1]:6.3f} {a[2]:10.3f} | {b[0]:13.3f} {b[1]:6.3f} {b[2]:6.3f} | {rule:6.3f}")
     SearchIndex.DISAGREE_PENALTY, SearchIndex.GLOSS_CONFIDENCE = saved
+    SearchIndex.GLOSS_BAR = kept["GLOSS_BAR"]
 
 
 def main() -> None:

@@ -430,7 +430,9 @@ class SearchIndex:
         (knowledge_base.gloss: every word the glossary or the shop's translations can translate),
         scored against each article's English translation: English lexical and MiniLM, blended as
         for an English question. The confidence is the Greek lexical score, GLOSS_CONFIDENCE of it
-        from the English engine, less DISAGREE_PENALTY when the two views pick different articles."""
+        from the English engine, less DISAGREE_PENALTY when the two views pick different articles,
+        less GLOSS_BAR. FULL_GLOSS = False is the first version (concept words, MiniLM only), kept
+        for eval.tune's comparison."""
         mapping = self._gloss.get(lang)
         if mapping is None or not (mapping >= 0).any():
             return [(s, s, index.docs[i]) for i, s in lexical.items()]
