@@ -155,3 +155,25 @@ async def test_a_request_for_a_person_that_rasa_let_slip_still_starts_the_handof
     assert body == {"events": [{"event": "followup", "name": "action_handoff_start"}], "responses": []}
     plain = (await call(client, "action_answer_question", tracker("Which payment methods do you accept?"))).json()
     assert plain["events"] == [] and "handoff" not in shopchat(plain)[0]
+
+
+@pytest.mark.parametrize("text, intent, confidence, answers", [
+    # Rasa unsure, no words asking for a person, the knowledge base sure: the answer, no handoff
+    ("Can my parcel be left with a neighbour?", "human_handoff", 0.55, True),
+    ("Can my parcel be left with a neighbour?", "nlu_fallback", 0.35, True),
+    # Rasa sure: its decision stands
+    ("Can my parcel be left with a neighbour?", "human_handoff", 0.97, False),
+    # words that ask for a person, a button's payload, or nothing the knowledge base answers
+    ("can i talk to a real person about my refund", "human_handoff", 0.55, False),
+    ("/human_handoff", "human_handoff", 0.55, False),
+    ("I need to speak with the manager of the whole galaxy", "human_handoff", 0.6, False),
+])
+async def test_a_doubtful_handoff_answers_from_the_knowledge_base(client, text, intent, confidence, answers):
+    body = (await call(client, "action_handoff_start", tracker(text, intent=intent, confidence=confidence))).json()
+    msgs = shopchat(body)
+    if answers:
+        assert body["events"] == [{"event": "followup", "name": "action_listen"}]
+        assert msgs[0]["kb"]["title"] == "Delivery options: safe place, neighbours and signature", msgs
+        assert msgs[0]["quick_replies"][-1]["title"] == "Talk to a person"
+    else:
+        assert msgs == [{"handoff": "requested", "handoff_reason": msgs[0]["handoff_reason"]}], msgs
