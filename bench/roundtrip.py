@@ -29,6 +29,14 @@ from app.settings import ROOT
 SMALLTALK_EXTRA = ["hi", "hello", "good morning", "hey there", "thanks!", "thank you so much"]
 
 
+# Not an error: the question went to a person (or the offline form); see SocketVisitor.
+HANDED_OVER = "handed_over"
+
+
+def errors_of(errors: dict) -> int:
+    return sum(n for k, n in errors.items() if k != HANDED_OVER)
+
+
 def load_questions() -> tuple[list[str], list[str]]:
     """(questions, smalltalk): the demo articles' phrasings and eval/dev.yaml's in-scope questions;
     greetings and thanks from eval/dev.yaml's smalltalk. Requests for a person are left out: they
@@ -120,6 +128,9 @@ class SocketVisitor:
         self.sio.on("bot_uttered", lambda data: self.events.put_nowait(("bot", time.monotonic())))
         self.sio.on("bot_typing", lambda data: data.get("typing") is False
                     and self.events.put_nowait(("done", time.monotonic())))
+        # A handoff (the offline form with nobody online) is what the widget shows instead of a
+        # message: the turn was answered, by a form, and is counted apart (not an error, no round trip).
+        self.sio.on("handoff", lambda data: self.events.put_nowait(("handoff", time.monotonic())))
         self.sio.on("error", lambda data: self.events.put_nowait(
             ("error", data.get("code") if isinstance(data, dict) else data)))
         self.session_id = self.conversation_id = None
@@ -146,6 +157,8 @@ class SocketVisitor:
             kind, value = await asyncio.wait_for(self.events.get(), self.timeout_s)
             if kind == "bot" and answered_at is None:
                 answered_at = value
+            elif kind == "handoff" and answered_at is None:
+                error = HANDED_OVER
             elif kind == "done":
                 break
             elif kind == "error":
@@ -175,10 +188,10 @@ async def _socket_visitor(spec: WorkerSpec, idx: int, rng: random.Random, res: W
                 rtt, ack, error = await visitor.ask(_pick(rng, spec))
                 if error:
                     res.errors[error] += 1
-                if rtt is None:
-                    res.errors["no_answer"] += 1
-                else:
+                if rtt is not None:
                     res.samples.append((sent_at, rtt, ack, turn))
+                elif error != HANDED_OVER:
+                    res.errors["no_answer"] += 1
                 if spec.pause_s:
                     await asyncio.sleep(spec.pause_s * rng.uniform(0.8, 1.2))
         except asyncio.TimeoutError:

@@ -27,6 +27,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from app.settings import ROOT
+from bench import roundtrip
 
 OUT = ROOT / "bench" / "out"
 
@@ -149,10 +150,10 @@ def report(results: dict) -> str:
             "| path | msgs/s | p50 ms | p95 ms | p99 ms | max ms | errors | target | result |",
             "| --- | ---: | ---: | ---: | ---: | ---: | --- | --- | --- |",
             f"| Socket.IO through the app | {s['rate']:.1f} | {s['p50']:.0f} | {s['p95']:.0f} | {s['p99']:.0f} | "
-            f"{s['max']:.0f} | {sum(s['errors'].values())} | p50 <= {TARGET_P50_MS:.0f}, p99 <= {TARGET_P99_MS:.0f} | "
+            f"{s['max']:.0f} | {roundtrip.errors_of(s['errors'])} | p50 <= {TARGET_P50_MS:.0f}, p99 <= {TARGET_P99_MS:.0f} | "
             f"{verdict(s['p50'] <= TARGET_P50_MS and s['p99'] <= TARGET_P99_MS and s['count'] > 0)} |",
             f"| Rasa REST webhook (reference) | {w['rate']:.1f} | {w['p50']:.0f} | {w['p95']:.0f} | {w['p99']:.0f} | "
-            f"{w['max']:.0f} | {sum(w['errors'].values())} | | |",
+            f"{w['max']:.0f} | {roundtrip.errors_of(w['errors'])} | | |",
             f"| gateway overhead (socket / webhook) | | {_ratio(s['p50'], w['p50'])} | {_ratio(s['p95'], w['p95'])} | "
             f"{_ratio(s['p99'], w['p99'])} | | | | |",
             "",

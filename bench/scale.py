@@ -145,7 +145,7 @@ def table(res: dict) -> str:
             "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: |"]
 
     def row(name: str, r: dict) -> str:
-        errors = sum(r["errors"].values()) if r["errors"] else 0
+        errors = roundtrip.errors_of(r["errors"] or {})
         cpu = r["cpu"]
         app = f"{r['app_cpu_ms_per_msg']:.1f} ms" if r["app_cpu_ms_per_msg"] is not None else "-"
         path = {"1+1": "1 app + 1 Rasa", "2+2": "2 apps + 2 Rasa", "webhook": "Rasa webhook (1+1's Rasa)"}[r["label"]]
