@@ -348,6 +348,7 @@ class LoadGenerator:
 
         sc = Scenario(mode, visitors, pause_s, warmup_s, measure_s, messages_per_visit=messages_per_visit)
         window = [s for r in results for s in r.samples if measure_from <= s[0] < end_at]
+        self.last_window = window  # (sent at, round trip, ack, turn) of each measured message, for a closer look
         rtts = [s[1] * 1000 for s in window]
         if rtts:
             sc.mean_turn = 1 + sum(s[3] for s in window) / len(window)
