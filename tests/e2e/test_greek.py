@@ -95,7 +95,7 @@ async def test_a_greek_shopper_gets_greek_answers_a_greek_handoff_and_the_agent_
     answer = await ask("ποσο κοστιζουν τα μεταφορικα")
     await expect(answer.locator(".src")).to_have_text(GREEK_SOURCE)
     await expect(answer).to_contain_text("Σας βοήθησε αυτή η απάντηση;")
-    answer = await ask("posa meres kanei na erthei to dema?")
+    answer = await ask("mporw na plirwsw me paypal?")
     await expect(answer.locator(".src")).to_have_text(GREEK_SOURCE)
     answer = await ask("μπορω να επιστρεψω ενα προιον;")
     await expect(answer.locator(".src")).to_have_text(GREEK_SOURCE)

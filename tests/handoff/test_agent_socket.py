@@ -247,7 +247,7 @@ async def test_offer_accept_then_messages_flow_both_ways_and_notes_stay_with_age
     await alex.wait_for("message", pred=lambda m: m["sender"] == "note")
     await asyncio.sleep(0.5)
     assert len([m for m in v.of("bot_uttered") if m["sender"] == "bot"]) == bot_before
-    assert all("VIP" not in str(data) for _, data in v.events)
+    assert all("VIP" not in str(data) for _, data in v.events), [e for e in v.events if "VIP" in str(e)]
     resync = await v.resync(0)
     assert all(m["sender"] != "note" and "VIP" not in m["text"] for m in resync["messages"])
     later = Visitor(app.url)  # a new tab of the visitor
