@@ -280,17 +280,21 @@ def _short_request(t: str) -> bool:
 # once in plain folded Greek and compiled with synonyms_el.loose, so it accepts any spelling by sound
 # (η/ι/υ/ει/οι, ο/ω, ε/αι, doubled letters single): "μιλισω", "ypallhlo", "εκπρωσοπο" all match.
 # A request is a want/contact verb with someone on our side as its object, a short message naming
-# them, a call-back or the shop's phone, or anger at the bot. "Someone" counts only as the object
-# of a contact verb ("μιλήσω με κάποιον"), never as the subject of a delivery ("μπορεί κάποιος να
-# παραλάβει"); "υπεύθυνος" only as an object ("ποιος είναι υπεύθυνος αν χαθεί" is a question).
+# them, someone on our side as the one who helps, answers or looks at the shopper's matter ("μπορεί
+# κάποιος υπάλληλος να δει το θέμα μου"), a call-back or the shop's phone, or anger at the bot.
+# "Someone" counts only as the object of a contact verb ("μιλήσω με κάποιον") or the subject of a
+# serving verb, never as the subject of a delivery ("μπορεί κάποιος να παραλάβει"); "υπεύθυνος" only
+# as an object ("ποιος είναι υπεύθυνος αν χαθεί" is a question); "my manager/colleague" is theirs.
 def _el(pattern: str) -> re.Pattern:
     return re.compile(loose(pattern))
 
 
 # Someone on our side (stems; "αντηρωπ" is Greeklish "anthrwpo" read n-t-h).
-_EL_STAFF = (r"(?:ανθρωπ\w*|αντηρωπ\w*|υπαλληλ\w*|εκπροσωπ\w*|χειριστ\w*|συναδελφ\w*|συνεργατ\w*|διευθυντ\w*|"
-             r"υπευθυν\w*|αρμοδι\w*|προισταμεν\w*|τεχνικ(?:ο|ον|οσ|ουσ)\b(?! (?:προβλημ|θεμ|ζητημ|λαθ|σφαλμ|χαρακτηρ))|"
+_EL_STAFF = (r"(?:ανθρωπ\w*|αντηρωπ\w*|υπαλληλ\w*|εκπροσωπ\w*|χειριστ\w*|αρμοδι\w*|"
+             r"(?:(?:συναδελφ|συνεργατ|διευθυντ|υπευθυν|προισταμεν)\w*|πωλητ(?:η|ησ|εσ|ων|ρια|ριεσ))\b(?! μου\b)|"  # "ο προϊστάμενός μου": theirs; "πωλείτε" is selling
+             r"τεχνικ(?:ο|ον|οσ|ουσ)\b(?! (?:προβλημ|θεμ|ζητημ|λαθ|σφαλμ|χαρακτηρ))|"
              r"(?:πραγματικ|αληθιν|ζωντανο|κανονικ)\w* (?:προσωπ|ατομ)\w*|προσωπικο\b(?! μου)|"
+             r"καποι(?:ον|α|οσ) (?:πραγματικ|αληθιν|ζωντανο|κανονικ)\w*|"  # "θέλω κάποιον πραγματικό"
              r"(?:τμημα )?εξυπηρετηση\w*(?: (?:πελατ\w*|σασ))?|(?:τμημα )?υποστηριξη\w*|ομαδα σασ|"
              r"οπερατορ|αγεντ|μαναγερ|μανατζερ|σαπορτ)")
 # ... and, after a contact verb only, anyone: "μιλήσω με κάποιον", "σε ένα άτομο".
@@ -305,19 +309,27 @@ _EL_WANT = (r"(?:θελω|θελουμε|θα ηθελα|θα θελα|χρει�
             r"(?:μου )?δωσ(?:ε|τε|ετε|εισ)(?: μου)?|φερ(?:ε|τε)(?: μου)?|βαλ(?:ε|τε)(?: μου)?|βρε(?:σ|ιτε)(?: μου)?|"
             r"υπαρχει|εχετε|μπορω να εχω|βοηθεια απο)")
 # Reaching someone: talk, chat, contact, connect, transfer, put in touch.
-_EL_CONTACT = (r"(?:μιλ(?:ησ|α|ισ)\w*|συνομιλ\w*|κουβεντ\w*|επικοινων\w*|συνδεσ\w*|συνδεθ\w*|συνδεστε|μεταφερ\w*|"
+_EL_CONTACT = (r"(?:μιλ(?:ησ|α|ισ)\w*|συνομιλ\w*|συζητ\w*|κουβεντ\w*|επικοινων\w*|συνδεσ\w*|συνδεθ\w*|συνδεστε|μεταφερ\w*|"
                r"προωθ\w*|περαστε με|γυρισ\w* με|σε επαφη|γραψω|απευθυνθ\w*)")
 # The bot; a machine or computer only as what one talks to ("όχι στη μηχανή" is about washing).
 _EL_BOT = (r"(?:μποτ|χατμποτ|ρομποτ|ροβοτ|(?:με|σε|απο|μια|ενα) (?:μηχαν(?:η|ημα)\w*|υπολογιστ\w*)|"
            r"αυτοματ(?:ο|οσ|ου)\b|αυτοματ\w* απαντησ\w*|τεχνητ\w* νοημοσυν\w*)")
+# What someone on our side would do for the shopper: help, serve, call, answer; or look at, deal with
+# the shopper's own matter ("να το δει", "να δει το θέμα μου"; "να δει τη διαφορά" is eyesight).
+_EL_SERVE = (r"(?:(?:(?:με|μασ|μου|το|τη|την|τα) )?(?:βοηθησ\w*|εξυπηρετησ\w*|καλεσ\w*|παρ\w* τηλεφων\w*|τηλεφωνησ\w*|"
+             r"αναλαβ\w*|απαντησ\w*|μιλησ\w*|εξηγησ\w*|επικοινωνησ\w*)|"
+             r"(?:(?:το|τη|την|τα|μου) (?:LOOK)|(?:LOOK)(?= (?:\w+ ){0,5}(?:μου|μασ)\b)))"
+             .replace("LOOK", r"δ(?:ει|ουν)\b|κοιταξ\w*|ασχοληθ\w*|ελεγξ\w*|τσεκαρ\w*"))
 _EL_REQUEST = [
     _el(rf"\b{_EL_WANT} {_EL_FILL}{{0,3}}{_EL_STAFF}"),                   # θέλω (έναν κανονικό) άνθρωπο
     _el(rf"\b{_EL_WANT} (?:καποιον|καποια|ενα ατομο|ατομο) (?:να (?:με|μασ|μου|μιλησω|μιλησουμε)|απο)\b"),  # θέλω κάποιον να με...
-    _el(rf"\b{_EL_CONTACT} (?:\w+ ){{0,2}}(?:με|σε|στον|στην|στο|απο)\b {_EL_FILL}{{0,3}}{_EL_ANYONE}"),  # μιλήσω με κάποιον
+    _el(rf"\b{_EL_CONTACT} (?:\w+ ){{0,3}}(?:με|σε|στον|στην|στο|απο)\b {_EL_FILL}{{0,3}}{_EL_ANYONE}"),  # μιλήσω με κάποιον
     _el(rf"\b(?:καποι\w*|ατομο|ανθρωπ\w*) απο (?:την |το |τη |θν )?(?:υποστηριξη|εξυπηρετηση|ομαδα|καταστημα|εταιρεια|"
         rf"τμημα|προσωπικο|εσασ|σασ)\b"),                                     # κάποιος από την ομάδα σας
-    _el(r"\b(?:καποι\w*|ανθρωπ\w*|υπαλληλ\w*) (?:\w+ )?να (?:με|μασ) (?:βοηθησ\w*|εξυπηρετησ\w*|καλεσ\w*|παρ\w* τηλεφων\w*)"),
-    _el(rf"\bνα (?:(?:με|μασ) (?:βοηθησ|εξυπηρετησ|καλεσ)|αναλαβ)\w* {_EL_FILL}{{0,2}}(?:καποι\w*|{_EL_STAFF})"),  # να με βοηθήσει κάποιος
+    _el(rf"\b(?:καποι\w*|{_EL_STAFF}) (?:\w+ )?να {_EL_SERVE}"),  # κάποιος υπάλληλος να δει
+    _el(rf"\bνα {_EL_SERVE} {_EL_FILL}{{0,2}}(?:καποι\w*|{_EL_STAFF})"),  # να με βοηθήσει κάποιος
+    # "ποιος είναι υπεύθυνος εδώ; θέλω να του μιλήσω": the person named first, then asked for
+    _el(rf"\b{_EL_STAFF}.*\b(?:{_EL_WANT}|μπορω) να (?:του|τησ|τουσ) (?:μιλησ|τηλεφωνησ|γραψ)\w*"),
     _el(rf"\b{_EL_WANT} {_EL_FILL}{{0,3}}(?:καποιον|καποια|ατομο)\W*$"),  # δώστε μου κάποιον
     _el(r"\b(?:υπαρχει|ειναι|εισαι|εισαστε|ειστε) (?:καποι\w*|καν(?:εισ|εναν|ενασ|ενα)\b) (?:ζωντανοσ |ανθρωποσ )?"
         r"(?:εκει|εδω|διαθεσιμ\w*|ζωντανοσ|ονλινε)\b"),                     # υπάρχει κανείς εκεί;
@@ -344,9 +356,16 @@ _EL_ANGRY = [
 ]
 # "can someone else pick up my parcel", "the courier called me": not us.
 _EL_NOT_US = _el(r"(?:κουριερ|κουριε|διανομε\w*|ταχυδρομ\w*|γειτον\w*|οδηγο\w*|"
-                 r"\bδουλει\w*|\bβιογραφικ\w*|\bπροσληψ\w*|\bπροσλαμβαν\w*|\bθεσ(?:η|εισ) εργασι\w*|"  # a job, not help
+                 r"\b(?:ελτα|ακσ|σπιντεξ|σπεεδεχ|φεδεχ|ουψ|μποχ ?νοω|μποξ ?ναου)\b|"  # carriers: "ο υπάλληλος της ACS"
+                 r"\bδουλει\w*|\bβιογραφικ\w*|\bπροσληψ\w*|\bπροσλαμβαν\w*|\bθεσ(?:η|εισ) (?:εργασι|πωλητ|υπαλληλ)\w*|"  # a job
+                 r"\b(?:ψαχν(?:ετε|ει|ουν)|ζητ(?:ουνται|ειται|ατε|ανε|ουν)|χρειαζεστε|θελετε) (?:\w+ )?"
+                 r"(?:υπαλληλ|πωλητ|προσωπικ|ατομα|συνεργατ)\w*|"  # "ψάχνετε υπαλλήλους;"
                  r"\bαλλ(?:οσ|ον|ο|η|ου) (?:ανθρωπ|ατομ|προσωπ)\w*|\bκαποι\w* αλλ\w*|"
                  r"(?:ανθρωπ|ατομο|προσωπ)\w* που (?:μου |το |τα |μασ )?(?:εκανε|εστειλε|αγορασε|πηρε|εδωσε|παρηγγειλε))")
+# The shopper's own people calling them ("ο άντρας μου θα με πάρει τηλέφωνο", "η φίλη μου με καλεί"):
+# someone of theirs as the subject of a call in the third person is not our call.
+_EL_THEIR_OWN = _el(r"\b(?:ο|η) \w+ μου (?:\w+ ){0,3}(?:με|μου) (?:καλεσει|καλει|παρει|παιρνει|τηλεφωνησει|τηλεφωναει|"
+                    r"τηλεφωνει)\b")
 _EL_QUESTION = _el(r"^\W*(?:ποσ\w*|ποι\w*|τι|πωσ|γιατι|ποτε|που|εισαι|ειστε|εισαστε)\b")
 
 
@@ -373,14 +392,30 @@ def _fix_greek_typos(g: str) -> str:
     return " ".join(out)
 
 
+# English names for the shop's people inside a Greek message ("θα ήθελα να μιλήσω με το customer
+# service", "support παρακαλώ") read as their Greek words. Only with Greek letters in the message:
+# a wholly Latin message is the English detector's ("does it support klarna" is not a request).
+_EN_NAMES_IN_GREEK = [
+    (re.compile(r"\b(?:customer (?:service|services|care|support)|help ?desk|call ?cent(?:er|re)|live (?:chat|agent|support)|"
+                r"support(?: team)?)\b"), "εξυπηρετηση"),
+    (re.compile(r"\bsupervisor\b"), "προισταμενο"),
+]
+_GREEK_LETTER = re.compile(r"[α-ω]")
+
+
 def _greek_request(t: str) -> bool:
     """A request for a person in Greek or Greeklish (t: folded)."""
+    if _GREEK_LETTER.search(t):
+        for english, greek in _EN_NAMES_IN_GREEK:
+            t = english.sub(greek, t)
     g = _fix_greek_typos(greeklish_to_greek(t))
     if any(p.search(g) for p in _EL_ANGRY):
         return True
     if _EL_NOT_US.search(g):
         return False
-    if any(p.search(g) for p in _EL_REQUEST) or any(p.search(g) for p in _EL_CALL):
+    if any(p.search(g) for p in _EL_REQUEST):
+        return True
+    if any(p.search(g) for p in _EL_CALL) and not _EL_THEIR_OWN.search(g):
         return True
     # A short message naming someone on our side: "εκπρόσωπος", "ένα υπάλληλο παρακαλώ", "ela re, anthrwpo!!",
     # but not a question about people ("είσαι άνθρωπος;", "πόσους υπαλλήλους έχετε;") nor a clause

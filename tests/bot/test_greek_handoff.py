@@ -56,6 +56,42 @@ def test_greek_near_misses_are_not_requests_for_a_person(text):
     assert not looks_like_handoff(text)
 
 
+# ---- second pass: discussing, forwarding, someone on our side doing something, roles, English names ----
+
+@pytest.mark.parametrize("text", [
+    # discussing it with someone; a few words between the verb and "with/to"
+    "θα ήθελα να το συζητήσω με κάποιον αρμόδιο", "thelw na to syzitisw me kapoion ypallilo",
+    "μπορείτε να προωθήσετε το αίτημά μου σε έναν εκπρόσωπο;",
+    # someone on our side as the one who looks at / explains / checks, before or after the verb
+    "μπορεί ένας εκπρόσωπος να κοιτάξει την παραγγελία μου;", "mporei enas ypallilos na koitaksei to aitima mou?",
+    "γίνεται να μου εξηγήσει ένας υπάλληλος τι έγινε;", "να το τσεκάρει κάποιος υπάλληλος",
+    # named first, asked for after
+    "ο προϊστάμενος είναι διαθέσιμος; θα ήθελα να του μιλήσω",
+    # someone real; a salesperson
+    "δώστε μου κάποιον ζωντανό", "θέλω να μιλήσω με έναν πωλητή για το προϊόν",
+    # English names inside a Greek message
+    "support σας παρακαλώ", "θέλω να μιλήσω με το helpdesk", "θέλω τον supervisor",
+])
+def test_greek_requests_second_pass(text):
+    assert looks_like_handoff(text)
+
+
+@pytest.mark.parametrize("text", [
+    # the shopper's own people calling them, or their own boss or colleague
+    "ο αδερφός μου θα με καλέσει όταν έρθει το δέμα", "η κόρη μου με παίρνει τηλέφωνο κάθε μέρα",
+    "ο προϊστάμενός μου ζήτησε τιμολόγιο", "θέλω να το συζητήσω με τον συνάδελφό μου",
+    # a carrier's staff; jobs
+    "ο υπάλληλος της ACS να με καλέσει;", "χρειάζεστε υπαλλήλους;", "ζητάτε πωλητές για το κατάστημα της Πάτρας;",
+    "psaxnete pwlites?",
+    # selling is not a seller; seeing is not looking into my matter
+    "πωλείτε ανταλλακτικά;", "μπορεί ένας άνθρωπος να δει τη διαφορά;",
+    # a wholly Latin message is the English detector's: "support" there is a verb
+    "does it support wireless charging", "call center hours",
+])
+def test_greek_near_misses_second_pass(text):
+    assert not looks_like_handoff(text)
+
+
 # ---- the bot as it runs: Rasa's intent, or a request its classifier let slip (bot/actions.py) -------------
 
 RASA_ASKS = [
