@@ -116,6 +116,10 @@ def make_router(ctx, store: Store) -> APIRouter:
             stored = await service.store_upload(db, store, conversation_id=conv.id, token_hash=conv.token_hash,
                                                 data=data, filename=name, checked=checked, sender="visitor",
                                                 client_id=client_id)
+            if stored.duplicate and stored.message.sender != "visitor":
+                # client_ids are unique per conversation whoever wrote: never answer with an agent's
+                # message or internal note as if it were this visitor's retried upload
+                raise ApiError(409, "bad_payload", "this client_id belongs to another message")
             if not stored.duplicate and stored.state == "assigned":
                 await routing.note_activity(db, conv.id, sender="visitor", now=utcnow())
         if not stored.duplicate:

@@ -13,6 +13,7 @@ from accounts import service as accounts
 from accounts.models import User
 from app.db import make_engine, make_sessionmaker, utcnow
 from handoff import routing
+from tests.attachments import files
 from tests.chat.visitor_client import Recorder, Visitor
 
 COOKIE = "shopchat_session"
@@ -241,21 +242,33 @@ async def test_offer_accept_then_messages_flow_both_ways_and_notes_stay_with_age
     heard = (await alex.wait_for("message", pred=lambda m: m["sender"] == "visitor"))[0]
     assert heard["text"] == "My parcel PC-1234 has not arrived" and heard["conversation_id"] == v.conversation_id
 
-    # an internal note: agents see it, the visitor never does (live or on resync)
-    note = await alex.call("note", {"conversation_id": v.conversation_id, "text": "Customer sounds upset; VIP"})
+    # an internal note: agents see it, the visitor never does (live or on resync). Looked for by its
+    # whole text and by its id and seq: a bare "VIP" also turns up, about once in 6,400 chats, in the
+    # visitor's random session id (43 URL-safe characters, in session_confirm and session_state),
+    # which once failed this check with no leak at all.
+    note_text = "Customer sounds upset; VIP"
+    note = await alex.call("note", {"conversation_id": v.conversation_id, "text": note_text})
     assert note["ok"] and note["message"]["sender"] == "note" and note["message"]["agent_name"] == "Alex"
     await alex.wait_for("message", pred=lambda m: m["sender"] == "note")
     await asyncio.sleep(0.5)
     assert len([m for m in v.of("bot_uttered") if m["sender"] == "bot"]) == bot_before
-    assert all("VIP" not in str(data) for _, data in v.events), [e for e in v.events if "VIP" in str(e)]
+
+    def leaks(data) -> bool:
+        """The note, whole or as a message: its text anywhere, or its sender, id or seq on a message."""
+        if note_text in str(data) or "sounds upset" in str(data):
+            return True
+        return isinstance(data, dict) and (data.get("sender") == "note" or data.get("id") == note["message"]["id"]
+                                           or data.get("seq") == note["message"]["seq"])
+
+    assert not any(leaks(data) for _, data in v.events), [e for e in v.events if leaks(e[1])]
     resync = await v.resync(0)
-    assert all(m["sender"] != "note" and "VIP" not in m["text"] for m in resync["messages"])
+    assert resync["ok"] and not any(leaks(m) for m in resync["messages"])
     later = Visitor(app.url)  # a new tab of the visitor
     clients.append(later)
     await later.connect(v.session_id)
-    assert all("VIP" not in m["text"] for m in (await later.resync(0))["messages"])
+    assert not any(leaks(m) for m in (await later.resync(0))["messages"])
     reread = await alex.call("open_chat", {"conversation_id": v.conversation_id, "after_seq": 0})
-    assert [m["text"] for m in reread["messages"] if m["sender"] == "note"] == ["Customer sounds upset; VIP"]
+    assert [m["text"] for m in reread["messages"] if m["sender"] == "note"] == [note_text]
     assert [m["seq"] for m in reread["messages"]] == sorted(m["seq"] for m in reread["messages"])
 
     # close: the visitor is asked for a rating, the agent's slot frees
@@ -264,6 +277,35 @@ async def test_offer_accept_then_messages_flow_both_ways_and_notes_stay_with_age
     released = (await alex.wait_for("chat_released"))[0]
     assert released == {"conversation_id": v.conversation_id, "why": "closed"}
     assert (await alex.call("hello"))["chats"] == []
+
+
+async def test_a_visitor_reusing_the_client_id_of_a_note_learns_nothing_of_it(app, staff, clients):
+    """client_ids are unique per conversation whoever wrote, and a retry is answered with the message
+    stored the first time: a visitor's message or file under the client_id of an agent's note (or of
+    an agent's message) is refused, never answered with that message (the note's text, id or seq)."""
+    alex = await agent(app, staff, clients, "Alex")
+    v, cid = await assigned_chat(app, clients, alex)
+    secret = "internal: refund approved by the shift lead"
+    note = await alex.call("note", {"conversation_id": cid, "text": secret, "client_id": "n-1"})
+    assert note["ok"] and note["duplicate"] is False
+    sent = await alex.call("send", {"conversation_id": cid, "text": "Hello from Alex", "client_id": "a-1"})
+    assert sent["ok"]
+
+    for client_id in ("n-1", "a-1"):
+        ack = await v.say("is anyone there?", client_id=client_id)
+        assert ack["ok"] is False and ack["error"]["code"] == "bad_payload", ack
+        assert secret not in str(ack) and note["message"]["seq"] != ack.get("seq")
+        async with httpx.AsyncClient(base_url=app.url) as c:
+            r = await c.post("/api/attachments", content=files.png(40, 30), headers={
+                "X-Session-Id": v.session_id, "X-File-Name": "photo.png", "X-Client-Id": client_id})
+        assert r.status_code == 409 and r.json()["error"]["code"] == "bad_payload", r.text
+        assert secret not in r.text
+    # the visitor's own retries are still answered with the first message
+    first = await v.say("my own question", client_id="v-1")
+    again = await v.say("my own question", client_id="v-1")
+    assert first["ok"] and again["ok"] and again["duplicate"] is True and again["seq"] == first["seq"]
+    resync = await v.resync(0)
+    assert all(m["sender"] != "note" and secret not in m["text"] for m in resync["messages"])
 
 
 async def test_typing_is_relayed_both_ways(app, staff, clients):
