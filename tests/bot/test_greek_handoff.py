@@ -92,6 +92,32 @@ def test_greek_near_misses_second_pass(text):
     assert not looks_like_handoff(text)
 
 
+@pytest.mark.parametrize("text", [
+    # someone there at all; who to turn to
+    "υπάρχει κανείς;", "ela kapoios?", "με ποιον μπορώ να μιλήσω για την παραγγελία μου;", "σε ποιον να απευθυνθώ;",
+    "ποιος μπορεί να με βοηθήσει;",
+    # the shop itself, a department, "you", an adviser as the one to talk to
+    "θα ήθελα να μιλήσω με έναν σύμβουλο", "θέλω να μιλήσω με το τμήμα πωλήσεων", "μπορώ να μιλήσω με το λογιστήριο;",
+    "θέλω να μιλήσω με εσάς", "θέλω να έρθω σε επαφή με την εταιρεία", "mporw na milisw me to katastima?",
+    # call me, pass it on to a manager
+    "τηλεφωνήστε μου", "με καλείτε;", "πες στον υπεύθυνο να με πάρει",
+])
+def test_greek_requests_to_reach_the_shop(text):
+    assert looks_like_handoff(text)
+
+
+@pytest.mark.parametrize("text", [
+    "με ποιον μιλάω;",  # what the bot is
+    "μίλησα με το κατάστημα χθες και μου είπαν να περιμένω",  # a report, in the past
+    "μπορώ να μεταφέρω την παραλαβή στο κατάστημα;", "θέλω να επικοινωνήσω με την εταιρεία κούριερ",
+    "το τμήμα ρούχων έχει εκπτώσεις;", "υπάρχει κάποιος κωδικός έκπτωσης;", "θέλω συμβουλή για το μέγεθος",
+    "θέλω να μιλήσω με τον σύμβουλό μου", "ποιος μπορεί να παραλάβει το δέμα μου;",
+    "ποιος μπορεί να με βοηθήσει να διαλέξω μέγεθος;", "με καλεί ο κούριερ;",
+])
+def test_greek_near_misses_about_the_shop(text):
+    assert not looks_like_handoff(text)
+
+
 # ---- the bot as it runs: Rasa's intent, or a request its classifier let slip (bot/actions.py) -------------
 
 RASA_ASKS = [
