@@ -310,7 +310,7 @@ _EL_WANT = (r"(?:θελω|θελουμε|θα ηθελα|θα θελα|χρει�
             r"υπαρχει|εχετε|μπορω να εχω|βοηθεια απο)")
 # Reaching someone: talk, chat, contact, connect, transfer, put in touch.
 _EL_CONTACT = (r"(?:μιλ(?:ησ|α|ισ)\w*|συνομιλ\w*|συζητ\w*|κουβεντ\w*|επικοινων\w*|συνδεσ\w*|συνδεθ\w*|συνδεστε|μεταφερ\w*|"
-               r"προωθ\w*|περαστε με|γυρισ\w* με|σε επαφη|γραψω|απευθυνθ\w*)")
+               r"προωθ\w*|περασ(?:τε|ε) ?με|γυρισ\w* με|σε επαφη|γραψω|απευθυνθ\w*)")
 # The bot; a machine or computer only as what one talks to ("όχι στη μηχανή" is about washing).
 _EL_BOT = (r"(?:μποτ|χατμποτ|ρομποτ|ροβοτ|(?:με|σε|απο|μια|ενα) (?:μηχαν(?:η|ημα)\w*|υπολογιστ\w*)|"
            r"αυτοματ(?:ο|οσ|ου)\b|αυτοματ\w* απαντησ\w*|τεχνητ\w* νοημοσυν\w*)")
@@ -416,6 +416,7 @@ _EN_NAMES_IN_GREEK = [
     (re.compile(r"\bsupervisor\b"), "προισταμενο"),
 ]
 _GREEK_LETTER = re.compile(r"[α-ω]")
+_GREEKLISH_U = re.compile(r"(?<![oae])u")
 
 
 def _greek_request(t: str) -> bool:
@@ -423,7 +424,8 @@ def _greek_request(t: str) -> bool:
     if _GREEK_LETTER.search(t):
         for english, greek in _EN_NAMES_IN_GREEK:
             t = english.sub(greek, t)
-    g = _fix_greek_typos(greeklish_to_greek(t))
+    # Greeklish "u" alone is υ ("upallilo", "upeu8uno"); ou, au, eu stay as they are
+    g = _fix_greek_typos(greeklish_to_greek(_GREEKLISH_U.sub("y", t)))
     if any(p.search(g) for p in _EL_ANGRY):
         return True
     if _EL_NOT_US.search(g):

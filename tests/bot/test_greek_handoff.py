@@ -101,6 +101,8 @@ def test_greek_near_misses_second_pass(text):
     "θέλω να μιλήσω με εσάς", "θέλω να έρθω σε επαφή με την εταιρεία", "mporw na milisw me to katastima?",
     # call me, pass it on to a manager
     "τηλεφωνήστε μου", "με καλείτε;", "πες στον υπεύθυνο να με πάρει",
+    # Greeklish "u" for υ, words run together
+    "thelw na milisw me ton upeu8uno", "dwste mou enan upallilo", "perasteme se upallilo",
 ])
 def test_greek_requests_to_reach_the_shop(text):
     assert looks_like_handoff(text)
