@@ -4,7 +4,7 @@ from __future__ import annotations
 import time
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import event, make_url, text
+from sqlalchemy import event, exc, make_url, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase
 
@@ -43,9 +43,39 @@ async def sync_clock(engine: AsyncEngine) -> datetime:
     return db_now
 
 
-def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> AsyncEngine:
+# A pooled connection idle longer than this is checked (a round trip) before it is handed out.
+# SQLAlchemy's pool_pre_ping checks every checkout (BEGIN, `;`, ROLLBACK: three round trips, about
+# 5% of the app's CPU a bot message, docs/benchmarks.md); a connection used within the last second
+# is alive or the database just went away, and then the first statement's disconnect error makes
+# SQLAlchemy retire every connection of the pool at once, as pre-ping would one by one.
+PING_IDLE_S = 1.0
+
+
+def ping_when_idle(pool, idle_s: float = PING_IDLE_S) -> None:
+    """Check a connection at checkout only when it sat idle for `idle_s`: a dead one (the database
+    restarted meanwhile) is replaced by a new one and the caller never sees it."""
+
+    @event.listens_for(pool, "checkin")
+    def _idle_since(_dbapi_conn, record):
+        if record is not None:
+            record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def _check(dbapi_conn, record, _proxy):
+        since = record.info.pop("idle_since", None)
+        if since is None or time.monotonic() - since < idle_s:
+            return  # new, or used a moment ago
+        try:
+            dbapi_conn.ping()
+        except Exception as error:  # noqa: BLE001 - any failure: the pool connects afresh
+            raise exc.DisconnectionError(f"pooled connection failed its ping: {error}") from error
+
+
+def make_engine(url: str, *, pool_size: int = 20, max_overflow: int = 10) -> AsyncEngine:
     """pool_size/max_overflow: connections this process may hold (PostgreSQL; SHOPCHAT_DB_POOL_SIZE,
-    SHOPCHAT_DB_MAX_OVERFLOW). SQLite opens what it needs."""
+    SHOPCHAT_DB_MAX_OVERFLOW). SQLite opens what it needs. Overflow connections are closed when
+    they come back to a full pool, so a pool_size below the load's usual concurrency reconnects
+    all the time (a new connection, its statements prepared again)."""
     if url.startswith("sqlite"):
         from app.sqlite_driver import DRIVER
 
@@ -64,7 +94,9 @@ def make_engine(url: str, *, pool_size: int = 10, max_overflow: int = 20) -> Asy
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow, pool_pre_ping=True)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=max_overflow)
+    ping_when_idle(engine.sync_engine.pool, PING_IDLE_S)
+    return engine
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

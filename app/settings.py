@@ -63,10 +63,11 @@ class Settings(BaseSettings):
     # two deployments on one Redis use different ones (or they hear each other's events).
     redis_channel: str = "shopchat"
     # Database connections each app process may hold (PostgreSQL): pool_size kept open, up to
-    # max_overflow more under load. N processes need N x (pool_size + max_overflow) connections,
-    # below PostgreSQL's max_connections (docs/production.md).
-    db_pool_size: int = Field(default=10, ge=1)
-    db_max_overflow: int = Field(default=20, ge=0)
+    # max_overflow more under load (opened and closed again: a pool_size below the usual load's
+    # concurrency reconnects all the time). N processes need N x (pool_size + max_overflow)
+    # connections, below PostgreSQL's max_connections (docs/production.md).
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=10, ge=0)
     # SIGTERM (shopchat serve): sockets are closed at once (clients reconnect to another process),
     # then up to this many seconds for open HTTP requests and again for the bot turns under way.
     shutdown_grace_s: float = Field(default=10.0, ge=0)

@@ -41,11 +41,11 @@ async def emit_message(ctx: AppContext, msg: Message, skip_sid: str | None = Non
                        room=notify.chat_room(msg.conversation_id), namespace=notify.AGENT_NS)
 
 
-async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, state: str | None = None, *,
-                         turn: str, late: bool = False) -> bool:
+async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, state: str | None = None,
+                         stored_language: str | None = None, *, turn: str, late: bool = False) -> bool:
     """The bot's answer to one stored and acknowledged visitor question, by the holder of the
     conversation's bot turn `turn` (chat/turns.py runs the questions in order). `state`: the
-    conversation's state when the question was read. `late`: it waited long (the app was down), an
+    conversation's state when the question was read, `stored_language` its language read with it. `late`: it waited long (the app was down), an
     apology comes first. Returns whether the turn is still held (more questions wait); raises
     service.TurnLost, nothing stored, when another claim took the turn over."""
     lease_s = ctx.settings.bot_turn_lease_s
@@ -55,12 +55,12 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
     async with lock:
         if state is None:
             async with ctx.sessionmaker() as db:
-                row = (await db.execute(select(Conversation.state, Message.answered)
+                row = (await db.execute(select(Conversation.state, Conversation.language, Message.answered)
                                         .join(Message, Message.conversation_id == Conversation.id)
                                         .where(Conversation.id == conversation_id, Message.id == msg.id))).first()
             if row is None or row.answered:
                 return True  # answered already: the caller reads the next question
-            state = row.state
+            state, stored_language = row.state, row.language
         if state not in BOT_ANSWERS_IN:
             # A person owns the chat (or it ended): the bot is silent.
             async with ctx.sessionmaker() as db:
@@ -73,7 +73,7 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
         if verdict:  # an answer to "Did that answer your question?"
             async with ctx.sessionmaker() as db:
                 await gaps.note_feedback(db, conversation_id, msg.seq, verdict)
-        language = await chat_language.for_turn(ctx, conversation_id, msg.text, msg.payload)
+        language = await chat_language.for_turn(ctx, conversation_id, msg.text, msg.payload, stored_language)
         replies = await _bot_replies(ctx, conversation_id, msg.payload or msg.text, language=language)
         if late:
             quoted = msg.text if len(msg.text) <= 80 else msg.text[:79] + "…"

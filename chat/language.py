@@ -7,7 +7,7 @@ script, Greeklish, English) switches it, stored on the conversation so agents se
 after (the bot's answers, the handoff texts, e-mails) follows."""
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from app.context import AppContext
 from bot.language import detect
@@ -15,14 +15,15 @@ from bot.texts import bot_language
 from chat.models import Conversation
 
 
-async def for_turn(ctx: AppContext, conversation_id: str, text: str, payload: str | None = None) -> str:
+async def for_turn(ctx: AppContext, conversation_id: str, text: str, payload: str | None,
+                   current: str | None) -> str:
     """The bot's language ("en", "el") for its answer to this message, switching the conversation's
-    when the message is clearly in another language."""
+    when the message is clearly in another language. `current`: the conversation's language, read
+    with the message (no round trip of its own on the message path)."""
     found = None if payload and payload.startswith("/") else detect(text)
+    if found is None or (current is not None and bot_language(current) == found):
+        return bot_language(current)
     async with ctx.sessionmaker() as db:
-        current = await db.scalar(select(Conversation.language).where(Conversation.id == conversation_id))
-        if found is None or (current is not None and bot_language(current) == found):
-            return bot_language(current)
         await db.execute(update(Conversation).where(Conversation.id == conversation_id).values(language=found))
         await db.commit()
     return found

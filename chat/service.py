@@ -71,6 +71,7 @@ class Stored:
     message: Message
     duplicate: bool
     state: str | None = None  # the conversation's state when the message was stored (not for duplicates)
+    language: str | None = None  # and its language then (the bot's turn needs both)
     # A visitor question the bot owes an answer: the claim token when this store also claimed the
     # conversation's bot turn (the caller runs it), and the questions waiting, this one included.
     turn: str | None = None
@@ -111,7 +112,7 @@ async def _next_seq(db: AsyncSession, conversation_id: str, claim: tuple[str, fl
     # claims the bot's turn when it is free, so the message path gains no round trip. SET reads the
     # row as it was: `owes` and the free lease are the old row's.
     values: dict = {"last_seq": _C.last_seq + 1}
-    returning = [_C.last_seq, _C.state]
+    returning = [_C.last_seq, _C.state, _C.language]
     if claim is not None:
         token, lease_s = claim
         owes = _C.state.in_(BOT_ANSWERS_IN)
@@ -177,15 +178,17 @@ async def renew_turns(db: AsyncSession, held: dict[str, str], lease_s: float) ->
     return result.rowcount
 
 
-async def next_question(db: AsyncSession, conversation_id: str) -> tuple[Message | None, str | None]:
-    """The oldest question waiting for the bot in this conversation, and the conversation's state."""
+async def next_question(db: AsyncSession, conversation_id: str) -> tuple[Message | None, str | None, str | None]:
+    """The oldest question waiting for the bot in this conversation, and the conversation's state
+    and language."""
     row = (await db.execute(
-        select(Message, Conversation.state).join(Conversation, Conversation.id == Message.conversation_id)
+        select(Message, Conversation.state, Conversation.language)
+        .join(Conversation, Conversation.id == Message.conversation_id)
         .where(Message.conversation_id == conversation_id, Message.answered == False)  # noqa: E712 (the index)
         .order_by(Message.seq).limit(1)
     )).first()
     await db.commit()
-    return (row[0], row[1]) if row else (None, None)
+    return (row[0], row[1], row[2]) if row else (None, None, None)
 
 
 async def waiting_conversations(db: AsyncSession, limit: int = 500) -> list[tuple[str, str | None, bool]]:
@@ -231,7 +234,7 @@ async def add_message(
         existing = await _by_client_id(db, conversation_id, client_id)
         if existing is not None:
             return Stored(existing, duplicate=True)
-    seq, state, *turn = await _next_seq(db, conversation_id, claim)  # takes the conversation's row lock
+    seq, state, language, *turn = await _next_seq(db, conversation_id, claim)  # takes the conversation's row lock
     if owner_id is not None:
         owner = await db.scalar(select(Conversation.agent_id).where(Conversation.id == conversation_id,
                                                                     Conversation.state == "assigned"))
@@ -253,7 +256,7 @@ async def add_message(
     db.add(msg)
     if not commit:
         await db.flush()  # the message's id, for the caller's events after its commit
-        return Stored(msg, duplicate=False, state=state)
+        return Stored(msg, duplicate=False, state=state, language=language)
     try:
         await db.commit()
     except IntegrityError:  # a client_id stored before (a retry, or a race with another connection)
@@ -264,8 +267,9 @@ async def add_message(
         return Stored(existing, duplicate=True)
     if turn:
         pending, owner = turn
-        return Stored(msg, duplicate=False, state=state, turn=owner if owner == claim[0] else None, pending=pending)
-    return Stored(msg, duplicate=False, state=state)
+        return Stored(msg, duplicate=False, state=state, language=language,
+                      turn=owner if owner == claim[0] else None, pending=pending)
+    return Stored(msg, duplicate=False, state=state, language=language)
 
 
 async def _by_client_id(db: AsyncSession, conversation_id: str, client_id: str) -> Message | None:

@@ -39,7 +39,7 @@ def after_store(ctx: AppContext, stored: service.Stored):
     """The work a stored visitor message starts (a coroutine for a background task), or None."""
     msg = stored.message
     if stored.turn:  # this store claimed the turn: answer (the oldest question first)
-        first = (msg, stored.state) if stored.pending == 1 else None
+        first = (msg, stored.state, stored.language) if stored.pending == 1 else None
         return run(ctx, msg.conversation_id, stored.turn, first)
     if stored.duplicate and not msg.answered:  # a retry of a question still waiting
         return claim_and_run(ctx, msg.conversation_id)
@@ -69,17 +69,17 @@ def _late(ctx: AppContext, msg: Message) -> bool:
 
 
 async def run(ctx: AppContext, conversation_id: str, token: str,
-              first: tuple[Message, str | None] | None = None) -> None:
+              first: tuple[Message, str | None, str | None] | None = None) -> None:
     """Holding the turn `token`: answer the waiting questions in order, then let the turn go."""
     ctx.turns[conversation_id] = token  # renewed by `recover` while held
     empty = 0
     try:
         while True:
             if first is not None:
-                (msg, state), first = first, None
+                (msg, state, language), first = first, None
             else:
                 async with ctx.sessionmaker() as db:
-                    msg, state = await service.next_question(db, conversation_id)
+                    msg, state, language = await service.next_question(db, conversation_id)
             if msg is None:
                 # Nothing waits: release, unless a question was stored meanwhile (read again). Found
                 # nothing twice: the count is off (a bug), recount; four times: give the turn up.
@@ -90,7 +90,8 @@ async def run(ctx: AppContext, conversation_id: str, token: str,
                 continue
             empty = 0
             try:
-                held = await flows.answer_visitor(ctx, conversation_id, msg, state, turn=token, late=_late(ctx, msg))
+                held = await flows.answer_visitor(ctx, conversation_id, msg, state, language, turn=token,
+                                                  late=_late(ctx, msg))
             except service.TurnLost:
                 log.warning("bot turn on %s taken over by another claim; stopping this one", conversation_id)
                 return

@@ -205,8 +205,8 @@ class ScaledStack:
                 "SHOPCHAT_TRUSTED_PROXIES": "127.0.0.1",
                 # Up to 10 + 20 PostgreSQL connections each: 2 x 30 + Rasa's 2 x (5 + 5) + 5 = 85,
                 # below PostgreSQL's default max_connections (100); docs/production.md.
-                "SHOPCHAT_DB_POOL_SIZE": "10",
-                "SHOPCHAT_DB_MAX_OVERFLOW": "20",
+                "SHOPCHAT_DB_POOL_SIZE": "20",
+                "SHOPCHAT_DB_MAX_OVERFLOW": "10",
             }
 
         plan = [Process("migrate", "once", [py, "-m", "app.cli", "load-demo"], app_env(0))]

@@ -54,7 +54,7 @@ async def test_the_turn_is_released_only_when_no_question_waits(sessionmaker):
     assert (await _answer(sessionmaker, cid, first.message, "A")).held is True
     async with sessionmaker() as db:
         assert not await service.release_turn(db, cid, "A")  # q2 waits
-        msg, state = await service.next_question(db, cid)
+        msg, state, _ = await service.next_question(db, cid)
     assert (msg.text, state) == ("q2", "bot")
     assert (await _answer(sessionmaker, cid, msg, "A")).held is False
     row = await _row(sessionmaker, cid)
