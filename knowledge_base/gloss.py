@@ -53,6 +53,20 @@ def glossary(language: str = "el") -> dict[str, tuple[str, ...]]:
 
 
 @lru_cache(maxsize=4)
+def phrase_glosses(language: str = "el") -> tuple[tuple[re.Pattern, str], ...]:
+    """Multi-word Greek expressions glossed as a whole (lexicon_el.PHRASES), matched in any spelling
+    by sound, longest alternatives first within a line."""
+    from knowledge_base import lexicon_el
+    from knowledge_base.synonyms_el import loose
+
+    out = []
+    for english, greek in lexicon_el.phrases():
+        alternatives = "|".join(loose(g) for g in sorted(greek, key=len, reverse=True))
+        out.append((re.compile(rf"\b(?:{alternatives})\b"), english))
+    return tuple(out)
+
+
+@lru_cache(maxsize=4)
 def concept_words(language: str = "el") -> dict[str, str]:
     """The synonym groups' concept terms ("=refund") -> the English head word ("refund")."""
     from knowledge_base import synonyms
@@ -122,13 +136,14 @@ def align(docs: Sequence, language: str, min_count: int = 2, min_dice: float = 0
 class Glosser:
     """Builds the gloss of a question in `language` from the glossary and the learned alignments."""
 
-    SOURCES = ("glossary", "aligned", "concepts")  # which sources are used (eval.tune --language el --ablate)
+    SOURCES = ("phrases", "glossary", "aligned", "concepts")  # which sources are used (eval.tune --language el --ablate)
 
     def __init__(self, docs: Sequence, language: str = "el"):
         self.language = language
         self.learned = align(docs, language) if "aligned" in self.SOURCES else {}
         self.fixed = glossary(language) if "glossary" in self.SOURCES else {}
         self.concepts = concept_words(language) if "concepts" in self.SOURCES else {}
+        self.phrases = phrase_glosses(language) if "phrases" in self.SOURCES and language == "el" else ()
 
     def english(self, t: str) -> tuple[str, ...]:
         from knowledge_base.text import synonym
@@ -143,11 +158,17 @@ class Glosser:
     def gloss(self, text: str) -> Gloss:
         """`text`: the question folded, Greeklish transliterated and typos fixed
         (_LanguageIndex.corrected)."""
-        content = _content(text, self.language)
         out: list[str] = []
-        translated = 0
+        translated = found_phrases = 0
+        for pattern, english in self.phrases:  # whole phrases first; their words are not glossed again
+            text, n = pattern.subn(" ", text)
+            if n:
+                found_phrases += 1
+                out += [x for x in english.split() if x not in out]
+        content = _content(text, self.language)
+        translated, n_content = found_phrases, len(content) + found_phrases
         for w in content:
             found = self.english(term(w, self.language))
             translated += bool(found)
             out += [x for x in found if x not in out]
-        return Gloss(" ".join(out), translated / len(content) if content else 0.0)
+        return Gloss(" ".join(out), translated / n_content if n_content else 0.0)

@@ -141,6 +141,28 @@ opening hours: ωραριο
 """.strip()
 
 
+# Phrases glossed as a whole, before the words (knowledge_base.gloss): a question word with its verb
+# says what a word-by-word gloss loses ("πόσες μέρες" is "how many days", not "day time"; "πότε θα
+# έρθει" is "when will it be delivered"). Each line is "english words: greek phrase | greek phrase" (" | "
+# with spaces separates phrases; a regex group inside one has none), the
+# Greek in folded spelling (σ for ς, no accents), matched in any spelling by sound
+# (synonyms_el.loose), a [α-ω]* only at the end of a word. General Greek, not keyed to any article.
+PHRASES = """
+how many days: ποσες μερες | ποσες ημερες | ποσες εργασιμες | ποσα εικοσιτετραωρα | ποσο καιρο | ποσο χρονο | ποσο διαρκει | ποσο θα κανει
+how long does it take: ποσο κανει να | ποσο αργει να | ποσο θελει να | ποσο παιρνει να
+when will it be delivered: ποτε θα (?:ερθ|φτασ|παραλαβ|εχ)[α-ω]* | ποτε (?:ερχεται|ερχονται|φτανει|φτανουν)
+""".strip()
+
+
+def phrases() -> list[tuple[str, list[str]]]:
+    """(english words, greek phrase patterns) per line of PHRASES."""
+    out = []
+    for line in PHRASES.splitlines():
+        english, _, greek = line.partition(":")
+        out.append((english.strip(), [g.strip().replace("ς", "σ") for g in greek.split(" | ") if g.strip()]))
+    return out
+
+
 def entries() -> list[tuple[str, list[str]]]:
     """(english words, greek words) per line of the glossary."""
     out = []
