@@ -4,7 +4,7 @@
 // A visitor is named in POST bodies only, never in a URL; `#conversation=<id>` (the console's link
 // from a conversation) prefills the search.
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
-import { T, Tn, applyStatic, language, live, pickLanguage, relabelLive, setLanguage } from "./staff_i18n.js";
+import { T, Tn, applyStatic, language, live, pickLanguage, relabelLive, setLanguage, wireLanguageSwitch } from "./staff_i18n.js";
 
 const toLogin = () => location.replace("/login?next=/privacy/");
 const api = makeApi(toLogin);
@@ -189,18 +189,7 @@ function relabel() {
   loadKeys().catch(() => {});
   loadOrders().catch(() => {});
 }
-$("ui-lang").addEventListener("change", async () => {
-  const sel = $("ui-lang");
-  const before = language();
-  try {
-    const r = await api("PUT", "/api/me/language", { language: sel.value });
-    setLanguage(r.language);
-    relabel();
-  } catch (e) {
-    sel.value = before;
-    toast(T("lang.failed", { error: e.message }), "bad");
-  }
-});
+wireLanguageSwitch($("ui-lang"), { api, toast, relabel });
 setLanguage(pickLanguage(null, browserLanguages()));
 applyStatic(document);
 

@@ -9,7 +9,7 @@ import {
 } from "chart.js";
 import { MatrixController, MatrixElement } from "chartjs-chart-matrix";
 import { $, clear, h, logOut, makeApi, signedIn, toast } from "./ui.js";
-import { T, Tn, applyStatic, language, pickLanguage, setLanguage } from "./staff_i18n.js";
+import { T, Tn, applyStatic, language, pickLanguage, setLanguage, wireLanguageSwitch } from "./staff_i18n.js";
 
 Chart.register(BarController, BarElement, CategoryScale, LinearScale, LineController, LineElement, PointElement,
   Tooltip, Legend, MatrixController, MatrixElement);
@@ -421,18 +421,7 @@ function relabel() {
   draw();
   showDefinitions();
 }
-$("ui-lang").addEventListener("change", async () => {
-  const sel = $("ui-lang");
-  const before = language();
-  try {
-    const r = await api("PUT", "/api/me/language", { language: sel.value });
-    setLanguage(r.language);
-    relabel();
-  } catch (e) {
-    sel.value = before;
-    toast(T("lang.failed", { error: e.message }), "bad");
-  }
-});
+wireLanguageSwitch($("ui-lang"), { api, toast, relabel });
 setLanguage(pickLanguage(null, browserLanguages()));
 applyStatic(document);
 

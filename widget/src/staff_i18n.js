@@ -1737,6 +1737,23 @@ export function setLanguage(lang) {
 
 export const language = () => current;
 
+/** A staff page's EN/ΕΛ switch (a <select>): the choice is stored as the user's one language for the
+ *  staff pages (PUT /api/me/language, with the page's `api`), then `relabel()` writes the page again;
+ *  a refusal puts the switch back and says why with the page's `toast`. */
+export function wireLanguageSwitch(select, { api, toast, relabel }) {
+  select.addEventListener("change", async () => {
+    const before = language();
+    try {
+      const r = await api("PUT", "/api/me/language", { language: select.value });
+      setLanguage(r.language);
+      relabel();
+    } catch (e) {
+      select.value = before;
+      toast(T("lang.failed", { error: e.message }), "bad");
+    }
+  });
+}
+
 /** A locale for dates: the browser's own for English, Greek for Greek. */
 export const dateLocale = () => (current === "el" ? "el-GR" : []);
 
