@@ -13,7 +13,9 @@ of the Greek articles. The word-by-word lexicon has two sources:
    links translations, and it learns its product and brand words.
 
 The glossary wins where both have a word; the synonym groups named "en:<word>" (synonyms_el) are a
-third, last source. Words with no translation are left out; `Gloss.share` says how much of the
+third, last source. Before the words, a few question phrases are glossed whole
+(lexicon_el.PHRASES: "πόσες μέρες" -> "how many days", "πότε θα έρθει" -> "when will it be delivered"),
+which a word-by-word gloss would flatten into "time". Words with no translation are left out; `Gloss.share` says how much of the
 question was translated."""
 from __future__ import annotations
 
