@@ -2,7 +2,7 @@
 1 app + 1 Rasa, in the same run, and Rasa's bare REST webhook as the reference (docs/benchmarks.md,
 "Scaling out").
 
-    .venv/bin/python -m bench.scale [--model PATH] [--steady-s 40] [--levels 10,25,50,100,200]
+    .venv/bin/python -m bench.scale [--model PATH] [--rounds 3] [--steady-s 20] [--levels 10,25,50,100,200]
                                     [--level-s 10] [--workers 3] [--plot docs/img/scale.png]
 
 Both stacks are deploy/stack.py's `ScaledStack` (nginx, the app processes, the Rasa servers with
@@ -12,6 +12,11 @@ runs on 1+1, then on 2+2, then straight at the 1+1 stack's Rasa webhook (whose c
 call that stack's app through nginx), so machine noise hits the three alike.
 
 Scenarios: 50 visitors pausing 2 s between questions, then no pause at rising concurrency. The
+first runs in `--rounds` rounds, each measuring the three paths one after another, starting with a
+different one each round; each path's samples of all rounds are pooled. On a shared machine the
+load of other programs drifts over minutes: measured in one block each, a path that happened to run
+while something else was busy looked up to twice as slow at the tail; interleaved, the drift hits the
+three alike. Each round's own overhead is printed too, so the spread is visible. The
 visitors come from many loopback addresses (127.0.1.x): the shipped nginx configuration is sticky by
 client address, so from 127.0.0.1 alone every visitor would land on one app process.
 
@@ -126,6 +131,37 @@ def measure(gen, target: Target, mode: str, visitors: int, pause_s: float, warmu
     cpu1 = target.cpu_seconds()
     out["nginx_cpu_s_whole_scenario"] = cpu1["nginx"] - cpu0["nginx"]
     out["label"] = target.label if mode == "socket" else "webhook"
+    out["samples"] = [(rtt, ack) for _, rtt, ack, _ in gen.last_window]
+    out["app_core_s"] = app_core_s
+    return out
+
+
+def pooled(runs: list[dict]) -> dict:
+    """One path's rounds as one scenario: percentiles over every round's samples, rates and CPU
+    over the total measured time."""
+    first, total_s = runs[0], sum(r["measure_s"] for r in runs)
+    samples = [s for r in runs for s in r["samples"]]
+    rtts = [rtt * 1000 for rtt, _ in samples]
+    acks = [ack * 1000 for _, ack in samples if ack >= 0]
+    errors: dict = {}
+    for r in runs:
+        for k, n in (r["errors"] or {}).items():
+            errors[k] = errors.get(k, 0) + n
+    count = len(rtts)
+    out = {**first, "measure_s": total_s, "count": count, "rate": count / total_s, "errors": errors,
+           "rounds": len(runs), "samples": []}
+    if rtts:
+        out.update(p50=roundtrip.percentile(rtts, 50), p95=roundtrip.percentile(rtts, 95),
+                   p99=roundtrip.percentile(rtts, 99), max=max(rtts))
+    if acks:
+        out.update(ack_p50=roundtrip.percentile(acks, 50), ack_p99=roundtrip.percentile(acks, 99))
+    out["cpu"] = {k: sum(r["cpu"][k] * r["measure_s"] for r in runs) / total_s for k in first["cpu"]}
+    app_core_s = sum(r["app_core_s"] for r in runs)
+    out["app_core_s"] = app_core_s
+    out["app_cpu_ms_per_msg"] = app_core_s / count * 1000 if count else None
+    rasa_s = sum((r["rasa_cpu_ms_per_msg"] or 0) * r["count"] / 1000 for r in runs)
+    out["rasa_cpu_ms_per_msg"] = rasa_s / count * 1000 if count else None
+    out["nginx_cpu_s_whole_scenario"] = sum(r["nginx_cpu_s_whole_scenario"] for r in runs)
     return out
 
 
@@ -160,15 +196,23 @@ def table(res: dict) -> str:
     return "\n".join(rows)
 
 
-def overhead(res: dict) -> str:
-    by = {r["label"]: r for r in res["steady"]}
-    hook = by.get("webhook")
-    lines = []
+def ratios(runs: list[dict]) -> dict[str, str]:
+    """label -> "xA / xB / xC": the socket path's p50, p95, p99 over the bare webhook's."""
+    by = {r["label"]: r for r in runs}
+    hook, out = by.get("webhook"), {}
     for label in ("1+1", "2+2"):
         r = by.get(label)
         if r and hook and hook["count"] and r["count"]:
-            ratios = " / ".join(f"x{r[p] / hook[p]:.2f}" for p in ("p50", "p95", "p99"))
-            lines.append(f"gateway overhead {label} (socket through nginx / bare webhook), p50 / p95 / p99: {ratios}")
+            out[label] = " / ".join(f"x{r[p] / hook[p]:.2f}" for p in ("p50", "p95", "p99"))
+    return out
+
+
+def overhead(res: dict) -> str:
+    lines = [f"gateway overhead {label} (socket through nginx / bare webhook), p50 / p95 / p99: {text}"
+             + (" (all rounds pooled)" if res.get("rounds") else "")
+             for label, text in ratios(res["steady"]).items()]
+    for i, runs in enumerate(res.get("rounds") or [], 1):
+        lines.append(f"  round {i}: " + "; ".join(f"{label} {text}" for label, text in ratios(runs).items()))
     return "\n".join(lines)
 
 
@@ -223,7 +267,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--visitors", type=int, default=50)
     parser.add_argument("--pause", type=float, default=2.0)
     parser.add_argument("--warmup-s", type=float, default=10.0)
-    parser.add_argument("--steady-s", type=float, default=40.0)
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the paced scenario, interleaving the paths")
+    parser.add_argument("--steady-s", type=float, default=20.0, help="measured seconds a path a round")
     parser.add_argument("--levels", default="10,25,50,100,200")
     parser.add_argument("--level-warmup-s", type=float, default=3.0)
     parser.add_argument("--level-s", type=float, default=10.0)
@@ -238,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
     # The per-connection rate limit would throttle the no-pause runs (bench/stack.py does the same).
     os.environ["SHOPCHAT_MESSAGE_RATE_PER_10S"] = "100000"
     res: dict = {"when": datetime.now(timezone.utc).isoformat(), "machine": machine(), "model": model.name,
-                 "args": vars(args), "steady": [], "ramp": []}
+                 "args": vars(args), "steady": [], "rounds": [], "ramp": []}
     log(f"bench.scale: {res['machine']['cores']} cores, load {os.getloadavg()[0]:.2f}, model {model.name}")
     # The pool pickles the function by name: bench.scale's, which the workers import (not __main__).
     from bench import scale
@@ -263,16 +308,25 @@ def main(argv: list[str] | None = None) -> int:
         res["idle_rss_mb"] = {t.label: t.rss_mb() for t in targets}
         order = [(t, "socket") for t in targets] + [(targets[0], "webhook")]
 
-        log(f"\n{args.visitors} visitors pausing {args.pause:g} s ({args.warmup_s:g} s warm-up, {args.steady_s:g} s measured)")
-        for target, mode in order:
-            r = measure(gen, target, mode, args.visitors, args.pause, args.warmup_s, args.steady_s, seed=1)
-            res["steady"].append(r)
-            log("  " + line(r))
+        log(f"\n{args.visitors} visitors pausing {args.pause:g} s, {args.rounds} rounds "
+            f"({args.warmup_s:g} s warm-up, {args.steady_s:g} s measured a path a round)")
+        for i in range(max(1, args.rounds)):
+            runs = []
+            for target, mode in order[i % len(order):] + order[:i % len(order)]:
+                r = measure(gen, target, mode, args.visitors, args.pause, args.warmup_s, args.steady_s, seed=1 + i)
+                runs.append(r)
+                log(f"  round {i + 1} " + line(r))
+            res["rounds"].append(runs)
+        res["steady"] = [pooled([r for runs in res["rounds"] for r in runs if r["label"] == label])
+                         for label in ("1+1", "2+2", "webhook")]
+        for r in res["steady"]:
+            log("  pooled  " + line(r))
         for level in levels:
             log(f"\nno pause, {level} visitors ({args.level_warmup_s:g} s warm-up, {args.level_s:g} s measured)")
             runs = []
             for target, mode in order:
                 r = measure(gen, target, mode, level, 0.0, args.level_warmup_s, args.level_s, seed=level)
+                r.pop("samples")
                 runs.append(r)
                 log("  " + line(r))
             res["ramp"].append({"visitors": level, "runs": runs})
@@ -293,6 +347,8 @@ def main(argv: list[str] | None = None) -> int:
           f"answers without Rasa: {res['rasa_fallbacks']}\n")
     log("\n" + md)
     (OUT / "scale.md").write_text(md, encoding="utf-8")
+    for r in res["steady"] + [r for runs in res["rounds"] for r in runs]:
+        r.pop("samples", None)  # thousands of numbers: the percentiles are kept
     (OUT / "scale.json").write_text(json.dumps(res, indent=1), encoding="utf-8")
     if plot(res, OUT / "scale.png"):
         log(f"plot: {OUT / 'scale.png'}")
