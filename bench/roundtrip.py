@@ -371,7 +371,9 @@ class LoadGenerator:
         # The workers' CPU over their whole run (warm-up included), as a share of one core.
         loadgen = sum(r.cpu_s for r in results) / (end_at - start_at)
         sc.cpu = {"app": cpu["app"], "rasa": cpu["rasa"], "load generator": loadgen,
-                  # whatever else ran on the machine meanwhile (the kernel, other programs)
-                  "other": max(0.0, cpu["all"] - cpu["app"] - cpu["rasa"] - loadgen)}
+                  # whatever else ran on the machine meanwhile (the kernel, PostgreSQL, Redis, other programs)
+                  "other": max(0.0, cpu["all"] - cpu["app"] - cpu["rasa"] - loadgen - cpu.get("steal", 0.0))}
+        if "steal" in cpu:  # taken by the hypervisor for other machines (a shared VM): not "other"
+            sc.cpu["steal"] = cpu["steal"]
         sc.rasa_fallbacks = stack.rasa_fallbacks() - fallbacks0
         return sc

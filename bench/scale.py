@@ -40,7 +40,7 @@ from pathlib import Path
 
 from app.settings import ROOT
 from bench import roundtrip
-from bench.stack import proc_cpu_seconds, proc_rss_mb, system_busy_seconds
+from bench.stack import proc_cpu_seconds, proc_rss_mb, system_busy_seconds, system_steal_seconds
 
 OUT = ROOT / "bench" / "out"
 CONFIGS = (("1+1", 1, 1), ("2+2", 2, 2))
@@ -83,7 +83,7 @@ class Target:
 
     def cpu_seconds(self) -> dict[str, float]:
         out = {kind: sum(proc_cpu_seconds(p) for p in pids) for kind, pids in self._pids.items()}
-        out["all"] = system_busy_seconds()
+        out["all"], out["steal"] = system_busy_seconds(), system_steal_seconds()
         return out
 
     def rss_mb(self) -> dict[str, float]:
@@ -171,13 +171,14 @@ def line(r: dict) -> str:
     ack = f", ack p50 {r['ack_p50']:.0f} / p99 {r['ack_p99']:.0f} ms" if r.get("ack_p50") is not None else ""
     return (f"{r['label']:>7}: {r['rate']:6.1f} msg/s, p50 {r['p50']:5.0f}, p95 {r['p95']:5.0f}, "
             f"p99 {r['p99']:5.0f} ms{ack}{err}; CPU app {r['cpu']['app'] * 100:.0f}% rasa {r['cpu']['rasa'] * 100:.0f}% "
-            f"loadgen {r['cpu']['load generator'] * 100:.0f}% other {r['cpu']['other'] * 100:.0f}%; "
+            f"loadgen {r['cpu']['load generator'] * 100:.0f}% other {r['cpu']['other'] * 100:.0f}% "
+            f"stolen {r['cpu'].get('steal', 0) * 100:.0f}%; "
             f"app {app} ms CPU a message")
 
 
 # ---- the table and the plot ----------------------------------------------------------------------
 def table(res: dict) -> str:
-    rows = ["| scenario | path | msgs/s | p50 ms | p95 ms | p99 ms | errors | CPU app / Rasa / other (share of a core) | app CPU a message |",
+    rows = ["| scenario | path | msgs/s | p50 ms | p95 ms | p99 ms | errors | CPU app / Rasa / other / stolen (share of a core) | app CPU a message |",
             "| --- | --- | ---: | ---: | ---: | ---: | --- | --- | ---: |"]
 
     def row(name: str, r: dict) -> str:
@@ -186,7 +187,8 @@ def table(res: dict) -> str:
         app = f"{r['app_cpu_ms_per_msg']:.1f} ms" if r["app_cpu_ms_per_msg"] is not None else "-"
         path = {"1+1": "1 app + 1 Rasa", "2+2": "2 apps + 2 Rasa", "webhook": "Rasa webhook (1+1's Rasa)"}[r["label"]]
         return (f"| {name} | {path} | {r['rate']:.1f} | {r['p50']:.0f} | {r['p95']:.0f} | {r['p99']:.0f} | {errors} | "
-                f"{cpu['app'] * 100:.0f}% / {cpu['rasa'] * 100:.0f}% / {cpu['other'] * 100:.0f}% | {app} |")
+                f"{cpu['app'] * 100:.0f}% / {cpu['rasa'] * 100:.0f}% / {cpu['other'] * 100:.0f}% / "
+                f"{cpu.get('steal', 0) * 100:.0f}% | {app} |")
 
     for r in res["steady"]:
         rows.append(row(f"{r['visitors']} visitors, {r['pause_s']:g} s pause", r))

@@ -44,6 +44,16 @@ def system_busy_seconds() -> float:
     return (sum(fields[:8]) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
 
 
+def system_steal_seconds() -> float:
+    """CPU seconds the hypervisor gave to other machines while this one's cores wanted to run
+    (/proc/stat's steal, part of the busy time above): on a shared VM, what makes the same code
+    slower from one minute to the next."""
+    try:
+        return int(Path("/proc/stat").read_text().splitlines()[0].split()[8]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return 0.0
+
+
 def proc_rss_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
