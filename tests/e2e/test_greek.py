@@ -97,6 +97,8 @@ async def test_a_greek_shopper_gets_greek_answers_a_greek_handoff_and_the_agent_
     await expect(answer).to_contain_text("Σας βοήθησε αυτή η απάντηση;")
     answer = await ask("mporw na plirwsw me paypal?")
     await expect(answer.locator(".src")).to_have_text(GREEK_SOURCE)
+    answer = await ask("pote tha ftasei to dema mou?")  # answered again since the third Greek pass
+    await expect(answer.locator(".src")).to_have_text(GREEK_SOURCE)
     answer = await ask("μπορω να επιστρεψω ενα προιον;")
     await expect(answer.locator(".src")).to_have_text(GREEK_SOURCE)
     assert all(GREEK.search(t) for t in await bot_rows.locator(".msg").all_inner_texts())
