@@ -45,8 +45,8 @@ async def answer_visitor(ctx: AppContext, conversation_id: str, msg: Message, st
                          stored_language: str | None = None, *, turn: str, late: bool = False) -> bool:
     """The bot's answer to one stored and acknowledged visitor question, by the holder of the
     conversation's bot turn `turn` (chat/turns.py runs the questions in order). `state`: the
-    conversation's state when the question was read, `stored_language` its language read with it. `late`: it waited long (the app was down), an
-    apology comes first. Returns whether the turn is still held (more questions wait); raises
+    conversation's state when the question was read, `stored_language` its language read with it.
+    `late`: it waited long (the app was down), an apology comes first. Returns whether the turn is still held (more questions wait); raises
     service.TurnLost, nothing stored, when another claim took the turn over."""
     lease_s = ctx.settings.bot_turn_lease_s
     lock = ctx.conversation_lock(conversation_id)
