@@ -473,8 +473,8 @@ class SearchIndex:
             lex[list(lexical)] = list(lexical.values())
         rank = (1 - self.GLOSS_WEIGHT) * lex + self.GLOSS_WEIGHT * sem
         conf = (1 - self.GLOSS_CONFIDENCE) * lex + self.GLOSS_CONFIDENCE * sem_conf
-        # The two views disagree on the best article: say "I'm not sure" unless the words are
-        # clearly enough (docs/answer-quality.md, "Greek": calibrated on dev + pseudo-queries).
+        # Where the two views disagree, the doubt they leave (graded per article, _doubt) comes off
+        # the confidence, so "I'm not sure" wins over a guess (docs/answer-quality.md, "Greek").
         doubt = self._doubt(lex, sem)
         return [(float(rank[i]), max(float(conf[i]) - doubt[i] - self.GLOSS_BAR, 0.0), index.docs[i]) for i in np.flatnonzero(rank)]
 
