@@ -450,12 +450,24 @@ class AgentNamespace(socketio.AsyncNamespace):
         await self._publish(effects)
         return {"ok": True}
 
+    @staticmethod
+    async def _closed_by(db, user: User, conv: Conversation) -> bool:
+        """Whether `user` was the closed chat's last owner (or is an admin)."""
+        if user.role == "admin":
+            return True
+        last = await db.scalar(select(Assignment.agent_id).where(Assignment.conversation_id == conv.id)
+                               .order_by(Assignment.started_at.desc(), Assignment.id.desc()).limit(1))
+        return last == user.id and user.role in CHAT_ROLES
+
     async def on_close(self, sid, data=None, *_):
         data = check_object(data)
         cid = check_conversation_id(data)
         async with self.ctx.sessionmaker() as db:
             user = await self._user(sid, db)
             conv = await self._conversation(db, cid)
+            if conv.state in ("closed", "rated") and await self._closed_by(db, user, conv):
+                # A retry whose first ack was lost (a slow answer, a reconnect): the chat is closed, as asked.
+                return {"ok": True, "already_closed": True}
             if not can_write(user, conv):
                 raise BadInput("not_owner", "this chat is not yours")
             effects = await routing.close(db, cid, actor=f"agent:{user.id}", agent_id=user.id,

@@ -515,6 +515,24 @@ async def test_consoles_hear_of_new_offline_messages_and_ratings_at_once(app, st
     assert (await away.wait_for("rated"))[0]["conversation_id"] == cid
 
 
+async def test_a_close_retried_after_a_lost_ack_is_ok_for_its_closer_only(app, staff, clients):
+    """The console retries a close whose ack never came (a slow answer, a reconnect to another
+    process): the chat is closed already, and the agent who closed it hears ok, not not_owner. Another
+    agent closing that chat is still refused, and the retry changes nothing (no second release)."""
+    alex = await agent(app, staff, clients, "Alex")
+    bea = await agent(app, staff, clients, "Bea")
+    v, cid = await assigned_chat(app, clients, alex)
+    assert await alex.call("close", {"conversation_id": cid}) == {"ok": True}
+    await alex.wait_for("chat_released")
+    assert await alex.call("close", {"conversation_id": cid}) == {"ok": True, "already_closed": True}
+    refused = await bea.call("close", {"conversation_id": cid})
+    assert refused["ok"] is False and refused["error"]["code"] == "not_owner"
+    assert (await v.call("rate", {"stars": 4}))["ok"]
+    assert await alex.call("close", {"conversation_id": cid}) == {"ok": True, "already_closed": True}
+    await asyncio.sleep(0.3)
+    assert len(alex.of("chat_released")) == 1
+
+
 async def test_console_page_is_served_and_never_framed(app):
     async with httpx.AsyncClient(base_url=app.url) as http:
         r = await http.get("/console/")
