@@ -318,7 +318,17 @@ class AgentNamespace(socketio.AsyncNamespace):
         offer_id = check_int(data, "offer_id")
         async with self.ctx.sessionmaker() as db:
             user = await self._user(sid, db)
-            effects = await routing.accept(db, offer_id, user.id, now=utcnow())
+            try:
+                effects = await routing.accept(db, offer_id, user.id, now=utcnow())
+            except RoutingError as e:
+                # A retry whose ack was lost: the offer was accepted by this agent and the chat is theirs.
+                offer = await db.get(Offer, offer_id, populate_existing=True)
+                if e.code != "offer_gone" or offer is None or offer.agent_id != user.id or offer.status != "accepted":
+                    raise
+                conv = await db.get(Conversation, offer.conversation_id, populate_existing=True)
+                if conv is None or conv.state != "assigned" or conv.agent_id != user.id:
+                    raise
+                return {"ok": True, "conversation_id": conv.id, "already_accepted": True}
         await self._publish(effects)
         cid = next((c for c, a, _ in effects.assigned if a == user.id), None)
         return {"ok": True, "conversation_id": cid}

@@ -515,6 +515,20 @@ async def test_consoles_hear_of_new_offline_messages_and_ratings_at_once(app, st
     assert (await away.wait_for("rated"))[0]["conversation_id"] == cid
 
 
+async def test_an_accept_retried_after_a_lost_ack_is_ok_while_the_chat_is_still_its(app, staff, clients):
+    """Accepting again an offer this agent accepted answers ok with the chat, and changes nothing;
+    once the chat has left the agent (closed), the same retry is offer_gone."""
+    alex = await agent(app, staff, clients, "Alex")
+    v, cid = await assigned_chat(app, clients, alex)
+    offer_id = alex.of("offer")[-1]["offer_id"]
+    again = await alex.call("accept", {"offer_id": offer_id})
+    assert again == {"ok": True, "conversation_id": cid, "already_accepted": True}
+    assert [c["conversation_id"] for c in (await alex.call("hello"))["chats"]] == [cid]
+    assert await alex.call("close", {"conversation_id": cid}) == {"ok": True}
+    late = await alex.call("accept", {"offer_id": offer_id})
+    assert late["ok"] is False and late["error"]["code"] == "offer_gone"
+
+
 async def test_a_close_retried_after_a_lost_ack_is_ok_for_its_closer_only(app, staff, clients):
     """The console retries a close whose ack never came (a slow answer, a reconnect to another
     process): the chat is closed already, and the agent who closed it hears ok, not not_owner. Another
