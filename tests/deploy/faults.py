@@ -301,8 +301,8 @@ class FaultAgent:
                     await self._ensure()
                     offers = self.a.of("offer")
                     for offer in offers[self._offers_done:]:
+                        await self._accept(offer)  # an ack lost to a slow answer: accepted again (idempotent)
                         self._offers_done += 1
-                        await self._accept(offer)
                     if time.monotonic() - self._last_beat > self.HEARTBEAT_S:
                         await self._call("heartbeat", {"status": "online"})
                         self._last_beat = time.monotonic()
