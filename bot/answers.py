@@ -18,6 +18,10 @@ OUT_OF_SCOPE_MARGIN = 0.15
 OUT_OF_SCOPE_CONFIDENCE = 0.6
 # How much the lead of the top article over the runner-up counts next to its own score.
 MARGIN_WEIGHT = 1.0
+# English hits carry the confidence model's answer score (knowledge_base.search.SearchIndex.ANSWER_MODEL),
+# which decides instead of score + MARGIN_WEIGHT * lead once that sum is at least ANSWER_FLOOR
+# (docs/answer-quality.md, "Confidence model"; eval.tune --answer-model).
+ANSWER_FLOOR = 0.30
 # An "I'm not sure" answer offers articles scoring at least this fraction of the threshold.
 SUGGEST_FRACTION = 0.6
 
@@ -119,13 +123,20 @@ def is_confident(hits: list[Hit], intent: str | None = None, intent_confidence: 
 
 def decision(hits: list[Hit], intent: str | None = None, intent_confidence: float = 0.0) -> dict:
     """The numbers behind is_confident, for editors ("try the bot"): the top score, its lead over
-    the runner-up, score + MARGIN_WEIGHT * lead, and the threshold that sum must reach."""
+    the runner-up, the effective score (the confidence model's answer score for English hits,
+    else score + MARGIN_WEIGHT * lead), and the threshold it must reach."""
     threshold = ANSWER_THRESHOLD
     if intent == "out_of_scope" and intent_confidence >= OUT_OF_SCOPE_CONFIDENCE:
         threshold += OUT_OF_SCOPE_MARGIN
     top = hits[0].score if hits else 0.0
     lead = top - (hits[1].score if len(hits) > 1 else 0.0)
     effective = top + MARGIN_WEIGHT * lead
+    if hits and hits[0].answer_score is not None and effective >= ANSWER_FLOOR:
+        # English: the search's confidence model (knowledge_base.search.SearchIndex.ANSWER_MODEL)
+        # weighs the lead and both views' agreement, on the same threshold's scale. Below
+        # ANSWER_FLOOR the old score decides (and is under the threshold): the model learnt on
+        # on-topic questions only, so a weak match that merely stands out is not its call.
+        effective = hits[0].answer_score
     return {"score": round(top, 4), "lead": round(lead, 4), "effective": round(effective, 4),
             "threshold": round(threshold, 4), "answers": bool(hits) and effective >= threshold}
 

@@ -15,21 +15,31 @@ without the held-out phrasings too. Also prints dev+typo (see with_typo).
 --ablate: what each component buys: the final engine with one component switched off at a time,
 on the pseudo-queries and on the dev set.
 
+--answer-model: the English confidence model (SearchIndex.ANSWER_MODEL): logistic regression over
+search.ANSWER_FEATURES of the top article, fitted on the leave-one-out pseudo-queries (label: top-1
+right) and the "article missing" ones (label: wrong, as no right answer exists); the dev sets
+(--dev and eval/dev2.yaml) are not fitted on, only used to choose the probability threshold by the
+rule "answered correctly minus twice the wrong answers, summed over pseudo, dev and dev2, with each
+dev set's out-of-scope fallback at least the old rule's". Prints the weights, the threshold scan and
+the bias shifted so that the chosen threshold falls on ANSWER_THRESHOLD.
+
 --language el --calibrate: the Greek confidence rule (threshold x DISAGREE_PENALTY x GLOSS_CONFIDENCE) on
 eval/dev_el.yaml + eval/dev2_el.yaml and Greek pseudo-queries (the demo shop in both languages; a held-out Greek phrasing's English
 translation is held out with it, so the English gloss cannot see its own answer).
 --language el (alone): Greek top-1 for GLOSS_WEIGHT x GLOSS_LEXICAL on the same pseudo-queries and both dev sets.
 
-    .venv/bin/python -m eval.tune [--blend | --calibrate | --ablate] [--kb knowledge_base/demo/articles.yaml] [--dev eval/dev.yaml]
+    .venv/bin/python -m eval.tune [--blend | --calibrate | --ablate | --answer-model] [--kb knowledge_base/demo/articles.yaml] [--dev eval/dev.yaml]
     .venv/bin/python -m eval.tune --language el [--calibrate]"""
 from __future__ import annotations
 
 import argparse
 import asyncio
 import itertools
+import math
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import yaml
 
 from eval.run import load_docs
@@ -194,6 +204,81 @@ def ablate(docs: list[Doc], folds, dev: dict) -> None:
               f" {t1 / len(in_dev):13.3f}")
 
 
+def _logistic(X, y, l2: float = 1.0, iters: int = 50):
+    """L2-regularised logistic regression (Newton steps) on standardised features; returns the
+    weights and bias on the raw features."""
+    mu, sd = X.mean(0), X.std(0) + 1e-9
+    Z = np.hstack([(X - mu) / sd, np.ones((len(X), 1))])
+    w = np.zeros(Z.shape[1])
+    reg = l2 * np.r_[np.ones(Z.shape[1] - 1), 0.0]
+    for _ in range(iters):
+        p = 1 / (1 + np.exp(-Z @ w))
+        H = (Z * (p * (1 - p))[:, None]).T @ Z + np.diag(reg)
+        w -= np.linalg.solve(H, Z.T @ (p - y) + reg * w)
+    raw = w[:-1] / sd
+    return raw, float(w[-1] - (w[:-1] * mu / sd).sum())
+
+
+def _top_features(index: SearchIndex, q: str, title: str | None) -> tuple[np.ndarray, int, float, float]:
+    """(features of the top article, 1 right / 0 wrong / -1 no right answer, old-rule confidence, lead)."""
+    from bot.answers import MARGIN_WEIGHT  # noqa: F401  (the old rule, for the comparison)
+
+    lex, sem, rank, conf = index.views(q)
+    docs = index._indexes["en"].docs
+    order = np.lexsort((np.array([d.id for d in docs]), -rank))
+    t, r = int(order[0]), int(order[1]) if len(order) > 1 else -1
+    label = -1 if title is None else int(docs[t].title == title)
+    return search.answer_features(lex, sem, rank, conf, [t])[0], label, float(conf[t]), float(conf[t] - (conf[r] if r >= 0 else 0))
+
+
+def answer_model(docs: list[Doc], folds, dev_paths: list[str], l2: float = 1.0) -> None:
+    from bot.answers import MARGIN_WEIGHT
+
+    loo = [(SearchIndex(kept), held) for kept, held in folds]
+    missing = [(SearchIndex([x for x in docs if x is not d]), d.questions) for d in docs]
+    index = SearchIndex(docs)
+    sets = {"pseudo": [_top_features(ix, q, t) for ix, held in loo for q, t in held]
+            + [_top_features(ix, q, None) for ix, qs in missing for q in qs]}
+    for path in dev_paths:
+        d = yaml.safe_load(Path(path).read_text())
+        sets[Path(path).stem] = ([_top_features(index, i["q"], i["article"]) for i in d["in_scope"]]
+                                 + [_top_features(index, q, None) for q in d["out_of_scope"]])
+    X = np.array([f for f, label, *_ in sets["pseudo"]])
+    y = np.array([float(label == 1) for _, label, *_ in sets["pseudo"]])
+    w, b = _logistic(X, y, l2)
+    print(f"fitted on {len(y)} pseudo-queries (L2 {l2}): bias {b:.3f}, "
+          + ", ".join(f"{n} {v:.3f}" for n, v in zip(search.ANSWER_FEATURES, w)))
+
+    def row(answers) -> tuple[float, str, dict]:
+        total, text, fallback = 0.0, [], {}
+        for name, points in sets.items():
+            n_in = sum(1 for p in points if p[1] >= 0) or 1
+            n_out = sum(1 for p in points if p[1] < 0) or 1
+            said = [p[1] for p, a in zip(points, answers(points)) if a]
+            right, wrong, fb = said.count(1), said.count(0), n_out - said.count(-1)
+            total += (right - 2 * wrong) / n_in
+            fallback[name] = fb
+            text.append(f"{name}: answered {right}/{n_in} wrong {wrong} fallback {fb}/{n_out}")
+        return total, " | ".join(text), fallback
+
+    old_total, old_text, old_fb = row(lambda pts: [c + MARGIN_WEIGHT * lead >= search.ANSWER_THRESHOLD for _, _, c, lead in pts])
+    print(f"old rule (confidence + {MARGIN_WEIGHT} x lead >= {search.ANSWER_THRESHOLD}): rule {old_total:.3f}  {old_text}")
+    best = None
+    for floor, th in itertools.product((0.0, 0.25, 0.3, 0.33), np.arange(0.15, 0.451, 0.025)):
+        total, text, fb = row(lambda pts: [1 / (1 + np.exp(-(b + w @ f))) >= th and c + MARGIN_WEIGHT * lead >= floor
+                                           for f, _, c, lead in pts])
+        held = all(fb[name] >= old_fb[name] for name in sets if name != "pseudo")
+        print(f"p >= {th:.3f}, old score >= {floor:.2f}: rule {total:.3f}{'' if held else ' (dev fallback below the old rule)'}  {text}")
+        if held and (best is None or total > best[0] + 1e-9):
+            best = (total, th, floor)
+    if best:
+        th = best[1]
+        print(f"best: p >= {th:.3f}, old score floor {best[2]:.2f} (the product uses bot.answers.ANSWER_FLOOR)")
+        shift = math.log(search.ANSWER_THRESHOLD / (1 - search.ANSWER_THRESHOLD)) - math.log(th / (1 - th))
+        print(f"chosen p >= {th:.3f}; ANSWER_MODEL = {{'bias': {b + shift:.3f}, "
+              + ", ".join(f"'{n}': {v:.3f}" for n, v in zip(search.ANSWER_FEATURES, w)) + "}")
+
+
 def translated_pseudo_queries(docs: list[Doc], language: str) -> list[tuple[list[Doc], list[tuple[str, str]]]]:
     """Folds of `language`'s phrasings; the j-th phrasing of every article is held out in every
     language (the demo's translations keep their phrasings in the same order)."""
@@ -266,6 +351,7 @@ def main() -> None:
     ap.add_argument("--calibrate", action="store_true")
     ap.add_argument("--ablate", action="store_true")
     ap.add_argument("--blend", action="store_true")
+    ap.add_argument("--answer-model", action="store_true")
     ap.add_argument("--language", default="en", help="el: the Greek confidence rule / weights (see above)")
     args = ap.parse_args()
     if args.language != "en":
@@ -293,6 +379,8 @@ def main() -> None:
         return ablate(docs, folds, dev_set)
     if args.blend:
         return blend(docs, folds, dev_set)
+    if args.answer_model:
+        return answer_model(docs, folds, [args.dev] + [p for p in ("eval/dev2.yaml",) if Path(p).exists()])
     dev = [(i["q"], i["article"]) for i in dev_set["in_scope"]]
     rows = []
     for values in itertools.product(*GRID.values()):

@@ -64,6 +64,10 @@ class Hit:
     # The ranking score (Hit.score is the confidence): merges hits of two indexes (LiveIndex).
     rank: float = field(default=0.0, compare=False)
     language: str = field(default="en", compare=False)
+    # The answer score of the confidence model (SearchIndex.ANSWER_MODEL), on ANSWER_THRESHOLD's
+    # scale: bot.answers.decision compares it with the threshold instead of score + margin when set
+    # (English articles, where both views exist); None elsewhere (Greek: the graded doubt).
+    answer_score: float | None = field(default=None, compare=False)
 
 
 def related(t: str, language: str = "en") -> list[tuple[str, bool]]:
@@ -340,6 +344,42 @@ def _ranges(starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     return np.repeat(starts - offsets, lengths) + np.arange(int(lengths.sum()))
 
 
+ANSWER_FEATURES = ("confidence", "lead", "lexical_lead", "semantic_lead")
+
+
+def answer_features(lex: np.ndarray, sem: np.ndarray, rank: np.ndarray, conf: np.ndarray, articles) -> np.ndarray:
+    """Per article of `articles`, the confidence model's inputs (ANSWER_FEATURES): its confidence,
+    its lead in confidence over the best other article by ranking, and its lead in the lexical and
+    in the semantic view over that view's best other article (negative when behind)."""
+    best_lex, best_sem, best_rank = _two_best(lex), _two_best(sem), _two_best(rank)
+    out = []
+    for i in articles:
+        other = _other(best_rank, i)
+        out.append((conf[i], conf[i] - (conf[other] if other >= 0 else 0.0),
+                    lex[i] - _other_value(lex, best_lex, i), sem[i] - _other_value(sem, best_sem, i)))
+    return np.array(out, dtype=np.float64).reshape(-1, len(ANSWER_FEATURES))
+
+
+def _two_best(values: np.ndarray) -> tuple[int, int]:
+    """The positions of the highest and the second-highest value (-1 when there is none)."""
+    if len(values) < 2:
+        return (0 if len(values) else -1), -1
+    first = int(np.argmax(values))
+    masked = values.copy()
+    masked[first] = -np.inf
+    return first, int(np.argmax(masked))
+
+
+def _other(best: tuple[int, int], i: int) -> int:
+    """The best position other than i, from _two_best."""
+    return best[1] if best[0] == i else best[0]
+
+
+def _other_value(values: np.ndarray, best: tuple[int, int], i: int) -> float:
+    j = _other(best, i)
+    return float(values[j]) if j >= 0 else 0.0
+
+
 class SearchIndex:
     """Lexical scores (above) combined with semantic ones (knowledge_base.semantic) where the
     embedding model covers the language; the semantic side embeds the typo-corrected question.
@@ -411,9 +451,45 @@ class SearchIndex:
             rank = self.LEXICAL_WEIGHT * lex + (1 - self.LEXICAL_WEIGHT) * sem
             top = np.argpartition(-rank, k - 1)[:k] if 0 < k < len(rank) else np.arange(len(rank))
             c = self.CONFIDENCE_LEXICAL
-            scored += [(float(rank[i]), float(c * lex[i] + (1 - c) * sem[i]), index.docs[i]) for i in top]
+            conf = c * lex + (1 - c) * sem
+            answer = self.answer_scores(lex, sem, rank, conf, top) if self.ANSWER_MODEL else [None] * len(top)
+            scored += [(float(rank[i]), float(conf[i]), index.docs[i], a) for i, a in zip(top, answer)]
         best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[2].id))
-        return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4), rank, doc.language) for rank, conf, doc in best]
+        return [Hit(doc.id, doc.title, round(min(conf, 1.0), 4), rank, doc.language, *extra) for rank, conf, doc, *extra in best]
+
+    # The confidence model (docs/answer-quality.md, "Confidence model"): logistic regression over
+    # four numbers the two views already give, fitted on the leave-one-out pseudo-queries and the
+    # "article missing" ones (eval.tune --answer-model; the dev sets only chose the threshold):
+    # the article's confidence, its lead in confidence over the best other article by ranking, and
+    # how far the lexical and the semantic view each put it ahead of (or behind) their own best
+    # other article. Its bias is shifted so that the fitted probability threshold (0.225) falls on
+    # ANSWER_THRESHOLD: bot.answers keeps one threshold and its out-of-scope raise. Empty: the old
+    # rule (confidence + MARGIN_WEIGHT x lead).
+    ANSWER_MODEL = {"bias": -2.094, "confidence": 3.145, "lead": 3.181, "lexical_lead": 2.945, "semantic_lead": 5.509}
+
+    def answer_scores(self, lex: np.ndarray, sem: np.ndarray, rank: np.ndarray, conf: np.ndarray,
+                      articles) -> list[float]:
+        """The confidence model's answer score of each of `articles` (article numbers of one
+        language's index), as if it were the one the bot answers with."""
+        m = self.ANSWER_MODEL
+        weights = np.array([m[name] for name in ANSWER_FEATURES])
+        return [round(1.0 / (1.0 + math.exp(-float(m["bias"] + weights @ f))), 4)
+                for f in answer_features(lex, sem, rank, conf, articles)]
+
+    def views(self, query: str, language: str = "en") -> tuple[np.ndarray, ...] | None:
+        """(lexical, semantic, ranking, confidence) per article of `language`'s index, as search()
+        computes them for a language the embedding model covers; None otherwise (eval.tune)."""
+        index, semantic = self._indexes.get(language), self._semantic.get(language)
+        if index is None or semantic is None:
+            return None
+        lexical = index.scores(query)
+        sem = np.maximum(semantic.scores(index.corrected(query) if self.EMBED_CORRECTED else query), 0.0)
+        lex = np.zeros(len(index.docs), dtype=np.float32)
+        if lexical:
+            lex[list(lexical)] = list(lexical.values())
+        rank = self.LEXICAL_WEIGHT * lex + (1 - self.LEXICAL_WEIGHT) * sem
+        c = self.CONFIDENCE_LEXICAL
+        return lex, sem, rank, c * lex + (1 - c) * sem
 
     GLOSS_WEIGHT = 0.6  # share of the English-gloss similarity in the ranking of a language the model lacks
     # Doubt from the two views (docs/answer-quality.md, "Greek", third pass), graded: each article
