@@ -59,11 +59,11 @@ def phrase_glosses(language: str = "el") -> tuple[tuple[re.Pattern, str], ...]:
     """Multi-word Greek expressions glossed as a whole (lexicon_el.PHRASES), matched in any spelling
     by sound, longest alternatives first within a line."""
     from knowledge_base import lexicon_el
-    from knowledge_base.synonyms_el import loose
+    from knowledge_base.synonyms_el import any_ending, loose
 
     out = []
     for english, greek in lexicon_el.phrases():
-        alternatives = "|".join(loose(g) for g in sorted(greek, key=len, reverse=True))
+        alternatives = "|".join(loose(any_ending(g)) for g in sorted(greek, key=len, reverse=True))
         out.append((re.compile(rf"\b(?:{alternatives})\b"), english))
     return tuple(out)
 

@@ -181,6 +181,21 @@ HYPERNYMS_EL: list[str] = [
 ]
 
 
+# Gender, number and case endings of Greek nouns and adjectives (folded, σ for ς), longest first.
+_ENDINGS = ("ουσ", "ων", "οσ", "ησ", "εσ", "οι", "ου", "η", "ο", "α")
+# A plain word of a pattern (not inside a character class, not under a quantifier) with one of them.
+# A pattern word ending in -α is left alone: in the phrases it is mostly a verb in the past ("πηρα",
+# "ελαβα"), whose other persons mean something else.
+_INFLECTABLE = re.compile(rf"(?<![α-ω\[\-])([α-ω]{{3,}}?)({'|'.join(e for e in _ENDINGS if e != 'α')})(?![α-ω\]*+?{{\-])")
+
+
+def any_ending(pattern: str) -> str:
+    """The pattern with each plain word's noun/adjective ending free: "ποσες μερες" also matches
+    "ποσα μερα", "posa meres" (Greeklish spells the ending as it likes), "ποσων ημερων". Verbs'
+    endings (-ει, -ουν, -ω) are not in the list and stay as written."""
+    return _INFLECTABLE.sub(lambda m: f"{m.group(1)}(?:{'|'.join(_ENDINGS)})", pattern)
+
+
 def compiled() -> list[tuple[re.Pattern, str]]:
     # on folded text: final sigma is σ there
-    return [(re.compile(loose(p.replace("ς", "σ"))), r) for p, r in PHRASES_EL]
+    return [(re.compile(loose(any_ending(p.replace("ς", "σ")))), r) for p, r in PHRASES_EL]
