@@ -113,13 +113,12 @@ def make_router(ctx, store: Store) -> APIRouter:
         data = await read_body(request)
         checked = await check_content(data)
         async with ctx.sessionmaker() as db:
-            stored = await service.store_upload(db, store, conversation_id=conv.id, token_hash=conv.token_hash,
-                                                data=data, filename=name, checked=checked, sender="visitor",
-                                                client_id=client_id)
-            if stored.duplicate and stored.message.sender != "visitor":
-                # client_ids are unique per conversation whoever wrote: never answer with an agent's
-                # message or internal note as if it were this visitor's retried upload
-                raise ApiError(409, "bad_payload", "this client_id belongs to another message")
+            try:
+                stored = await service.store_upload(db, store, conversation_id=conv.id, token_hash=conv.token_hash,
+                                                    data=data, filename=name, checked=checked, sender="visitor",
+                                                    client_id=client_id)
+            except chat_service.ClientIdTaken as e:
+                raise ApiError(409, e.code, e.message) from None
             if not stored.duplicate and stored.state == "assigned":
                 await routing.note_activity(db, conv.id, sender="visitor", now=utcnow())
         if not stored.duplicate:
@@ -155,6 +154,8 @@ def make_router(ctx, store: Store) -> APIRouter:
                     owner_id=None if user.role == "admin" else user.id)
             except chat_service.NotOwner:
                 raise ApiError(403, "not_owner", "this chat is not yours") from None
+            except chat_service.ClientIdTaken as e:
+                raise ApiError(409, e.code, e.message) from None
             if not stored.duplicate:
                 await routing.note_activity(db, cid, sender="agent", now=utcnow())
         if not stored.duplicate:

@@ -208,6 +208,19 @@ class NotOwner(Exception):
     """The chat is not (or no longer) with the agent who tried to write in it."""
 
 
+class ClientIdTaken(Exception):
+    """A client_id already used in this conversation by another writer (another sender, or another
+    agent): never answer with that message (its text, id or seq) as if it were this caller's retry."""
+    code, message = "bad_payload", "this client_id belongs to another message"
+
+
+def _retry_of(existing: Message, sender: str, agent_id: int | None) -> "Stored":
+    """The first answer to a retry, if the stored message is the caller's own."""
+    if existing.sender != sender or existing.agent_id != agent_id:
+        raise ClientIdTaken()
+    return Stored(existing, duplicate=True)
+
+
 async def add_message(
     db: AsyncSession,
     *,
@@ -224,7 +237,7 @@ async def add_message(
 ) -> Stored:
     """Store a message with the next sequence number and commit (`commit=False`: flush only, the
     caller commits). A client_id seen before in this conversation stores nothing and returns the
-    message stored the first time. With `owner_id`, only while the chat is assigned to that agent,
+    message stored the first time, if the same writer stored it (else raises ClientIdTaken). With `owner_id`, only while the chat is assigned to that agent,
     checked under the conversation's row lock (so a transfer or close committed meanwhile wins;
     raises NotOwner, nothing stored). With `claim` (token, lease seconds; visitor messages), a
     question the bot owes is counted and the bot's turn claimed when free (`Stored.turn`)."""
@@ -233,7 +246,7 @@ async def add_message(
         # caught by the unique (conversation, client_id) at the commit, one statement less.
         existing = await _by_client_id(db, conversation_id, client_id)
         if existing is not None:
-            return Stored(existing, duplicate=True)
+            return _retry_of(existing, sender, agent_id)
     seq, state, language, *turn = await _next_seq(db, conversation_id, claim)  # takes the conversation's row lock
     if owner_id is not None:
         owner = await db.scalar(select(Conversation.agent_id).where(Conversation.id == conversation_id,
@@ -264,7 +277,7 @@ async def add_message(
         existing = await _by_client_id(db, conversation_id, client_id)
         if existing is None:
             raise
-        return Stored(existing, duplicate=True)
+        return _retry_of(existing, sender, agent_id)
     if turn:
         pending, owner = turn
         return Stored(msg, duplicate=False, state=state, language=language,

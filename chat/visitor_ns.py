@@ -157,7 +157,7 @@ class VisitorNamespace(socketio.AsyncNamespace):
         An unexpected exception is logged and answered as `internal_error`, never with silence."""
         try:
             return await super().trigger_event(event, *args)
-        except BadInput as exc:
+        except (BadInput, service.ClientIdTaken) as exc:
             code, message = exc.code, exc.message
         except Exception:  # noqa: BLE001 - a bug or an outage: the client must still hear back
             if event in ("connect", "disconnect"):
@@ -311,10 +311,6 @@ class VisitorNamespace(socketio.AsyncNamespace):
                 db, conversation_id=conversation_id, sender="visitor", text=display or text,
                 payload=text if display else None, client_id=client_id, claim=turns.new_claim(self.ctx),
             )
-        if stored.duplicate and stored.message.sender != "visitor":
-            # client_ids are unique per conversation whoever wrote: never answer with an agent's
-            # message or internal note (its id and seq) as if it were this visitor's retry
-            raise BadInput("bad_payload", "this client_id belongs to another message")
         msg = stored.message
         if not stored.duplicate:
             await flows.emit_message(self.ctx, msg, skip_sid=sid)  # the visitor's other tabs

@@ -194,15 +194,22 @@ class AgentNamespace(socketio.AsyncNamespace):
 
     # -- plumbing ---------------------------------------------------------------------------
     async def trigger_event(self, event: str, *args):
-        """BadInput and RoutingError become a failed ack (and an `error` event); nothing changed."""
+        """BadInput and RoutingError become a failed ack (and an `error` event); nothing changed.
+        An unexpected exception is logged and answered as `internal_error`, never with silence."""
         try:
             return await super().trigger_event(event, *args)
-        except (BadInput, RoutingError) as exc:
-            sid = args[0]
-            await self.emit("error", {"code": exc.code, "message": exc.message, "event": event}, to=sid)
-            if exc.code == "unauthorized":  # after the ack is on its way
-                self._later(self._drop(sid))
-            return {"ok": False, "error": {"code": exc.code, "message": exc.message}}
+        except (BadInput, RoutingError, chat_service.ClientIdTaken) as exc:
+            code, message = exc.code, exc.message
+        except Exception:  # noqa: BLE001 - a bug or an outage: the console must still hear back
+            if event in ("connect", "disconnect"):
+                raise
+            log.exception("agent event %r failed", event)
+            code, message = "internal_error", "something went wrong on our side; please try again"
+        sid = args[0]
+        await self.emit("error", {"code": code, "message": message, "event": event}, to=sid)
+        if code == "unauthorized":  # after the ack is on its way
+            self._later(self._drop(sid))
+        return {"ok": False, "error": {"code": code, "message": message}}
 
     def _later(self, coro) -> None:
         task = asyncio.create_task(coro)
@@ -383,21 +390,19 @@ class AgentNamespace(socketio.AsyncNamespace):
         async with self.ctx.sessionmaker() as db:
             user = await self._user(sid, db)
             await self._writable(db, user, cid)
+            names = {user.id: user.display_name}  # read now: a retry's rollback expires `user`
             try:
                 stored = await chat_service.add_message(db, conversation_id=cid, sender="agent", text=text,
                                                         client_id=client_id, agent_id=user.id,
                                                         owner_id=None if user.role == "admin" else user.id)
             except chat_service.NotOwner:
                 raise BadInput("not_owner", "this chat is not yours") from None
-            if stored.duplicate and stored.message.sender != "agent":
-                raise BadInput("bad_payload", "this client_id belongs to another message")
             if not stored.duplicate:
                 await routing.note_activity(db, cid, sender="agent", now=now)
         msg = stored.message
         if not stored.duplicate:
-            await flows.emit_message(self.ctx, msg, agent_name=user.display_name)
-        return {"ok": True, "duplicate": stored.duplicate,
-                "message": {**message_view(msg, {user.id: user.display_name})}}
+            await flows.emit_message(self.ctx, msg, agent_name=names[user.id])
+        return {"ok": True, "duplicate": stored.duplicate, "message": message_view(msg, names)}
 
     async def on_note(self, sid, data=None, *_):
         """An internal note: stored in the transcript, shown to agents only, never to the visitor."""
@@ -410,11 +415,10 @@ class AgentNamespace(socketio.AsyncNamespace):
             conv = await self._conversation(db, cid)
             if not can_write(user, conv):
                 raise BadInput("not_owner", "this chat is not yours")
+            names = {user.id: user.display_name}  # read now: a retry's rollback expires `user`
             stored = await chat_service.add_message(db, conversation_id=cid, sender="note", text=text,
                                                     client_id=client_id, agent_id=user.id)
-            if stored.duplicate and stored.message.sender != "note":
-                raise BadInput("bad_payload", "this client_id belongs to another message")
-        view = message_view(stored.message, {user.id: user.display_name})
+        view = message_view(stored.message, names)
         if not stored.duplicate:
             await self.emit("message", view, room=chat_room(cid))
         return {"ok": True, "duplicate": stored.duplicate, "message": view}

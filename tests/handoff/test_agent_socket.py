@@ -210,8 +210,8 @@ async def test_offer_accept_then_messages_flow_both_ways_and_notes_stay_with_age
     assert assigned == {"conversation_id": v.conversation_id, "agent_id": alex.user_id, "previous_agent_id": None}
     handoff = (await v.wait_for("handoff", pred=lambda h: h["state"] == "assigned"))[0]
     assert handoff["agent"]["name"] == "Alex"
-    again = await alex.call("accept", {"offer_id": offer["offer_id"]})
-    assert again["error"]["code"] == "offer_gone"
+    again = await alex.call("accept", {"offer_id": offer["offer_id"]})  # a retry: answered, nothing changes
+    assert again == {**ack, "already_accepted": True}
 
     # the whole transcript, the bot's part included, with the handoff reason
     opened = await alex.call("open_chat", {"conversation_id": v.conversation_id, "after_seq": 0})
@@ -279,7 +279,7 @@ async def test_offer_accept_then_messages_flow_both_ways_and_notes_stay_with_age
     assert (await alex.call("hello"))["chats"] == []
 
 
-async def test_a_visitor_reusing_the_client_id_of_a_note_learns_nothing_of_it(app, staff, clients):
+async def test_a_client_id_reused_by_another_writer_is_refused_and_reveals_nothing(app, staff, clients):
     """client_ids are unique per conversation whoever wrote, and a retry is answered with the message
     stored the first time: a visitor's message or file under the client_id of an agent's note (or of
     an agent's message) is refused, never answered with that message (the note's text, id or seq)."""
@@ -304,6 +304,18 @@ async def test_a_visitor_reusing_the_client_id_of_a_note_learns_nothing_of_it(ap
     first = await v.say("my own question", client_id="v-1")
     again = await v.say("my own question", client_id="v-1")
     assert first["ok"] and again["ok"] and again["duplicate"] is True and again["seq"] == first["seq"]
+    # the same rule for agents (one place, chat.service.add_message): the visitor's client_id, or
+    # a note's for a message, is refused in a message, a note and a file; nothing is stored
+    before = len((await alex.call("open_chat", {"conversation_id": cid, "after_seq": 0}))["messages"])
+    for event, client_id in (("send", "v-1"), ("note", "v-1"), ("send", "n-1"), ("note", "a-1")):
+        ack = await alex.call(event, {"conversation_id": cid, "text": "hello", "client_id": client_id})
+        assert ack["ok"] is False and ack["error"]["code"] == "bad_payload", (event, client_id, ack)
+    async with httpx.AsyncClient(base_url=app.url, cookies={COOKIE: alex.token}) as http:
+        r = await http.post(f"/api/console/conversations/{cid}/attachments", content=files.png(40, 30), headers={
+            "X-Requested-With": "shopchat", "X-File-Name": "label.png", "X-Client-Id": "v-1"})
+    assert r.status_code == 409 and r.json()["error"]["code"] == "bad_payload", r.text
+    assert len((await alex.call("open_chat", {"conversation_id": cid, "after_seq": 0}))["messages"]) == before
+    assert (await alex.call("note", {"conversation_id": cid, "text": secret, "client_id": "n-1"}))["duplicate"] is True
     resync = await v.resync(0)
     assert all(m["sender"] != "note" and secret not in m["text"] for m in resync["messages"])
 
