@@ -8,7 +8,7 @@ import { attachmentEl, checkFile, dropZone, upload } from "./attach.js";
 import { checkSound, desktop, prefs, setupNotifications } from "./console_notify.js";
 import { $, clear, h, logOut, makeApi, signedIn, str, toast, when } from "./ui.js";
 import { renderVisitors } from "./visitors.js";
-import { T, Tn, applyStatic, dateLocale, language, live, pickLanguage, relabelLive, setLanguage } from "./staff_i18n.js";
+import { T, Tn, applyStatic, dateLocale, language, live, pickLanguage, relabelLive, setLanguage, wireLanguageSwitch } from "./staff_i18n.js";
 import { loadWidgetAdmin, relabelWidgetAdmin } from "./widget-admin.js";
 import { loadPrechatAdmin } from "./prechat-admin.js";
 
@@ -1400,7 +1400,6 @@ $("settings").addEventListener("submit", async (e) => {
 // ---------------------------------------------------------------- the console's language
 // One choice per user for the console and the editor (PUT /api/me/language, kept on the server, so it
 // follows the agent to another browser); never chosen: the browser's language, else English.
-const browserLanguages = () => (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
 /** Every text on the page in the current language: the static ones, the live ones, the lists. */
 function relabel() {
   applyStatic(d);
@@ -1421,28 +1420,15 @@ function relabel() {
   if (view === "ratings") loadRatings();
   if (view === "widget") relabelWidgetAdmin();
 }
-$("ui-lang").addEventListener("change", async () => {
-  const sel = $("ui-lang");
-  const want = sel.value;
-  const before = language();
-  try {
-    const r = await api("PUT", "/api/me/language", { language: want });
-    setLanguage(r.language);
-    relabel();
-    toast(T("c.lang.saved"));
-  } catch (e) {
-    sel.value = before;
-    toast(T("lang.failed", { error: e.message }), "bad");
-  }
-});
-setLanguage(pickLanguage(null, browserLanguages())); // "Loading…" already in the likely language
+wireLanguageSwitch($("ui-lang"), { api, toast, relabel, saved: () => T("c.lang.saved") });
+setLanguage(pickLanguage(null)); // "Loading…" already in the likely language
 applyStatic(d);
 
 // ---------------------------------------------------------------- boot
 async function boot() {
   const user = await signedIn(toLogin);
   if (!user) return;
-  setLanguage(pickLanguage(user.language, browserLanguages()));
+  setLanguage(pickLanguage(user.language));
   applyStatic(d);
   $("ui-lang").value = language();
   if (user.role === "editor") return location.replace("/editor/"); // editors work in the knowledge-base editor

@@ -3,7 +3,7 @@
 // textContent; article bodies are rendered only by markdown.js, the widget's safe renderer.
 import { markdown } from "./markdown.js";
 import { $, clear, h, logOut, makeApi, signedIn, str, toast } from "./ui.js";
-import { T, Tn, applyStatic, dateLocale, language, pickLanguage, setLanguage } from "./staff_i18n.js";
+import { T, Tn, applyStatic, dateLocale, language, pickLanguage, setLanguage, wireLanguageSwitch } from "./staff_i18n.js";
 
 const d = document;
 const SEARCH_DELAY_MS = 250;
@@ -1277,7 +1277,6 @@ $("logout").addEventListener("click", async () => {
 // ---------------------------------------------------------------- the editor's language
 // The user's own choice (stored on the server: PUT /api/me/language, so it follows them to another
 // browser); never chosen: the browser's language (Greek for a Greek browser, else English).
-const browserLanguages = () => (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
 function myRole() {
   const r = me && me.role;
   return r === "editor" ? T("role.editor") : r === "admin" ? T("role.admin") : r === "agent" ? T("role.agent") : str(r);
@@ -1299,29 +1298,18 @@ function relabel() {
     if (shown.importMsg && $("i-msg").textContent) $("i-msg").textContent = shown.importMsg();
   }
 }
-$("ui-lang").addEventListener("change", async () => {
-  const sel = $("ui-lang");
-  const want = sel.value;
-  const before = language();
-  try {
-    const r = await api("PUT", "/api/me/language", { language: want });
-    if (me) me.language = r.language;
-    setLanguage(r.language);
-    relabel();
-    toast(T("lang.saved"));
-  } catch (e) {
-    sel.value = before;
-    toast(T("lang.failed", { error: errText(e) }), "bad");
-  }
+wireLanguageSwitch($("ui-lang"), {
+  api, toast, relabel, saved: () => T("lang.saved"), errorText: errText,
+  onSaved: (lang) => { if (me) me.language = lang; },
 });
 
-setLanguage(pickLanguage(null, browserLanguages())); // "Loading…" already in the likely language
+setLanguage(pickLanguage(null)); // "Loading…" already in the likely language
 applyStatic(d);
 
 async function boot() {
   const user = await signedIn(toLogin);
   if (!user) return;
-  setLanguage(pickLanguage(user.language, browserLanguages()));
+  setLanguage(pickLanguage(user.language));
   applyStatic(d);
   $("ui-lang").value = language();
   cannedLabels();

@@ -177,7 +177,6 @@ async function loadOrders() {
 
 // ---- start -------------------------------------------------------------------------------------------
 // ---- the page's language: the user's one choice for the staff pages (PUT /api/me/language) ---------------
-const browserLanguages = () => (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
 let admin = false;
 function relabel() {
   applyStatic(document);
@@ -190,13 +189,13 @@ function relabel() {
   loadOrders().catch(() => {});
 }
 wireLanguageSwitch($("ui-lang"), { api, toast, relabel });
-setLanguage(pickLanguage(null, browserLanguages()));
+setLanguage(pickLanguage(null));
 applyStatic(document);
 
 async function start() {
   const me = await signedIn(toLogin);
   if (!me) return;
-  setLanguage(pickLanguage(me.language, browserLanguages()));
+  setLanguage(pickLanguage(me.language));
   applyStatic(document);
   $("ui-lang").value = language();
   $("myname").textContent = str(me.display_name);

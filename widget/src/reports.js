@@ -412,7 +412,6 @@ function showDefinitions() {
 }
 
 // ---- the page's language: the user's one choice for the staff pages (PUT /api/me/language) ---------------
-const browserLanguages = () => (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language]);
 function relabel() {
   applyStatic(document);
   $("ui-lang").value = language();
@@ -422,13 +421,13 @@ function relabel() {
   showDefinitions();
 }
 wireLanguageSwitch($("ui-lang"), { api, toast, relabel });
-setLanguage(pickLanguage(null, browserLanguages()));
+setLanguage(pickLanguage(null));
 applyStatic(document);
 
 async function start() {
   const me = await signedIn(toLogin);
   if (!me) return;
-  setLanguage(pickLanguage(me.language, browserLanguages()));
+  setLanguage(pickLanguage(me.language));
   applyStatic(document);
   $("ui-lang").value = language();
   try {

@@ -1718,9 +1718,13 @@ export const DICT = { en, el };
 
 let current = "en";
 
+/** The browser's languages, most wanted first. */
+const navigatorLanguages = () =>
+  typeof navigator === "undefined" ? [] : navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language];
+
 /** The language to show: the user's stored choice, else the first of the browser's languages that
  *  the pages have (navigator.languages, e.g. ["el-GR", "en"] gives "el"), else English. */
-export function pickLanguage(stored, browserLanguages) {
+export function pickLanguage(stored, browserLanguages = navigatorLanguages()) {
   if (LANGUAGES.includes(stored)) return stored;
   for (const tag of browserLanguages || []) {
     const base = String(tag || "").toLowerCase().split("-")[0];
@@ -1738,18 +1742,21 @@ export function setLanguage(lang) {
 export const language = () => current;
 
 /** A staff page's EN/ΕΛ switch (a <select>): the choice is stored as the user's one language for the
- *  staff pages (PUT /api/me/language, with the page's `api`), then `relabel()` writes the page again;
- *  a refusal puts the switch back and says why with the page's `toast`. */
-export function wireLanguageSwitch(select, { api, toast, relabel }) {
+ *  staff pages (PUT /api/me/language, with the page's `api`), then `relabel()` writes the page again
+ *  (and `saved()`, a text, is toasted if given); a refusal puts the switch back and says why with
+ *  the page's `toast` (`errorText` turns the page's API error into words). */
+export function wireLanguageSwitch(select, { api, toast, relabel, saved = null, errorText = (e) => e.message, onSaved = () => {} }) {
   select.addEventListener("change", async () => {
     const before = language();
     try {
       const r = await api("PUT", "/api/me/language", { language: select.value });
       setLanguage(r.language);
+      onSaved(r.language);
       relabel();
+      if (saved) toast(saved());
     } catch (e) {
       select.value = before;
-      toast(T("lang.failed", { error: e.message }), "bad");
+      toast(T("lang.failed", { error: errorText(e) }), "bad");
     }
   });
 }
