@@ -1,6 +1,6 @@
-"""Greek phrases match whatever noun/adjective ending the shopper typed (synonyms_el.any_ending,
-docs/answer-quality.md "Greek", fourth pass): Greeklish spells endings freely ("posa meres" is
-πόσα μέρες, not πόσες μέρες)."""
+"""Greek phrases (docs/answer-quality.md "Greek", fourth pass): they match whatever noun/adjective
+ending the shopper typed (synonyms_el.any_ending; Greeklish spells endings freely: "posa meres" is
+πόσα μέρες, not πόσες μέρες), and "πότε" is glossed "when"."""
 import asyncio
 import re
 
@@ -39,3 +39,12 @@ def test_greeklish_delivery_time_with_another_ending_is_answered(demo_index, que
     hits = demo_index.search(question, k=3, language="el")
     assert hits[0].title == "Χρόνοι παράδοσης"
     assert is_confident(hits), [(h.title, h.score) for h in hits]
+
+
+@pytest.mark.parametrize("question", ["pote tha mpoun ta xrimata sthn karta mou", "pote tha mpoun ta lefta mou pisw"])
+def test_when_questions_about_money_rank_the_refund_timing_first(demo_index, question):
+    # "πότε" (a stop word) is glossed "when" (lexicon_el.PHRASES), which the English title "When you
+    # will get your refund" carries: before, the first was a confident wrong answer with "Πώς γίνεται
+    # η επιστροφή χρημάτων" and the second ranked it first.
+    hits = demo_index.search(question, k=3, language="el")
+    assert hits[0].title == "Πότε θα πάρετε τα χρήματά σας πίσω", [(h.title, h.score) for h in hits]
