@@ -17,6 +17,7 @@ from sqlalchemy import func, select
 from accounts.service import create_user
 from app.db import make_engine, make_sessionmaker
 from chat.models import Conversation
+from engage.models import LiveVisitor
 from insights.conversions import Conversion
 from tests.e2e.conftest import docs_shot, new_page
 from tests.support import free_port
@@ -123,7 +124,9 @@ async def test_conversion_from_the_thank_you_page_then_export_and_erase(demo_app
     await expect(admin.locator("#orders tbody tr").first).to_contain_text("a chat with the bot")
     await admin.goto("about:blank")  # a page load, as from the console's link (not a hash change)
     await admin.goto(f"{app}/privacy/#conversation={conv.id}")
-    await expect(admin.locator("#found-summary")).to_have_text("1 conversation and 1 conversion found.")
+    # the pages the shopper saw (engage/'s live-visitor row) are theirs too
+    await expect(admin.locator("#found-summary")).to_have_text(
+        re.compile(r"^1 conversation, 1 conversion and [1-9]\d* browsing records? found\.$"))
     await admin.select_option("#kind", "visitor_id")
     await admin.fill("#value", conv.visitor_id)
     await admin.click("#find button[type=submit]")
@@ -136,11 +139,37 @@ async def test_conversion_from_the_thank_you_page_then_export_and_erase(demo_app
     assert [c["order_id"] for c in exported["conversions"]] == ["PC-1001"]
     await admin.click("#erase")
     # (every page of the shop that reopened the chat may have started a conversation of this browser)
-    await expect(admin.locator("#confirm-text")).to_contain_text("and 1 conversion? This cannot be undone.")
+    await expect(admin.locator("#confirm-text")).to_contain_text(re.compile(
+        r", 1 conversion and [1-9]\d* browsing records? \(pages seen, invitations\)\? This cannot be undone\."))
     await admin.click("#erase-yes")
-    await expect(admin.locator("#done")).to_contain_text(" conversations, 1 conversions")
+    await expect(admin.locator("#done")).to_contain_text(re.compile(r" conversations, 1 conversions, [1-9]\d* browsing records"))
     await expect(admin.locator("#audit tbody tr").first).to_contain_text("erase")
     async with db() as s:
         assert await s.get(Conversation, conv.id) is None
         assert await s.scalar(select(func.count()).select_from(Conversion)) == 0
+        assert await s.scalar(select(func.count()).select_from(LiveVisitor)
+                              .where(LiveVisitor.visitor_id == conv.visitor_id)) == 0
+
+    # a shopper who only browsed (no chat, no order) is found by the browser id, and erased
+    browsing = await new_page(browser, 1100, 800)
+    await browsing.goto(f"{shop}/")
+    for _ in range(100):
+        async with db() as s:
+            row = await s.scalar(select(LiveVisitor).where(LiveVisitor.visitor_id != conv.visitor_id))
+        if row:
+            break
+        await browsing.wait_for_timeout(100)
+    assert row is not None, "the shop page reported the visitor"
+    await admin.goto("about:blank")
+    await admin.goto(f"{app}/privacy/")
+    await admin.select_option("#kind", "visitor_id")
+    await admin.fill("#value", row.visitor_id)
+    await admin.click("#find button[type=submit]")
+    await expect(admin.locator("#found-summary")).to_have_text("0 conversations, 0 conversions and 1 browsing record found.")
+    await expect(admin.locator("#erase")).to_be_enabled()
+    await admin.click("#erase")
+    await admin.click("#erase-yes")
+    await expect(admin.locator("#done")).to_contain_text("0 conversations, 0 conversions, 1 browsing records")
+    async with db() as s:
+        assert await s.get(LiveVisitor, row.visitor_id) is None
     assert admin.errors == []

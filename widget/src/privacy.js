@@ -39,16 +39,17 @@ async function find(e) {
     return;
   }
   const n = found.conversations.length;
-  const conversions = found.conversions;
+  const { conversions, browser_rows: browser } = found;
   live($("found-summary"), () =>
-    n || conversions
-      ? T("p.req.found", { conversations: Tn("p.n_conversations", n), conversions: Tn("p.n_conversions", conversions) })
+    n || conversions || browser
+      ? T("p.req.found", { conversations: Tn("p.n_conversations", n), conversions: Tn("p.n_conversions", conversions),
+          browser: Tn("p.n_browser_rows", browser) })
       : T("p.req.nothing"));
   rows("found-table", found.conversations, (c) => [
     h("code", { text: c.conversation_id }), when(c.created_at), str(c.state), str(c.visitor_name, "–"),
     str(c.visitor_email, "–"), c.visitor_id ? h("code", { text: c.visitor_id }) : "–",
   ], () => T("p.req.no_conversations"));
-  $("erase").disabled = !(n || found.conversions);
+  $("erase").disabled = !(n || conversions || browser); // a visitor who only browsed has rows too
   $("found").hidden = false;
 }
 
@@ -72,8 +73,9 @@ async function download() {
 
 function askErase() {
   const n = found.conversations.length;
-  const conversions = found.conversions;
-  live($("confirm-text"), () => T("p.req.confirm", { conversations: Tn("p.n_conversations", n), conversions: Tn("p.n_conversions", conversions) }));
+  const { conversions, browser_rows: browser } = found;
+  live($("confirm-text"), () => T("p.req.confirm", { conversations: Tn("p.n_conversations", n),
+    conversions: Tn("p.n_conversions", conversions), browser: Tn("p.n_browser_rows", browser) }));
   $("confirm").hidden = false;
   $("erase-no").focus();
 }
@@ -83,7 +85,8 @@ async function erase() {
   try {
     const r = await api("POST", "/api/privacy/erase", subject);
     const e = r.erased;
-    live($("done"), () => T("p.req.erased", { conversations: e.conversations, conversions: e.conversions, events: e.tracker_events }));
+    live($("done"), () => T("p.req.erased", { conversations: e.conversations, conversions: e.conversions,
+      browser: e.browser_rows, events: e.tracker_events }));
     $("done").hidden = false;
     $("found").hidden = true;
   } catch (err) {
