@@ -79,10 +79,16 @@ export async function maybePrechat(o) {
   form.append(sendErr, el("div", { className: "acts" }));
   form.lastChild.appendChild(el("button", { type: "submit", className: "btn" }, texts.submit || (person ? L.personSubmit : L.submit)));
   const close = () => {
+    window.removeEventListener("storage", elsewhere);
     o.put(PENDING_KEY + o.sid, null);
     form.remove();
     o.composer.hidden = false;
   };
+  // sent (or put off) in another tab of this visitor: it goes from this one too
+  const elsewhere = (e) => {
+    if ((e.key === DONE_KEY + o.sid && e.newValue) || (person && e.key === PENDING_KEY + o.sid && e.newValue == null)) close();
+  };
+  window.addEventListener("storage", elsewhere);
   if (person) {
     // before a person the visitor may also go on with the bot: the form comes back at the next request
     const later = el("button", { type: "button", className: "btn ghost", id: "pre-later" }, L.notNow);
