@@ -47,6 +47,8 @@ async def _pg_admin(sql: str) -> None:
 class TestDatabase:
     """A database of its own for one test (or module), dropped afterwards."""
 
+    __test__ = False  # a helper, not a test class (pytest would try to collect it)
+
     def __init__(self, kind: str, tmp_dir: Path):
         self.kind = kind
         if kind == "sqlite":
