@@ -314,29 +314,36 @@ def tune_language(docs: list[Doc], language: str, dev: dict, calibrate_only: boo
     print(f"dev: {', '.join(dev['files'])}; rule: answered - 3 x wrong, summed over pseudo and dev, dev out-of-scope fallback >= 0.90")
     print(f"{'penalty':>7} {'gl conf':>7} {'thresh':>6} | pseudo: {'answered':>8} {'wrong':>6} {'missing fb':>10} | dev: {'answered':>8} {'wrong':>6} {'oos fb':>6} | {'rule':>6}")
     rows = []
-    # The thresholds scanned are the Greek bar itself: SearchIndex.GLOSS_BAR is 0 during the scan
-    # (the chosen threshold - 0.36 is what GLOSS_BAR is then set to).
-    old = dict(FULL_GLOSS=False, GLOSS_WEIGHT=0.3, GLOSS_CONFIDENCE=0.0, DISAGREE_PENALTY=0.1)  # before the full gloss
-    kept = {name: getattr(SearchIndex, name) for name in (*old, "GLOSS_BAR")}
-    SearchIndex.GLOSS_BAR = 0.0
-    for name, value in old.items():
-        setattr(SearchIndex, name, value)
-    pseudo = [top2(ix, q, t, language) for ix, held in folds for q, t in held]
-    pseudo += [top2(ix, q, None, language) for ix, qs in missing for q in qs]
-    devp = [top2(index, q, t, language) for q, t in in_dev] + [top2(index, q, None, language) for q in dev["out_of_scope"]]
-    for th in (0.36, 0.4, 0.45, 0.5):
-        a, b = rates(pseudo, 1.0, th), rates(devp, 1.0, th)
-        print(f"{'concept gloss (before), penalty 0.1':>22} {th:6.2f} | {a[0]:16.3f} {a[1]:6.3f} {a[2]:10.3f} | {b[0]:13.3f} {b[1]:6.3f} {b[2]:6.3f}")
-    for name, value in kept.items():
-        setattr(SearchIndex, name, value)
-    SearchIndex.GLOSS_BAR = 0.0
-    for penalty, gc in itertools.product((0.0, 0.1, 0.2, 0.3, 1.0), (0.0, 0.25, 0.5, 0.75)):
-        SearchIndex.DISAGREE_PENALTY, SearchIndex.GLOSS_CONFIDENCE = penalty, gc
+    # The thresholds scanned are the Greek bar: for threshold th, SearchIndex.GLOSS_BAR is set to
+    # th - ANSWER_THRESHOLD and the bot's own rule is applied (the bar comes off each article's
+    # confidence, clipped at 0, before the lead over the runner-up is taken; zeroing the bar and
+    # raising the threshold instead, as this scan did until 2026-12-03, is not the same rule).
+    base = search.ANSWER_THRESHOLD
+
+    def points() -> tuple[list, list]:
         pseudo = [top2(ix, q, t, language) for ix, held in folds for q, t in held]
         pseudo += [top2(ix, q, None, language) for ix, qs in missing for q in qs]
         devp = [top2(index, q, t, language) for q, t in in_dev] + [top2(index, q, None, language) for q in dev["out_of_scope"]]
-        for th in (0.36, 0.4, 0.45, 0.5, 0.55):
-            a, b = rates(pseudo, 1.0, th), rates(devp, 1.0, th)
+        return pseudo, devp
+
+    old = dict(FULL_GLOSS=False, GLOSS_WEIGHT=0.3, GLOSS_CONFIDENCE=0.0, DISAGREE_PENALTY=0.1,
+               DISAGREE_SPAN=0.0, DISAGREE_ALWAYS=False)  # the first pass: concept gloss, flat penalty
+    kept = {name: getattr(SearchIndex, name) for name in (*old, "GLOSS_BAR")}
+    for name, value in old.items():
+        setattr(SearchIndex, name, value)
+    for th in (0.36, 0.4, 0.45, 0.5):
+        SearchIndex.GLOSS_BAR = th - base
+        pseudo, devp = points()
+        a, b = rates(pseudo, 1.0, base), rates(devp, 1.0, base)
+        print(f"{'concept gloss (before), penalty 0.1':>22} {th:6.2f} | {a[0]:16.3f} {a[1]:6.3f} {a[2]:10.3f} | {b[0]:13.3f} {b[1]:6.3f} {b[2]:6.3f}")
+    for name, value in kept.items():
+        setattr(SearchIndex, name, value)
+    for penalty, gc in itertools.product((0.0, 0.1, 0.3, 0.5, 1.0), (0.25, 0.5, 0.75)):
+        SearchIndex.DISAGREE_PENALTY, SearchIndex.GLOSS_CONFIDENCE = penalty, gc
+        for th in (0.45, 0.51, 0.55):
+            SearchIndex.GLOSS_BAR = th - base
+            pseudo, devp = points()
+            a, b = rates(pseudo, 1.0, base), rates(devp, 1.0, base)
             rule = a[0] - 3 * a[1] + b[0] - 3 * b[1] if b[2] >= 0.9 else float("nan")
             rows.append(rule)
             print(f"{penalty:7.1f} {gc:7.2f} {th:6.2f} | {a[0]:16.3f} {a[1]:6.3f} {a[2]:10.3f} | {b[0]:13.3f} {b[1]:6.3f} {b[2]:6.3f} | {rule:6.3f}")
