@@ -117,16 +117,6 @@ def test_the_disagreement_penalty_grows_with_how_far_apart_the_views_are():
         SearchIndex.DISAGREE_PENALTY, SearchIndex.DISAGREE_SPAN, SearchIndex.DISAGREE_ALWAYS = saved
 
 
-@pytest.fixture(scope="module")
-def demo_index():
-    """The demo shop in both languages, with the real English model (as eval.run builds it)."""
-    import asyncio
-
-    from eval.run import DEFAULTS, load_docs
-
-    return SearchIndex(asyncio.run(load_docs(DEFAULTS["el"][1])))
-
-
 @pytest.mark.parametrize("question", ["πόσες μέρες κάνει να έρθει το δέμα;", "pote tha ftasei to dema mou?"])
 def test_greek_delivery_time_questions_are_answered(demo_index, question):
     # The known regression of the second pass: ranked right, answered "I'm not sure" (confidence

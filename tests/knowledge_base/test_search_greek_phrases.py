@@ -1,7 +1,6 @@
 """Greek phrases (docs/answer-quality.md "Greek", fourth pass): they match whatever noun/adjective
 ending the shopper typed (synonyms_el.any_ending; Greeklish spells endings freely: "posa meres" is
 πόσα μέρες, not πόσες μέρες), and "πότε" is glossed "when"."""
-import asyncio
 import re
 
 import pytest
@@ -20,14 +19,6 @@ def test_verbs_and_regex_parts_are_left_as_written():
     assert any_ending("ποτε θα (?:ερθ|φτασ)[α-ω]*") == "ποτε θα (?:ερθ|φτασ)[α-ω]*"
     assert any_ending("ποσο κανει να") == "ποσ(?:ουσ|ων|οσ|ησ|εσ|οι|ου|η|ο|α) κανει να"
     assert not re.fullmatch(loose(any_ending("ποσο κανει να")), "ποσο κανουν να")
-
-
-@pytest.fixture(scope="module")
-def demo_index():
-    from eval.run import DEFAULTS, load_docs
-    from knowledge_base.search import SearchIndex
-
-    return SearchIndex(asyncio.run(load_docs(DEFAULTS["el"][1])))
 
 
 @pytest.mark.parametrize("question", ["posa meres kanei na erthei to dema?", "πόσα μέρες κάνει να έρθει το δέμα;"])
