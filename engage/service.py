@@ -20,6 +20,10 @@ KEY_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")
 # The loader beats this often while a page is open; a visitor not heard from for GONE_AFTER has left.
 HEARTBEAT_S = 20
 GONE_AFTER = timedelta(seconds=60)
+# A heartbeat of the page that said goodbye, this soon after: sent before the goodbye and overtaken by
+# it on the way (separate requests), so the goodbye stands. Later ones (another tab of the browser on
+# the same page) bring the visitor back.
+CROSSED = timedelta(seconds=5)
 # A page view this long after the last one starts a new visit (the loader counts visits the same way).
 VISIT_GAP = timedelta(minutes=30)
 # Rows of visitors gone this long are deleted (returning/new comes from the browser's own counter).
@@ -159,8 +163,11 @@ async def beat(db: AsyncSession, data: dict, *, now: datetime, heartbeat_s: int 
         row = await db.get(LiveVisitor, data["v"])
         if row is None:  # forgotten (or another deployment's database): start over as a page view
             return await beat(db, {**data, "e": "pv"}, now=now, heartbeat_s=heartbeat_s)
-        row.last_seen_at, row.left_at = now, None
-        inv = _agent_invitation(row)
+        crossed = (row.left_at is not None and row.page_url == (data["u"] or None)
+                   and now - _aware(row.left_at) < CROSSED)
+        if not crossed:
+            row.last_seen_at, row.left_at = now, None
+        inv = None if crossed else _agent_invitation(row)
     elif kind == "bye":
         # Only the page that is still the current one says goodbye: a late beacon of the page
         # before must not hide a visitor who is on the next page already.

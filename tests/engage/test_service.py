@@ -80,6 +80,14 @@ async def test_visitors_who_left_disappear(sessionmaker):
     assert VID in await live(sessionmaker, now + timedelta(seconds=63))
     await beat(sessionmaker, service.check_beat({"v": VID, "e": "bye", "u": "https://shop.test/"}), now + timedelta(seconds=64))
     assert VID not in await live(sessionmaker, now + timedelta(seconds=64))
+    # that page's last heartbeat, overtaken by its goodbye on the way: the goodbye stands
+    hb = service.check_beat({"v": VID, "e": "hb", "u": "https://shop.test/"})
+    await beat(sessionmaker, hb, now + timedelta(seconds=65))
+    assert VID not in await live(sessionmaker, now + timedelta(seconds=65))
+    # a heartbeat well after it (another tab of this browser on that page): back
+    await beat(sessionmaker, hb, now + timedelta(seconds=70))
+    assert VID in await live(sessionmaker, now + timedelta(seconds=70))
+    await beat(sessionmaker, service.check_beat({"v": VID, "e": "bye", "u": "https://shop.test/"}), now + timedelta(seconds=71))
     async with sessionmaker() as db:  # forgotten a day later
         assert await service.forget_gone(db, now=now + timedelta(days=1, minutes=5)) == 1
 
