@@ -7,7 +7,7 @@ import re
 import secrets
 from datetime import datetime, timedelta, timezone
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,7 +16,7 @@ from engage import rules as rules_mod
 from engage.models import EVENT_KINDS, InvitationEvent, InvitationRule, LiveVisitor
 
 VISITOR_ID_RE = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
-KEY_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")
+KEY_RE = re.compile(r"^[A-Za-z0-9]{8,32}$")  # an invitation's key, and a page view's (`p`)
 # The loader beats this often while a page is open; a visitor not heard from for GONE_AFTER has left.
 HEARTBEAT_S = 20
 GONE_AFTER = timedelta(seconds=60)
@@ -52,7 +52,8 @@ def _text(data: dict, key: str, max_len: int) -> str:
 
 def check_beat(data: object) -> dict:
     """The loader's beat: {v: visitor id, e: pv|hb|bye|shown|accepted|dismissed|chat_started,
-    u: url, t: title, r: referrer, n: visit number, l: language, k: invitation key, i: rule id}."""
+    u: url, t: title, r: referrer, n: visit number, l: language, k: invitation key, i: rule id,
+    p: the page view's key (pv and bye; older loaders send none)}."""
     if not isinstance(data, dict):
         raise BeatError("bad_json", "the body must be a JSON object")
     vid, kind = data.get("v"), data.get("e")
@@ -64,7 +65,9 @@ def check_beat(data: object) -> dict:
     if isinstance(visit_no, bool) or not isinstance(visit_no, int) or not 1 <= visit_no <= 1_000_000:
         raise BeatError("bad_field", "field 'n' must be a whole number from 1 to 1000000")
     beat = {"v": vid, "e": kind, "n": visit_no, "u": _text(data, "u", 2000), "t": _text(data, "t", 500),
-            "r": _text(data, "r", 2000), "l": _text(data, "l", 16).lower() or None}
+            "r": _text(data, "r", 2000), "l": _text(data, "l", 16).lower() or None, "p": data.get("p")}
+    if beat["p"] is not None and (not isinstance(beat["p"], str) or not KEY_RE.match(beat["p"])):
+        raise BeatError("bad_field", "field 'p' must be the page view's key")
     if kind in EVENT_KINDS:
         key = data.get("k")
         if not isinstance(key, str) or not KEY_RE.match(key):
@@ -82,7 +85,7 @@ def new_key() -> str:
 
 async def _page_view(db: AsyncSession, beat: dict, now: datetime) -> LiveVisitor:
     row = await db.get(LiveVisitor, beat["v"], with_for_update=True)
-    page = {"u": beat["u"], "t": beat["t"], "at": now.isoformat()}
+    page = {"u": beat["u"], "t": beat["t"], "at": now.isoformat(), **({"p": beat["p"]} if beat["p"] else {})}
     if row is None:
         row = LiveVisitor(visitor_id=beat["v"], ref=secrets.token_hex(8), invite=None)
         db.add(row)
@@ -169,11 +172,9 @@ async def beat(db: AsyncSession, data: dict, *, now: datetime, heartbeat_s: int 
             row.last_seen_at, row.left_at = now, None
         inv = None if crossed else _agent_invitation(row)
     elif kind == "bye":
-        # Only the page that is still the current one says goodbye: a late beacon of the page
-        # before must not hide a visitor who is on the next page already.
-        await db.execute(update(LiveVisitor).where(
-            LiveVisitor.visitor_id == data["v"], LiveVisitor.page_url == (data["u"] or None),
-            LiveVisitor.page_started_at < now - timedelta(seconds=2)).values(left_at=now))
+        row = await db.get(LiveVisitor, data["v"], with_for_update=True)
+        if row is not None and _is_current_page(row, data, now):
+            row.left_at = now
         inv = None
     else:
         await record_event(db, data, now=now)
@@ -182,6 +183,18 @@ async def beat(db: AsyncSession, data: dict, *, now: datetime, heartbeat_s: int 
     if inv:
         out["inv"] = inv
     return out
+
+
+def _is_current_page(row: LiveVisitor, data: dict, now: datetime) -> bool:
+    """Only the page that is still the current one says goodbye: a late beacon of the page before
+    must not hide a visitor who is on the next page already, even one of the same URL (a reload).
+    The page view's key tells them apart; without one (an older loader still in a browser's cache),
+    the same URL and a page older than 2 s."""
+    if data.get("p"):
+        pages = row.pages or []
+        return bool(pages) and pages[-1].get("p") == data["p"]
+    return (row.page_url == (data["u"] or None) and row.page_started_at is not None
+            and now - _aware(row.page_started_at) > timedelta(seconds=2))
 
 
 async def record_event(db: AsyncSession, data: dict, *, now: datetime) -> None:

@@ -92,6 +92,29 @@ async def test_visitors_who_left_disappear(sessionmaker):
         assert await service.forget_gone(db, now=now + timedelta(days=1, minutes=5)) == 1
 
 
+async def test_a_goodbye_names_its_page_view(sessionmaker):
+    """The loader's page views carry a key (`p`) and its goodbye names it: a page left a moment after
+    it opened is gone at once, and a late goodbye of the page before does not hide the next page,
+    even a reload of the same URL."""
+    now = utcnow()
+
+    def page(key):
+        return service.check_beat({"v": VID, "e": "pv", "u": "https://shop.test/", "p": key})
+
+    def bye(key):
+        return service.check_beat({"v": VID, "e": "bye", "u": "https://shop.test/", "p": key})
+
+    await beat(sessionmaker, page("a1b2c3d4e5f60718"), now)
+    await beat(sessionmaker, page("ffeeddccbbaa9988"), now + timedelta(seconds=5))  # a reload
+    await beat(sessionmaker, bye("a1b2c3d4e5f60718"), now + timedelta(seconds=9))  # the first load's, late
+    assert VID in await live(sessionmaker, now + timedelta(seconds=9))
+    await beat(sessionmaker, bye("ffeeddccbbaa9988"), now + timedelta(seconds=5.3))  # 0.3 s after it opened
+    assert VID not in await live(sessionmaker, now + timedelta(seconds=10))
+    for bad in ("short", "x" * 40, 12, "a1b2c3d4-e5f6"):
+        with pytest.raises(service.BeatError):
+            service.check_beat({"v": VID, "e": "bye", "u": "https://shop.test/", "p": bad})
+
+
 async def test_a_rule_invites_on_matching_pages_once_per_cap(sessionmaker):
     rid = await add_rule(sessionmaker, url_pattern="/checkout*", min_time_on_page_s=5, when="always", cap_hours=4)
     now = utcnow()

@@ -68,25 +68,26 @@
       return v; // storage blocked: a new visitor on every page
     }
   }
+  function hex(n) {
+    return Array.prototype.map
+      .call(crypto.getRandomValues(new Uint8Array(n)), function (b) {
+        return (b + 256).toString(16).slice(1);
+      })
+      .join("");
+  }
   var vid = ls("shopchat:vid");
-  if (!/^[A-Za-z0-9_-]{16,64}$/.test(vid || ""))
-    vid = ls(
-      "shopchat:vid",
-      Array.prototype.map
-        .call(crypto.getRandomValues(new Uint8Array(16)), function (b) {
-          return (b + 256).toString(16).slice(1);
-        })
-        .join("")
-    );
+  if (!/^[A-Za-z0-9_-]{16,64}$/.test(vid || "")) vid = ls("shopchat:vid", hex(16));
   var visit = (ls("shopchat:visit") || "0,0").split(",");
   var visitNo = (+visit[0] || 0) + (Date.now() - (+visit[1] || 0) > 18e5 ? 1 : 0);
   var track = attr("track") !== "off";
-  var hbTimer, hbSec = 20, lastUrl, inv, invEl, invTimer;
+  var hbTimer, hbSec = 20, lastUrl, inv, invEl, invTimer, pageKey;
 
   function beat(e, extra) {
     if (!track) return;
     if (e === "hb" && location.href !== lastUrl) e = "pv"; // a single-page shop changed the URL
     var b = { v: vid, e: e, n: visitNo, u: location.href };
+    if (e === "pv") pageKey = hex(8); // this page view: its goodbye names it (a reload is another one)
+    if (e === "pv" || e === "bye") b.p = pageKey;
     if (e === "pv") {
       lastUrl = b.u;
       b.t = d.title;
