@@ -444,14 +444,8 @@ class SearchIndex:
                 continue
             if not lexical and not index.corrected(query).strip():
                 continue
-            sem = np.maximum(semantic.scores(index.corrected(query) if self.EMBED_CORRECTED else query), 0.0)
-            lex = np.zeros(len(index.docs), dtype=np.float32)
-            if lexical:
-                lex[list(lexical)] = list(lexical.values())
-            rank = self.LEXICAL_WEIGHT * lex + (1 - self.LEXICAL_WEIGHT) * sem
+            lex, sem, rank, conf = self._views(index, semantic, query, lexical)
             top = np.argpartition(-rank, k - 1)[:k] if 0 < k < len(rank) else np.arange(len(rank))
-            c = self.CONFIDENCE_LEXICAL
-            conf = c * lex + (1 - c) * sem
             answer = self.answer_scores(lex, sem, rank, conf, top) if self.ANSWER_MODEL else [None] * len(top)
             scored += [(float(rank[i]), float(conf[i]), index.docs[i], a) for i, a in zip(top, answer)]
         best = heapq.nsmallest(k, scored, key=lambda s: (-s[0], s[2].id))
@@ -482,7 +476,10 @@ class SearchIndex:
         index, semantic = self._indexes.get(language), self._semantic.get(language)
         if index is None or semantic is None:
             return None
-        lexical = index.scores(query)
+        return self._views(index, semantic, query, index.scores(query))
+
+    def _views(self, index, semantic, query: str, lexical: dict[int, float]) -> tuple[np.ndarray, ...]:
+        """The two views of one language's index and their blends (search() and views())."""
         sem = np.maximum(semantic.scores(index.corrected(query) if self.EMBED_CORRECTED else query), 0.0)
         lex = np.zeros(len(index.docs), dtype=np.float32)
         if lexical:
